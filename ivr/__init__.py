@@ -1,0 +1,1 @@
+"""Malmö contact-center IVR engine."""

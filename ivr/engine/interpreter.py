@@ -1,0 +1,88 @@
+"""Runs one call through a plan, node by node, until it reaches a queue, a transfer or a hang-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivr.config.loader import ConfigSet
+from ivr.config.plan import Plan
+from ivr.engine.channel import CallChannel, CallerHungUp
+from ivr.engine.context import CallContext, StepListener
+from ivr.engine.trace import TraceStep
+from ivr.nodes.base import Outcome
+
+# A plan that passes `ivr check` cannot loop without input, but a caller pressing keys forever could.
+MAX_STEPS = 200
+
+
+@dataclass
+class CallResult:
+    outcome: Outcome | None  # None when the caller hung up in the menu
+    language: str
+    tags: dict[str, str]
+    variables: dict[str, str]
+    steps: list[TraceStep]
+    plan: str
+    config_version: str
+    hung_up: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> list[str]:
+        return [step.node for step in self.steps]
+
+    def as_dict(self) -> dict[str, Any]:
+        outcome = self.outcome
+        return {
+            "outcome": outcome.kind if outcome else "abandoned",
+            "queue": outcome.queue if outcome else None,
+            "group": outcome.group if outcome else None,
+            "target": outcome.target if outcome else None,
+            "reason": outcome.reason if outcome else "caller hung up in the menu",
+            "priority": outcome.priority if outcome else 0,
+            "language": self.language,
+            "nodes": self.nodes,
+            "tags": self.tags,
+            "variables": sorted(self.variables),
+            "plan": self.plan,
+            "config_version": self.config_version,
+            "steps": [step.as_dict() for step in self.steps],
+        }
+
+
+async def run_call(
+    config: ConfigSet,
+    plan: Plan,
+    channel: CallChannel,
+    *,
+    now: dt.datetime,
+    language: str | None = None,
+    start: str | None = None,
+    on_step: StepListener | None = None,
+) -> CallResult:
+    call = CallContext(config=config, plan=plan, channel=channel, now=now,
+                       language=language or plan.default_language)
+    outcome: Outcome | None = None
+    hung_up = False
+    node_id = start or plan.start
+    try:
+        await channel.answer()
+        await channel.set_language(call.language)
+        for _ in range(MAX_STEPS):
+            node = plan.nodes[node_id]
+            call.steps.append(TraceStep(node_id, node.kind_name))
+            if on_step:
+                on_step(call.step)
+            step = await node.run(call)
+            if isinstance(step, Outcome):
+                outcome = step
+                break
+            node_id = step
+        else:
+            outcome = call.queue_outcome(config.rules.default_group, reason="too many steps in the menu")
+    except CallerHungUp:
+        hung_up = True
+    return CallResult(outcome=outcome, language=call.language, tags=call.tags, variables=call.variables,
+                      steps=call.steps, plan=plan.name, config_version=config.version, hung_up=hung_up)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 COMMANDS = (
     "check",
     "simulate",
+    "run",
+    "prompts",
 
 )
 

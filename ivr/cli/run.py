@@ -1,0 +1,47 @@
+"""`ivr run`: the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from ivr.config import ConfigError
+from ivr.logs import configure_logging
+from ivr.settings import Settings
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("run", help="run the FastAGI/AMI daemon")
+    parser.add_argument("--config", nargs="*", default=["."], help="config files or folders")
+    parser.add_argument("--agi-host", default=None)
+    parser.add_argument("--agi-port", type=int, default=None)
+    parser.add_argument("--state-dir", default=None, help="where keys, spools and the pid file live (default var/)")
+    parser.add_argument("--allow-test-clock", action="store_true",
+                        help="tests only: let a call set IVR_TEST_NOW to choose the time it is evaluated at")
+    parser.add_argument("--log-level", default=None)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ivr.daemon import serve
+
+    settings = Settings(config_paths=args.config, allow_test_clock=args.allow_test_clock)
+    if args.agi_host:
+        settings.agi_host = args.agi_host
+    if args.agi_port is not None:
+        settings.agi_port = args.agi_port
+    if args.state_dir:
+        settings.state_dir = Path(args.state_dir)
+    if args.log_level:
+        settings.log_level = args.log_level
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(serve(settings))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem.format())
+        return 1
+    return 0

@@ -1,0 +1,91 @@
+"""Render every prompt that has no recording to 8 kHz mono WAV, only when its text or voice changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.config.loader import ConfigSet
+from ivr.config.model import Prompt
+
+# espeak-ng voice per language code; unknown codes fall back to the code itself.
+VOICES = {"sv": "sv", "en": "en-gb", "ar": "ar", "fi": "fi", "bs": "bs", "pl": "pl", "fa": "fa", "so": "so"}
+RENDERER_VERSION = "espeak-ng+sox/1"
+
+
+@dataclass(frozen=True)
+class PromptJob:
+    sound: str  # Asterisk sound name under sounds/, e.g. ivr/main/sv/welcome
+    language: str
+    text: str
+
+    @property
+    def fingerprint(self) -> str:
+        voice = VOICES.get(self.language, self.language)
+        return hashlib.sha256(f"{RENDERER_VERSION}\0{voice}\0{self.text}".encode()).hexdigest()
+
+
+@dataclass
+class BuildReport:
+    rendered: list[str]
+    unchanged: list[str]
+    removed: list[str]
+
+
+def jobs(config: ConfigSet) -> Iterator[PromptJob]:
+    for plan in config.plans.values():
+        for prompt_id, prompt in plan.prompts.items():
+            yield from _prompt_jobs(prompt, f"ivr/{plan.name}/{{lang}}/{prompt_id}")
+    for prompt_id, prompt in config.rules.system_prompts.items():
+        yield from _prompt_jobs(prompt, f"ivr/{{lang}}/{prompt_id}")
+
+
+def _prompt_jobs(prompt: Prompt, pattern: str) -> Iterator[PromptJob]:
+    for language, text in prompt.text.items():
+        if language not in prompt.recording:
+            yield PromptJob(pattern.format(lang=language), language, text)
+
+
+def render_one(job: PromptJob, target: Path) -> None:
+    """espeak-ng speaks to a temporary WAV; sox makes it 8 kHz, mono, 16-bit for Asterisk's slin."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        voice = VOICES.get(job.language, job.language)
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "155", "-w", str(raw), job.text], check=True,
+                       capture_output=True)
+        partial = target.with_suffix(".tmp.wav")
+        subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(partial),
+                        "gain", "-n", "-3"], check=True, capture_output=True)
+        partial.replace(target)
+
+
+def build_prompts(config: ConfigSet, out_dir: Path) -> BuildReport:
+    """`out_dir` mirrors Asterisk's sounds/ folder (out_dir/ivr/main/sv/welcome.wav)."""
+    for tool in ("espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not installed (Debian package {tool})")
+    manifest_path = out_dir / "manifest.json"
+    manifest: dict[str, str] = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    report = BuildReport([], [], [])
+    wanted: dict[str, str] = {}
+    for job in jobs(config):
+        target = out_dir / f"{job.sound}.wav"
+        wanted[job.sound] = job.fingerprint
+        if manifest.get(job.sound) == job.fingerprint and target.exists():
+            report.unchanged.append(job.sound)
+            continue
+        render_one(job, target)
+        report.rendered.append(job.sound)
+    for sound in set(manifest) - set(wanted):
+        (out_dir / f"{sound}.wav").unlink(missing_ok=True)
+        report.removed.append(sound)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(wanted, indent=1, sort_keys=True))
+    return report

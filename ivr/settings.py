@@ -1,0 +1,43 @@
+"""Daemon settings: command-line flags over environment variables over defaults. Secrets come only
+from the environment or from files, never from the repository."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def read_secret(name: str) -> str:
+    """`NAME` from the environment, or the content of the file named by `NAME_FILE` (mode 0600)."""
+    if os.environ.get(name):
+        return os.environ[name]
+    path_text = os.environ.get(f"{name}_FILE")
+    if not path_text:
+        return ""
+    path = Path(path_text)
+    if path.stat().st_mode & 0o077:
+        raise RuntimeError(f"{path} is readable by others; chmod 600 it")
+    return path.read_text().strip()
+
+
+@dataclass
+class Settings:
+    config_paths: list[str] = field(default_factory=lambda: ["."])
+    agi_host: str = field(default_factory=lambda: _env("IVR_AGI_HOST", "127.0.0.1"))
+    agi_port: int = field(default_factory=lambda: int(_env("IVR_AGI_PORT", "4573")))
+    agi_allowed_peers: frozenset[str] = field(
+        default_factory=lambda: frozenset(p for p in _env("IVR_AGI_ALLOWED_PEERS", "").split(",") if p)
+    )
+    max_sessions: int = field(default_factory=lambda: int(_env("IVR_MAX_SESSIONS", "1000")))
+    ami_host: str = field(default_factory=lambda: _env("IVR_AMI_HOST", "127.0.0.1"))
+    ami_port: int = field(default_factory=lambda: int(_env("IVR_AMI_PORT", "5038")))
+    ami_user: str = field(default_factory=lambda: _env("IVR_AMI_USER", "ivr"))
+    ami_secret: str = field(default_factory=lambda: read_secret("IVR_AMI_SECRET"))
+    state_dir: Path = field(default_factory=lambda: Path(_env("IVR_STATE_DIR", "var")))
+    allow_test_clock: bool = False
+    log_level: str = field(default_factory=lambda: _env("IVR_LOG_LEVEL", "info"))

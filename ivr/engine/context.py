@@ -70,7 +70,9 @@ class CallContext:
         key = await self.play(prompt_id, interruptible=True, keep_key=False)
         return key or await self.wait_for_key(timeout_s)
 
-    async def read_digits(self, prompt_id: str, *, max_digits: int, terminator: str, timeout_s: float) -> str:
+    async def read_digits(self, prompt_id: str, *, max_digits: int, terminator: str,
+                          timeout_s: float) -> tuple[str, bool]:
+        """The digits typed, and whether the caller ended them with the terminator."""
         first = await self.ask(prompt_id, timeout_s=timeout_s)
         digits = ""
         key = first
@@ -79,7 +81,7 @@ class CallContext:
             if len(digits) == max_digits:
                 break
             key = self.take_typeahead() or await self.wait_for_key(timeout_s)
-        return digits
+        return digits, bool(key) and key == terminator
 
     async def set_language(self, language: str) -> None:
         self.language = language

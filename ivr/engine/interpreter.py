@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from ivr.config.loader import ConfigSet
 from ivr.config.plan import Plan
 from ivr.engine.channel import CallChannel, CallerHungUp
@@ -52,6 +54,14 @@ class CallResult:
         }
 
 
+def _notify(listener: StepListener, step: TraceStep) -> None:
+    # Events and logs are observers: their failure must never change the caller's path.
+    try:
+        listener(step)
+    except Exception:
+        structlog.get_logger("ivr.engine").exception("step listener failed", node=step.node)
+
+
 async def run_call(
     config: ConfigSet,
     plan: Plan,
@@ -74,7 +84,7 @@ async def run_call(
             node = plan.nodes[node_id]
             call.steps.append(TraceStep(node_id, node.kind_name))
             if on_step:
-                on_step(call.step)
+                _notify(on_step, call.step)
             step = await node.run(call)
             if isinstance(step, Outcome):
                 outcome = step

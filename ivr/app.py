@@ -1,0 +1,24 @@
+"""Everything a FastAGI route needs, passed explicitly (no module-global state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivr.calls import CallRegistry
+from ivr.clock import Clock
+from ivr.config.holder import ConfigHolder
+from ivr.events.sink import EventSink, NullSink
+from ivr.privacy import NumberHasher
+from ivr.settings import Settings
+
+
+@dataclass
+class App:
+    settings: Settings
+    config: ConfigHolder
+    hasher: NumberHasher
+    calls: CallRegistry
+    clock: Clock
+    events: EventSink = field(default_factory=NullSink)
+    ami: Any = None  # ivr.ami.client.AmiClient once connected

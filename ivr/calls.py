@@ -1,0 +1,62 @@
+"""The calls the daemon is handling now, each with its own bound logger."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from ivr.privacy import NumberHasher, mask_number
+
+if TYPE_CHECKING:
+    from ivr.agi.session import AgiSession
+    from ivr.engine.interpreter import CallResult
+
+
+@dataclass
+class ActiveCall:
+    uniqueid: str
+    route: str
+    channel: str
+    caller_masked: str
+    caller_ref: str  # keyed hash prefix: correlates calls without the number
+    caller_hash: str
+    started: float
+    log: Any
+    result: CallResult | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def finish_menu(self, result: CallResult) -> None:
+        self.result = result
+
+
+class CallRegistry:
+    def __init__(self, hasher: NumberHasher) -> None:
+        self._hasher = hasher
+        self._active: dict[str, ActiveCall] = {}
+
+    def start(self, session: AgiSession, *, route: str) -> ActiveCall:
+        caller = session.headers.get("callerid", "")
+        known = caller not in ("", "unknown", "anonymous")
+        uniqueid = session.headers.get("uniqueid", "")
+        call = ActiveCall(
+            uniqueid=uniqueid,
+            route=route,
+            channel=session.headers.get("channel", ""),
+            caller_masked=mask_number(caller) if known else "(withheld)",
+            caller_ref=self._hasher.short(caller) if known else "",
+            caller_hash=self._hasher.digest(caller) if known else "",
+            started=time.time(),
+            log=structlog.get_logger("ivr.call").bind(uniqueid=uniqueid, route=route),
+        )
+        call.log = call.log.bind(caller=call.caller_masked, caller_ref=call.caller_ref)
+        self._active[uniqueid] = call
+        return call
+
+    def end(self, uniqueid: str) -> ActiveCall | None:
+        return self._active.pop(uniqueid, None)
+
+    def __len__(self) -> int:
+        return len(self._active)

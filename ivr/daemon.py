@@ -1,0 +1,93 @@
+"""`ivr run`: the FastAGI server, the AMI connection, signals (SIGHUP reload, SIGTERM graceful stop)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from ivr.agi.server import FastAgiServer
+from ivr.agi.session import AgiSession
+from ivr.app import App
+from ivr.calls import CallRegistry
+from ivr.clock import Clock
+from ivr.config.holder import ConfigHolder
+from ivr.entrypoints import ENTRYPOINTS, EntryPoint
+from ivr.privacy import NumberHasher, load_key
+from ivr.settings import Settings
+
+log = structlog.get_logger("ivr.daemon")
+
+
+def build_app(settings: Settings) -> App:
+    holder = ConfigHolder(settings.config_paths)
+    hasher = NumberHasher(load_key(default_file=settings.state_dir / "hash.key"))
+    schedules = holder.current.rules.schedules
+    zone = next(iter(schedules.values())).zone if schedules else ZoneInfo("Europe/Stockholm")
+    return App(settings=settings, config=holder, hasher=hasher, calls=CallRegistry(hasher),
+               clock=Clock(zone, allow_test_clock=settings.allow_test_clock))
+
+
+def bind_route(app: App, entry: EntryPoint) -> Callable[[AgiSession], Awaitable[None]]:
+    async def route(session: AgiSession) -> None:
+        try:
+            await entry(app, session)
+        finally:
+            app.calls.end(session.headers.get("uniqueid", ""))
+
+    return route
+
+
+async def overloaded(session: AgiSession) -> None:
+    # Leaving IVR_RESULT empty sends the caller down the dialplan's fallback path at once.
+    log.warning("overloaded: call sent to the fallback path", uniqueid=session.headers.get("uniqueid"))
+    with contextlib.suppress(Exception):
+        await session.command("SET VARIABLE", "IVR_OVERLOAD", "1")
+
+
+class Daemon:
+    """The running service. `serve()` runs it until SIGTERM/SIGINT; tests call start() and stop()."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = build_app(settings)
+        routes = {name: bind_route(self.app, entry) for name, entry in ENTRYPOINTS.items()}
+        self.server = FastAgiServer(routes, host=settings.agi_host, port=settings.agi_port,
+                                    allowed_peers=settings.agi_allowed_peers or None,
+                                    max_sessions=settings.max_sessions, overload_handler=overloaded,
+                                    logger=structlog.get_logger("ivr.agi"))
+        self.pid_file = settings.state_dir / "ivr.pid"
+
+    async def start(self) -> None:
+        await self.server.start()
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self.pid_file.write_text(str(os.getpid()))
+        log.info("daemon started", agi=f"{self.settings.agi_host}:{self.server.port}",
+                 routes=sorted(ENTRYPOINTS), config_version=self.app.config.current.version,
+                 test_clock=self.settings.allow_test_clock)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        log.info("stopping: no new sessions; waiting for running ones", active=len(self.app.calls))
+        await self.server.stop(grace=grace)
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_file.unlink()
+        log.info("daemon stopped")
+
+
+async def serve(settings: Settings) -> None:
+    daemon = Daemon(settings)
+    await daemon.start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stopping.set)
+    loop.add_signal_handler(signal.SIGINT, stopping.set)
+    loop.add_signal_handler(signal.SIGHUP, daemon.app.config.reload)
+    try:
+        await stopping.wait()
+    finally:
+        await daemon.stop()

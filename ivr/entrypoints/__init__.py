@@ -1,0 +1,21 @@
+"""FastAGI entry points, one module per route, registered by name (`agi://host:4573/<name>`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from ivr.entrypoints import inbound
+
+if TYPE_CHECKING:
+    from ivr.agi.session import AgiSession
+    from ivr.app import App
+
+EntryPoint = Callable[["App", "AgiSession"], Awaitable[None]]
+
+ENTRYPOINTS: MappingProxyType[str, EntryPoint] = MappingProxyType(
+    {
+        "inbound": inbound.handle,
+    }
+)

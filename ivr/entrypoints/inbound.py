@@ -1,0 +1,60 @@
+"""`agi://…/inbound`: a call to one of the city's numbers runs the menu of the plan that answers it.
+
+The route only decides; the dialplan acts on the IVR_* variables it sets (docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ivr.agi.channel import AgiChannel
+from ivr.engine.interpreter import CallResult, run_call
+from ivr.engine.trace import TraceStep
+
+if TYPE_CHECKING:
+    from ivr.agi.session import AgiSession
+    from ivr.app import App
+
+
+async def handle(app: App, session: AgiSession) -> None:
+    config = app.config.current  # the call keeps this version even if a reload happens meanwhile
+    call = app.calls.start(session, route="inbound")
+    log = call.log
+    dialled = session.headers.get("dnid") or session.headers.get("extension", "")
+    plan = config.plan_for_number(dialled) or config.plan_for_number(config.rules.main_number)
+    if plan is None:
+        log.error("no plan answers this number; the dialplan's fallback takes the call")
+        return
+    channel = AgiChannel(session)
+    now = await app.clock.now_for(session)
+
+    def on_step(step: TraceStep) -> None:
+        log.info("node entered", node=step.node, kind=step.kind)
+        app.events.emit("ivr_node", call, node=step.node, kind=step.kind)
+
+    result = await run_call(config, plan, channel, now=now, on_step=on_step)
+    call.finish_menu(result)
+    if result.outcome is not None and not result.hung_up:
+        await publish_outcome(channel, result)
+    log.info("menu finished", outcome=result.outcome.kind if result.outcome else "abandoned",
+             queue=result.outcome.queue if result.outcome else None, language=result.language,
+             nodes=result.nodes, config_version=result.config_version)
+
+
+async def publish_outcome(channel: AgiChannel, result: CallResult) -> None:
+    """Tell the dialplan what to do. IVR_RESULT goes last: a session that dies half-way leaves it empty."""
+    outcome = result.outcome
+    assert outcome is not None
+    await channel.set_variable("IVR_LANG", result.language)
+    await channel.set_variable("IVR_CONFIG_VERSION", result.config_version)
+    for name, value in sorted(result.tags.items()):
+        await channel.set_variable(f"IVR_TAG_{name.upper()}", value)
+    if outcome.kind == "queue" and outcome.queue:
+        await channel.set_variable("IVR_QUEUE", outcome.queue)
+        await channel.set_variable("IVR_PRIORITY", str(outcome.priority))
+        await channel.set_variable("IVR_RESULT", "queue")
+    elif outcome.kind == "transfer" and outcome.target:
+        await channel.set_variable("IVR_TARGET", outcome.target)
+        await channel.set_variable("IVR_RESULT", "transfer")
+    else:
+        await channel.set_variable("IVR_RESULT", "hangup")

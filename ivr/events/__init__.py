@@ -1,0 +1,1 @@
+"""Live events (call, queue and agent) for supervisors and other systems."""

@@ -8,7 +8,7 @@ from typing import Any
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
 from ivr.config.holder import ConfigHolder
-from ivr.events.sink import EventSink, NullSink
+from ivr.events.sink import EventSink, FanoutSink
 from ivr.privacy import NumberHasher
 from ivr.settings import Settings
 
@@ -20,5 +20,5 @@ class App:
     hasher: NumberHasher
     calls: CallRegistry
     clock: Clock
-    events: EventSink = field(default_factory=NullSink)
+    events: EventSink = field(default_factory=FanoutSink)
     ami: Any = None  # ivr.ami.client.AmiClient once connected

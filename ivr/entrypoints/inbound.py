@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ivr.agi.channel import AgiChannel
 from ivr.engine.interpreter import CallResult, run_call
 from ivr.engine.trace import TraceStep
+from ivr.events import names
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -27,13 +28,22 @@ async def handle(app: App, session: AgiSession) -> None:
         return
     channel = AgiChannel(session)
     now = await app.clock.now_for(session)
+    app.events.emit(names.CALL_STARTED, call, plan=plan.name, dialled=dialled if dialled in plan.numbers else "",
+                    caller_ref=call.caller_ref)
 
     def on_step(step: TraceStep) -> None:
         log.info("node entered", node=step.node, kind=step.kind)
-        app.events.emit("ivr_node", call, node=step.node, kind=step.kind)
+        app.events.emit(names.IVR_NODE, call, node=step.node, kind=step.kind)
 
     result = await run_call(config, plan, channel, now=now, on_step=on_step)
     call.finish_menu(result)
+    summary = result.as_dict()
+    if any(step.kind == "language" for step in result.steps):
+        app.events.emit(names.LANGUAGE_CHOSEN, call, language=result.language)
+    app.events.emit(names.MENU_FINISHED, call, outcome=summary["outcome"], queue=summary["queue"],
+                    group=summary["group"], target=summary["target"], reason=summary["reason"],
+                    language=result.language, tags=result.tags, nodes=result.nodes,
+                    config_version=result.config_version)
     if result.outcome is not None and not result.hung_up:
         await publish_outcome(channel, result)
     log.info("menu finished", outcome=result.outcome.kind if result.outcome else "abandoned",

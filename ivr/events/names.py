@@ -1,0 +1,35 @@
+"""The product-level events, by name. Producers call `app.events.emit(NAME, call, **data)`; the MQTT
+publisher, the call recorder and the wallboard consume them. Payloads never hold a phone number:
+callers are identified by `caller_ref` (a keyed-hash prefix) only.
+
+| event | producer | data |
+|---|---|---|
+| call_started | inbound route | plan, dialled (the city's number), caller_ref |
+| ivr_node | interpreter | node, kind |
+| language_chosen | inbound route | language |
+| menu_finished | inbound route | outcome, queue/target, language, tags, nodes, reason |
+| queued | queue tracker (AMI QueueCallerJoin) | uniqueid, queue, position |
+| position_changed | queue tracker | uniqueid, queue, position |
+| answered | queue tracker (AgentConnect) | uniqueid, queue, agent, wait_s |
+| abandoned | queue tracker (QueueCallerAbandon) | uniqueid, queue, wait_s, position |
+| callback_requested / callback_placed | callback service | uniqueid, queue, callback_id |
+| transferred | inbound route / dialplan UserEvent | target |
+| call_ended | AMI Hangup of a tracked call, or the route | uniqueid, duration_s |
+| agent_state | agent tracker | agent, state, reason, queues |
+| queue_snapshot | queue tracker, every few seconds | queue, waiting, longest_wait_s, agents |
+"""
+
+CALL_STARTED = "call_started"
+IVR_NODE = "ivr_node"
+LANGUAGE_CHOSEN = "language_chosen"
+MENU_FINISHED = "menu_finished"
+QUEUED = "queued"
+POSITION_CHANGED = "position_changed"
+ANSWERED = "answered"
+ABANDONED = "abandoned"
+CALLBACK_REQUESTED = "callback_requested"
+CALLBACK_PLACED = "callback_placed"
+TRANSFERRED = "transferred"
+CALL_ENDED = "call_ended"
+AGENT_STATE = "agent_state"
+QUEUE_SNAPSHOT = "queue_snapshot"

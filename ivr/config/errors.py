@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ivr.config.problems import Problem
-from ivr.config.yamlsource import PathKey, SourceDoc
+from ivr.config.yamlsource import PathKey, SourceDoc, _key_text
 
 
 def problems_from_validation(
@@ -17,12 +17,36 @@ def problems_from_validation(
 ) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
-        loc = [part for part in item["loc"] if part != "[key]"]
         on_key = "[key]" in item["loc"]
-        path: PathKey = (*prefix, *[str(p) if not isinstance(p, int) else p for p in loc])
+        raw: PathKey = (*prefix, *[part for part in item["loc"] if part != "[key]"])
+        path = _source_path(doc.data, raw)
+        loc = list(path[len(prefix):])
         message, hint = _explain(item, loc, model)
         problems.append(doc.problem(path, message, hint, key=on_key or item["type"] == "extra_forbidden"))
     return problems
+
+
+def _source_path(data: Any, raw: PathKey) -> PathKey:
+    """The path as the marks know it. pydantic reports a key YAML read as a number or a boolean
+    (`1:`, `on:`) as an int, while the marks use the key's text ("1", "true")."""
+    path: list[str | int] = []
+    current = data
+    for part in raw:
+        if isinstance(current, dict):
+            key = next((k for k in current if k == part or _key_text(k) == str(part)), None)
+            if key is None:
+                path.append(str(part))
+                current = None
+                continue
+            path.append(_key_text(key))
+            current = current[key]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            path.append(part)
+            current = current[part]
+        else:
+            path.append(part if isinstance(part, int) else str(part))
+            current = None
+    return tuple(path)
 
 
 def _explain(item: Any, loc: list[Any], model: type[BaseModel] | None) -> tuple[str, str]:

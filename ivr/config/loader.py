@@ -17,7 +17,7 @@ from ivr.config.model import Agent, AgentGroup, GroupsFile, RoutingRules
 from ivr.config.plan import Plan, PlanHeader
 from ivr.config.problems import ConfigError, Problem
 from ivr.config.yamlsource import SourceDoc, load_yaml
-from ivr.nodes import NODE_KINDS, NodeBase
+from ivr.nodes.base import NodeBase
 
 RULES_FILE = "routing_rules.yaml"
 
@@ -50,8 +50,10 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            if (path / RULES_FILE).exists() and (path / "dialplans").is_dir():
-                found += discover([path / "dialplans", path / RULES_FILE, path / "agents"])
+            if (path / "dialplans").is_dir():
+                # A config root; a missing routing_rules.yaml is reported by load_config.
+                parts = [path / "dialplans", path / RULES_FILE, path / "agents"]
+                found += discover([part for part in parts if part.exists()])
             else:
                 found += sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
         else:
@@ -86,6 +88,10 @@ def _validate(doc: SourceDoc, model: type[BaseModel], data: Any, prefix: tuple[s
 
 
 def _build_nodes(doc: SourceDoc, raw_nodes: Mapping[str, Any]) -> tuple[dict[str, NodeBase], list[Problem]]:
+    # Imported here: ivr.nodes imports ivr.config.model, so a module-level import would make
+    # `import ivr.nodes` (before ivr.config) fail with a circular import.
+    from ivr.nodes import NODE_KINDS
+
     nodes: dict[str, NodeBase] = {}
     problems: list[Problem] = []
     for node_id, body in raw_nodes.items():

@@ -128,7 +128,7 @@ def load_yaml(path: Path, *, display: str | None = None) -> tuple[SourceDoc, lis
 
 def _syntax_hint(exc: yaml.MarkedYAMLError) -> str:
     problem = (exc.problem or "").lower()
-    if "tab" in problem:
+    if "tab" in problem or "'\\t'" in problem:  # PyYAML says "found character '\\t' ..."
         return "indent with spaces, not tabs"
     if "mapping values are not allowed" in problem:
         return "a value containing ': ' must be quoted, or the indentation is off"

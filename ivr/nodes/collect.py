@@ -43,13 +43,18 @@ class CollectNode(NodeBase):
     async def run(self, call: CallContext) -> Step:
         pattern = re.compile(rf"^[0-9]{{{self.min_digits},{self.max_digits}}}$")
         for attempt in range(1, self.attempts + 1):
-            digits = await call.read_digits(
+            digits, terminated = await call.read_digits(
                 self.prompt, max_digits=self.max_digits, terminator=self.terminator, timeout_s=self.timeout
             )
             if pattern.match(digits):
                 call.variables[self.variable] = digits
                 call.note(f"collected {len(digits)} digits into {self.variable}")
                 return self.next
+            if terminated and not digits:
+                # The terminator alone means "I have none" (prompts say "otherwise, press hash"):
+                # no error message and no second try.
+                call.note(f"caller pressed {self.terminator} without digits")
+                return self.fallback
             call.note(f"rejected input of {len(digits)} keys (attempt {attempt})")
             if self.invalid_prompt:
                 await call.play(self.invalid_prompt, interruptible=False)

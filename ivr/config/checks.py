@@ -52,11 +52,13 @@ def _check_plan(doc: SourceDoc, plan: Plan, config: ConfigSet) -> list[Problem]:
     if plan.start not in plan.nodes:
         problems.append(doc.problem(("start",), *_unknown("start node", plan.start, plan.nodes)))
     used_prompts: dict[str, tuple[str | int, ...]] = {}
+    dangling_node_ref = False
     for node_id, node in plan.nodes.items():
         for ref in node.refs():
             problem = _check_ref(doc, plan, config, node_id, ref)
             if problem:
                 problems.append(problem)
+                dangling_node_ref |= ref.kind == "node"
             if ref.kind == "prompt" and ref.target in plan.prompts:
                 used_prompts.setdefault(ref.target, ("nodes", node_id, *ref.field))
         if isinstance(node, LanguageNode):
@@ -66,7 +68,10 @@ def _check_plan(doc: SourceDoc, plan: Plan, config: ConfigSet) -> list[Problem]:
                                                 f"language '{language}' is not offered by this plan",
                                                 f"add it to languages: {list(plan.languages)}"))
     problems += _check_prompt_languages(doc, plan, used_prompts)
-    problems += _check_graph(doc, plan)
+    if not dangling_node_ref:
+        # With a misspelt `next`, every node behind it would also be reported as unreachable and the
+        # node itself as a dead-end loop; report the reference alone.
+        problems += _check_graph(doc, plan)
     return problems
 
 

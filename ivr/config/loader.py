@@ -157,7 +157,7 @@ def parse_files(files: Iterable[Path]) -> LoadedFiles:
     for path in files:
         display = _display(path)
         with contextlib.suppress(OSError):
-            digest.update(display.encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes() + b"\0")
         doc, problems = load_yaml(path, display=display)
         loaded.docs[display] = doc
         loaded.problems += problems

@@ -157,7 +157,7 @@ def parse_files(files: Iterable[Path]) -> LoadedFiles:
     for path in files:
         display = _display(path)
         with contextlib.suppress(OSError):
-            digest.update(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(_version_key(path).encode() + b"\0" + path.read_bytes() + b"\0")
         doc, problems = load_yaml(path, display=display)
         loaded.docs[display] = doc
         loaded.problems += problems
@@ -189,6 +189,12 @@ def parse_files(files: Iterable[Path]) -> LoadedFiles:
                     loaded.rules = (doc, rules)
     loaded.digest = digest.hexdigest()[:12]
     return loaded
+
+
+def _version_key(path: Path) -> str:
+    """The same files give the same version wherever they are loaded from."""
+    folder = path.resolve().parent.name
+    return f"{folder}/{path.name}" if folder in ("dialplans", "agents") else path.name
 
 
 def _display(path: Path) -> str:

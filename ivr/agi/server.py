@@ -8,6 +8,7 @@ at 100 % CPU when a client closes mid-headers and has no timeouts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
@@ -110,7 +111,10 @@ class FastAgiServer:
                 self._log.warning("agi.sessions_cancelled", count=len(late))
                 await asyncio.wait(late, timeout=_CANCEL_WAIT_S)
         if server is not None:
-            await server.wait_closed()
+            # From Python 3.12 this waits for every connection too; bound it like the cancel wait.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_CANCEL_WAIT_S):
+                    await server.wait_closed()
         self._log.info("agi.stopped")
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from ivr.agi.server import FastAgiServer
+from ivr.ami.client import AmiClient
+from ivr.ami.errors import AmiAuthError, AmiError
 from ivr.agi.session import AgiSession
 from ivr.app import App
 from ivr.calls import CallRegistry
@@ -62,18 +64,46 @@ class Daemon:
                                     max_sessions=settings.max_sessions, overload_handler=overloaded,
                                     logger=structlog.get_logger("ivr.agi"))
         self.pid_file = settings.state_dir / "ivr.pid"
+        self.ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret,
+                             logger=structlog.get_logger("ivr.ami"))
+        self.app.ami = self.ami
+        self._ami_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.server.start()
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.pid_file.write_text(str(os.getpid()))
+        if self.settings.ami_secret:
+            self._ami_task = asyncio.create_task(self._connect_ami(), name="ami-connect")
+        else:
+            log.warning("no AMI secret (IVR_AMI_SECRET or IVR_AMI_SECRET_FILE): running without AMI")
         log.info("daemon started", agi=f"{self.settings.agi_host}:{self.server.port}",
                  routes=sorted(ENTRYPOINTS), config_version=self.app.config.current.version,
                  test_clock=self.settings.allow_test_clock)
 
+    async def _connect_ami(self) -> None:
+        """Calls are served whether or not AMI is up; keep trying until the first login works."""
+        delay = 0.5
+        while True:
+            try:
+                await self.ami.connect()
+                return
+            except AmiAuthError:
+                log.error("AMI login refused: check IVR_AMI_USER and the secret; not retrying")
+                return
+            except AmiError as exc:
+                log.warning("AMI not reachable yet; retrying", error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
     async def stop(self, grace: float = 10.0) -> None:
         log.info("stopping: no new sessions; waiting for running ones", active=len(self.app.calls))
         await self.server.stop(grace=grace)
+        if self._ami_task:
+            self._ami_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ami_task
+        await self.ami.close()
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
         log.info("daemon stopped")

@@ -94,7 +94,9 @@ def _check_ref(doc: SourceDoc, plan: Plan, config: ConfigSet, node_id: str, ref:
 def _check_prompt_languages(doc: SourceDoc, plan: Plan, used: dict[str, tuple[str | int, ...]]) -> list[Problem]:
     problems = []
     for prompt_id, prompt in plan.prompts.items():
-        missing = [lang for lang in plan.languages if lang not in prompt.text and lang not in prompt.recording]
+        # An empty or blank string is as good as no text: espeak-ng would render silence.
+        missing = [lang for lang in plan.languages
+                   if not prompt.text.get(lang, "").strip() and not prompt.recording.get(lang, "").strip()]
         if missing:
             problems.append(doc.problem(("prompts", prompt_id), f"prompt '{prompt_id}' has no text or recording "
                                         f"in {', '.join(missing)}", "every prompt needs each language the plan "

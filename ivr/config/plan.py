@@ -41,11 +41,36 @@ class Plan:
     nodes: Mapping[str, NodeBase]
 
     def sound(self, prompt_id: str, language: str) -> str:
-        """The Asterisk sound name of a prompt: a recording if given, else the rendered text."""
-        prompt = self.prompts[prompt_id]
-        if language not in prompt.text and language not in prompt.recording:
-            language = self.default_language
-        recorded = prompt.recording.get(language)
-        if recorded:
+        """The Asterisk sound name of a prompt: an installed recording if named, else the rendered audio
+        (`ivr prompts build` renders the text, or converts a recording given as an audio file)."""
+        language = self._spoken_language(prompt_id, language)
+        recorded = self.prompts[prompt_id].recording.get(language)
+        if recorded and not is_audio_file(recorded):
             return recorded
         return f"ivr/{self.name}/{language}/{prompt_id}"
+
+    def text(self, prompt_id: str, language: str) -> str:
+        """What the caller hears, as text (for `ivr call`); "" for a recording without text."""
+        prompt = self.prompts[prompt_id]
+        return prompt.text.get(self._spoken_language(prompt_id, language), "")
+
+    def prompt_for_sound(self, sound: str) -> tuple[str, str] | None:
+        """The (prompt id, language) a sound name was made from: the reverse of `sound`."""
+        for prompt_id in self.prompts:
+            for language in self.languages:
+                if self.sound(prompt_id, language) == sound:
+                    return prompt_id, self._spoken_language(prompt_id, language)
+        return None
+
+    def _spoken_language(self, prompt_id: str, language: str) -> str:
+        prompt = self.prompts[prompt_id]
+        return language if language in prompt.text or language in prompt.recording else self.default_language
+
+
+# A recording ending like this is a file in the config tree, converted by `ivr prompts build`;
+# anything else names a sound already installed in Asterisk.
+AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg", ".aiff", ".au")
+
+
+def is_audio_file(recording: str) -> bool:
+    return recording.lower().endswith(AUDIO_SUFFIXES)

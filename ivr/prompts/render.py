@@ -1,4 +1,5 @@
-"""Render every prompt that has no recording to 8 kHz mono WAV, only when its text or voice changed."""
+"""Render prompt text to 8 kHz mono WAV, and convert recordings given as audio files to the same format;
+only what changed since the last build (text, voice or the recording's bytes) is redone."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.config.loader import ConfigSet
+from ivr.config.loader import RULES_FILE, ConfigSet
 from ivr.config.model import Prompt
+from ivr.config.plan import is_audio_file
 
 # espeak-ng voice per language code; unknown codes fall back to the code itself.
 VOICES = {"sv": "sv", "en": "en-gb", "ar": "ar", "fi": "fi", "bs": "bs", "pl": "pl", "fa": "fa", "so": "so"}
@@ -24,9 +26,15 @@ class PromptJob:
     sound: str  # Asterisk sound name under sounds/, e.g. ivr/main/sv/welcome
     language: str
     text: str
+    recording: Path | None = None  # an audio file to convert instead of speaking `text`
 
     @property
     def fingerprint(self) -> str:
+        if self.recording is not None:
+            if not self.recording.is_file():
+                raise FileNotFoundError(f"recording {self.recording} for {self.sound} does not exist")
+            content = hashlib.sha256(self.recording.read_bytes()).hexdigest()
+            return hashlib.sha256(f"{RENDERER_VERSION}\0recording\0{content}".encode()).hexdigest()
         voice = VOICES.get(self.language, self.language)
         return hashlib.sha256(f"{RENDERER_VERSION}\0{voice}\0{self.text}".encode()).hexdigest()
 
@@ -40,26 +48,36 @@ class BuildReport:
 
 def jobs(config: ConfigSet) -> Iterator[PromptJob]:
     for plan in config.plans.values():
+        base = Path(plan.source).parent
         for prompt_id, prompt in plan.prompts.items():
-            yield from _prompt_jobs(prompt, f"ivr/{plan.name}/{{lang}}/{prompt_id}")
+            yield from _prompt_jobs(prompt, f"ivr/{plan.name}/{{lang}}/{prompt_id}", base)
+    rules_file = next((Path(f) for f in config.files if Path(f).name == RULES_FILE), Path(RULES_FILE))
     for prompt_id, prompt in config.rules.system_prompts.items():
-        yield from _prompt_jobs(prompt, f"ivr/{{lang}}/{prompt_id}")
+        yield from _prompt_jobs(prompt, f"ivr/{{lang}}/{prompt_id}", rules_file.parent)
 
 
-def _prompt_jobs(prompt: Prompt, pattern: str) -> Iterator[PromptJob]:
-    for language, text in prompt.text.items():
-        if language not in prompt.recording:
+def _prompt_jobs(prompt: Prompt, pattern: str, base: Path) -> Iterator[PromptJob]:
+    """Recording files are relative to the YAML file that names them; a recording that names an
+    installed Asterisk sound needs no job."""
+    for language in sorted({*prompt.text, *prompt.recording}):
+        recording = prompt.recording.get(language)
+        text = prompt.text.get(language, "")
+        if recording and is_audio_file(recording):
+            yield PromptJob(pattern.format(lang=language), language, text, base / recording)
+        elif not recording and text.strip():
             yield PromptJob(pattern.format(lang=language), language, text)
 
 
 def render_one(job: PromptJob, target: Path) -> None:
-    """espeak-ng speaks to a temporary WAV; sox makes it 8 kHz, mono, 16-bit for Asterisk's slin."""
+    """espeak-ng speaks to a temporary WAV (or the recording is taken as it is); sox makes it 8 kHz,
+    mono, 16-bit for Asterisk's slin."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.wav"
-        voice = VOICES.get(job.language, job.language)
-        subprocess.run(["espeak-ng", "-v", voice, "-s", "155", "-w", str(raw), job.text], check=True,
-                       capture_output=True)
+        raw = job.recording or Path(tmp) / "raw.wav"
+        if job.recording is None:
+            voice = VOICES.get(job.language, job.language)
+            subprocess.run(["espeak-ng", "-v", voice, "-s", "155", "-w", str(raw), job.text], check=True,
+                           capture_output=True)
         partial = target.with_suffix(".tmp.wav")
         subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(partial),
                         "gain", "-n", "-3"], check=True, capture_output=True)

@@ -13,6 +13,7 @@ COMMANDS = (
     "simulate",
     "run",
     "prompts",
+    "graph",
 
 )
 

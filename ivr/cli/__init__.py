@@ -14,6 +14,7 @@ COMMANDS = (
     "run",
     "prompts",
     "graph",
+    "schema",
 
 )
 

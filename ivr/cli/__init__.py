@@ -15,6 +15,8 @@ COMMANDS = (
     "prompts",
     "graph",
     "schema",
+    "diff",
+    "reload",
 
 )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 
+from ivr.config.diff import reload_summary
 from ivr.config.loader import ConfigSet, load_config
 from ivr.config.problems import ConfigError, Problem
 
@@ -36,5 +37,6 @@ class ConfigHolder:
                             problems=[p.format() for p in exc.problems])
             return ReloadReport(False, old.version, old.version, exc.problems)
         self.current = new
-        self._log.info("config reloaded", old_version=old.version, new_version=new.version)
+        self._log.info("config reloaded", old_version=old.version, new_version=new.version,
+                       changes=reload_summary(old, new))
         return ReloadReport(True, old.version, new.version)

@@ -17,6 +17,7 @@ COMMANDS = (
     "schema",
     "diff",
     "reload",
+    "call",
 
 )
 

@@ -41,3 +41,16 @@ class Settings:
     state_dir: Path = field(default_factory=lambda: Path(_env("IVR_STATE_DIR", "var")))
     allow_test_clock: bool = False
     log_level: str = field(default_factory=lambda: _env("IVR_LOG_LEVEL", "info"))
+    # Live events (docs/EVENTS.md): an empty host turns the MQTT publisher off.
+    mqtt_host: str = field(default_factory=lambda: _env("IVR_MQTT_HOST", ""))
+    mqtt_port: int = field(default_factory=lambda: int(_env("IVR_MQTT_PORT", "1883")))
+    mqtt_site: str = field(default_factory=lambda: _env("IVR_MQTT_SITE", ""))  # empty: routing_rules.yaml `site`
+    mqtt_username: str = field(default_factory=lambda: _env("IVR_MQTT_USERNAME", ""))
+    mqtt_password: str = field(default_factory=lambda: read_secret("IVR_MQTT_PASSWORD"))
+    mqtt_backlog: int = field(default_factory=lambda: int(_env("IVR_MQTT_BACKLOG", "10000")))
+    # Call records (docs/reports.md): empty means sqlite:///<state_dir>/ivr.db, i.e. sqlite:///var/ivr.db.
+    db_url: str = field(default_factory=lambda: _env("IVR_DB_URL", ""))
+    # The live wallboard on 127.0.0.1; 0 turns it off.
+    wallboard_host: str = field(default_factory=lambda: _env("IVR_WALLBOARD_HOST", "127.0.0.1"))
+    wallboard_port: int = field(default_factory=lambda: int(_env("IVR_WALLBOARD_PORT", "8088")))
+    queue_snapshot_s: float = field(default_factory=lambda: float(_env("IVR_QUEUE_SNAPSHOT_S", "5")))

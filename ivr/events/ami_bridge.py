@@ -1,0 +1,307 @@
+"""AMI queue, agent and hang-up events → product events (`ivr.events.names`) on `app.events`.
+
+| AMI event | product event |
+|---|---|
+| QueueCallerJoin | queued (+ queue_snapshot) |
+| QueueCallerLeave | position_changed for each caller behind (+ queue_snapshot) |
+| QueueCallerAbandon | abandoned |
+| AgentConnect | answered |
+| AgentCalled, AgentComplete, QueueMember{Status,Pause,Added,Removed} | agent_state, when it changes |
+| Hangup of a call we know (call_started, or seen in a queue) | call_ended |
+| UserEvent IvrTransferred / IvrCallbackRequested / IvrCallbackPlaced | transferred / callback_* |
+
+State lives in a `QueueView`; after every AMI (re)connect it is rebuilt from a `QueueStatus` action,
+and a `queue_snapshot` of every queue is sent every `snapshot_every` seconds. The bridge is also an
+EventSink: it watches `call_started` to know which hang-ups end a call of ours. Numbers from AMI
+(CallerIDNum) are turned into `caller_ref` at once and never stored or sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from ivr.ami.errors import AmiError
+from ivr.events import names
+from ivr.events.queue_view import Caller, Member, QueueView
+from ivr.events.sink import EventSink
+
+if TYPE_CHECKING:
+    from ivr.ami.client import AmiClient
+    from ivr.calls import ActiveCall
+    from ivr.privacy import NumberHasher
+
+# A call we never see hang up (AMI was down at the time) is forgotten after this long.
+_TRACK_LIMIT_S = 12 * 3600.0
+_USER_EVENTS = {"ivrtransferred": names.TRANSFERRED, "ivrcallbackrequested": names.CALLBACK_REQUESTED,
+                "ivrcallbackplaced": names.CALLBACK_PLACED}
+_UNKNOWN_NUMBERS = frozenset({"", "unknown", "anonymous", "<unknown>"})
+
+
+def header(message: Mapping[str, Any], key: str, default: str = "") -> str:
+    """One header as text (panoramisk's Message is case-insensitive; a repeated header is a list)."""
+    value = message.get(key)
+    if value is None:
+        return default
+    if isinstance(value, list):
+        value = value[-1] if value else default
+    return str(value)
+
+
+def number(message: Mapping[str, Any], key: str, default: float = 0.0) -> float:
+    try:
+        return float(header(message, key))
+    except ValueError:
+        return default
+
+
+@dataclass
+class TrackedCall:
+    started: float
+    talk_s: float | None = None
+    wrapup_s: float | None = None
+    agent: str = ""
+
+
+class AmiBridge:
+    def __init__(self, events: EventSink, *, hasher: NumberHasher | None = None,
+                 clock: Callable[[], float] = time.time, snapshot_every: float = 5.0,
+                 logger: Any = None) -> None:
+        self.events = events
+        self.view = QueueView()
+        self.snapshot_every = snapshot_every
+        self._hasher = hasher
+        self._clock = clock
+        self._log = logger or structlog.get_logger("ivr.events.ami")
+        self._tracked: dict[str, TrackedCall] = {}
+        self._agent_states: dict[str, str] = {}
+        self._ami: AmiClient | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self.resyncs = 0
+
+    # --- wiring --------------------------------------------------------------------------------
+
+    def attach(self, ami: AmiClient) -> None:
+        """Subscribe to AMI; call before `ami.connect()` so the first login re-synchronises too."""
+        self._ami = ami
+        handlers: dict[str, Callable[[Any], None]] = {
+            "QueueCallerJoin": self.on_join, "QueueCallerLeave": self.on_leave,
+            "QueueCallerAbandon": self.on_abandon, "AgentCalled": self.on_agent_called,
+            "AgentConnect": self.on_agent_connect, "AgentComplete": self.on_agent_complete,
+            "QueueMemberStatus": self.on_member, "QueueMemberPause": self.on_member,
+            "QueueMemberAdded": self.on_member, "QueueMemberRemoved": self.on_member_removed,
+            "Hangup": self.on_hangup, "UserEvent": self.on_user_event,
+        }
+        for name, handler in handlers.items():
+            ami.on_event(name, handler)
+        ami.on_reconnect(self.resync)
+
+    async def start(self) -> None:
+        if self._ticker is None and self.snapshot_every > 0:
+            self._ticker = asyncio.create_task(self._tick(), name="queue-snapshots")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+
+    def emit(self, event: str, call: ActiveCall | None = None, **data: Any) -> None:
+        """EventSink side: remember calls the IVR took, to report their hang-up."""
+        if event == names.CALL_STARTED and call is not None:
+            self._tracked.setdefault(call.uniqueid, TrackedCall(started=call.started))
+
+    # --- AMI event handlers ---------------------------------------------------------------------
+
+    def on_join(self, msg: Mapping[str, Any]) -> None:
+        now = self._clock()
+        queue, uniqueid = header(msg, "Queue"), header(msg, "Uniqueid")
+        caller = self.view.join(queue, uniqueid, int(number(msg, "Position", 1)), now, self._ref(msg))
+        self._tracked.setdefault(uniqueid, TrackedCall(started=now))
+        self._send(names.QUEUED, uniqueid=uniqueid, queue=queue, position=caller.position,
+                   caller_ref=caller.caller_ref)
+        self.send_snapshot(queue)
+
+    def on_leave(self, msg: Mapping[str, Any]) -> None:
+        queue = header(msg, "Queue")
+        _, moved = self.view.leave(queue, header(msg, "Uniqueid"))
+        for caller in moved:
+            self._send(names.POSITION_CHANGED, uniqueid=caller.uniqueid, queue=queue, position=caller.position)
+        self.send_snapshot(queue)
+
+    def on_abandon(self, msg: Mapping[str, Any]) -> None:
+        self._send(names.ABANDONED, uniqueid=header(msg, "Uniqueid"), queue=header(msg, "Queue"),
+                   wait_s=number(msg, "HoldTime"), position=int(number(msg, "Position")),
+                   original_position=int(number(msg, "OriginalPosition")))
+
+    def on_agent_called(self, msg: Mapping[str, Any]) -> None:
+        self._member_update(msg, status=6)
+
+    def on_agent_connect(self, msg: Mapping[str, Any]) -> None:
+        uniqueid, interface = header(msg, "Uniqueid"), header(msg, "Interface")
+        agent = header(msg, "MemberName") or interface
+        members = self.view.connect(interface)
+        tracked = self._tracked.setdefault(uniqueid, TrackedCall(started=self._clock()))
+        tracked.agent = agent
+        tracked.wrapup_s = max((m.wrapup_s for m in members), default=0.0) or None
+        self._send(names.ANSWERED, uniqueid=uniqueid, queue=header(msg, "Queue"), agent=agent,
+                   wait_s=number(msg, "HoldTime"), ring_s=number(msg, "RingTime"))
+        self._announce_agents({m.agent for m in members} or {agent})
+
+    def on_agent_complete(self, msg: Mapping[str, Any]) -> None:
+        tracked = self._tracked.get(header(msg, "Uniqueid"))
+        if tracked is not None:
+            tracked.talk_s = number(msg, "TalkTime")
+        members = self.view.complete(header(msg, "Interface"), self._clock())
+        self._announce_agents({m.agent for m in members})
+        for queue in {m.queue for m in members}:
+            self.send_snapshot(queue)
+
+    def on_member(self, msg: Mapping[str, Any]) -> None:
+        self._member_update(msg, status=int(number(msg, "Status")) if header(msg, "Status") else None)
+
+    def on_member_removed(self, msg: Mapping[str, Any]) -> None:
+        member = self.view.remove_member(header(msg, "Queue"), _interface(msg))
+        if member is not None:
+            self._announce_agents({member.agent}, gone_ok=True)
+            self.send_snapshot(member.queue)
+
+    def on_hangup(self, msg: Mapping[str, Any]) -> None:
+        uniqueid = header(msg, "Uniqueid")
+        tracked = self._tracked.pop(uniqueid, None)
+        if tracked is None:
+            return
+        caller = self.view.find_caller(uniqueid)
+        if caller is not None:  # normally gone already (QueueCallerLeave comes first)
+            self.view.leave(caller.queue, uniqueid)
+            self.send_snapshot(caller.queue)
+        data: dict[str, Any] = {"duration_s": round(self._clock() - tracked.started, 3),
+                                "cause": header(msg, "Cause-txt")}
+        if tracked.talk_s is not None:
+            data["talk_s"] = tracked.talk_s
+        if tracked.wrapup_s is not None:
+            data["wrapup_s"] = tracked.wrapup_s
+        self._send(names.CALL_ENDED, uniqueid=uniqueid, **data)
+
+    def on_user_event(self, msg: Mapping[str, Any]) -> None:
+        event = _USER_EVENTS.get(header(msg, "UserEvent").lower())
+        if event is None:
+            return
+        data = {k.lower(): str(v) for k, v in msg.items()
+                if k.lower() in ("target", "queue", "callback_id", "callbackid")}
+        if "callbackid" in data:
+            data["callback_id"] = data.pop("callbackid")
+        self._send(event, uniqueid=header(msg, "Uniqueid"), **data)
+
+    # --- snapshots and re-synchronisation ---------------------------------------------------------
+
+    def send_snapshot(self, queue: str) -> None:
+        if queue:
+            self._send(names.QUEUE_SNAPSHOT, **self.view.snapshot(queue, self._clock()))
+
+    async def resync(self) -> None:
+        """Rebuild the view from QueueStatus (after every AMI login; events may have been missed)."""
+        if self._ami is None:
+            return
+        try:
+            answer = await self._ami.action({"Action": "QueueStatus"})
+        except AmiError as exc:
+            self._log.warning("queue resync failed", error=str(exc))
+            return
+        self.apply_status(answer if isinstance(answer, list) else [answer])
+
+    def apply_status(self, messages: list[Mapping[str, Any]]) -> None:
+        now = self._clock()
+        queues: list[str] = []
+        members: list[Member] = []
+        callers: list[Caller] = []
+        for msg in messages:
+            kind = header(msg, "Event")
+            if kind == "QueueParams":
+                queues.append(header(msg, "Queue"))
+            elif kind == "QueueMember":
+                members.append(Member(
+                    queue=header(msg, "Queue"), interface=_interface(msg), name=header(msg, "Name"),
+                    status=int(number(msg, "Status")), paused=header(msg, "Paused") == "1",
+                    paused_reason=header(msg, "PausedReason"), in_call=header(msg, "InCall") == "1",
+                    wrapup_s=number(msg, "Wrapuptime")))
+            elif kind == "QueueEntry":
+                uniqueid = header(msg, "Uniqueid")
+                callers.append(Caller(uniqueid, header(msg, "Queue"), int(number(msg, "Position", 1)),
+                                      now - number(msg, "Wait"), self._ref(msg)))
+                self._tracked.setdefault(uniqueid, TrackedCall(started=now - number(msg, "Wait")))
+        self.view.replace(queues, members, callers)
+        self.resyncs += 1
+        self._log.info("queues re-synchronised", queues=len(queues), members=len(members), waiting=len(callers))
+        self._agent_states.clear()  # announce every agent again: retained topics may be stale
+        self._announce_agents(set(self.view.agents()))
+        for queue in sorted(self.view.queues):
+            self.send_snapshot(queue)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.snapshot_every)
+            try:
+                self._announce_agents(set(self.view.agents()))  # wrap-up ends by time, not by an event
+                for queue in sorted(self.view.queues):
+                    self.send_snapshot(queue)
+                self._forget_stale()
+            except Exception:
+                self._log.exception("queue snapshot failed")
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _member_update(self, msg: Mapping[str, Any], *, status: int | None) -> None:
+        queue, interface = header(msg, "Queue"), _interface(msg)
+        if not queue or not interface:
+            return
+        paused = header(msg, "Paused")
+        member = self.view.set_member(
+            queue, interface, name=header(msg, "MemberName") or None, status=status,
+            paused=(paused == "1") if paused else None,
+            paused_reason=header(msg, "PausedReason") if paused else None,
+            in_call=(header(msg, "InCall") == "1") if header(msg, "InCall") else None,
+            wrapup_s=number(msg, "Wrapuptime") if header(msg, "Wrapuptime") else None)
+        self._announce_agents({member.agent})
+        self.send_snapshot(queue)
+
+    def _announce_agents(self, agents: set[str], *, gone_ok: bool = False) -> None:
+        now = self._clock()
+        for agent in sorted(agents):
+            state = self.view.agent_state(agent, now)
+            if state is None:
+                if gone_ok and self._agent_states.pop(agent, None) is not None:
+                    self._send(names.AGENT_STATE, agent=agent, state="unavailable", reason="removed", queues=[])
+                continue
+            key = f"{state['state']}|{state['reason']}|{','.join(state['queues'])}"
+            if self._agent_states.get(agent) != key:
+                self._agent_states[agent] = key
+                self._send(names.AGENT_STATE, **state)
+
+    def _forget_stale(self) -> None:
+        limit = self._clock() - _TRACK_LIMIT_S
+        for uniqueid in [u for u, t in self._tracked.items() if t.started < limit]:
+            del self._tracked[uniqueid]
+
+    def _ref(self, msg: Mapping[str, Any]) -> str:
+        caller = header(msg, "CallerIDNum")
+        if self._hasher is None or caller.lower() in _UNKNOWN_NUMBERS:
+            return ""
+        return self._hasher.short(caller)
+
+    def _send(self, event: str, **data: Any) -> None:
+        try:
+            self.events.emit(event, None, **data)
+        except Exception:  # a sink must not break AMI event handling
+            self._log.exception("event sink failed", event_name=event)
+
+
+def _interface(msg: Mapping[str, Any]) -> str:
+    return header(msg, "Interface") or header(msg, "Location") or header(msg, "StateInterface")

@@ -1,0 +1,144 @@
+"""RecordWriter: gets record rows to the database without ever making a call wait.
+
+`submit(row)` only stores the row in memory (a newer row of the same call replaces an older one not
+yet written) and wakes the worker task. The worker writes batches through `AsyncDatabase` (one
+thread). When the database cannot be opened or a write fails, the batch goes to the spool file
+instead, and the worker retries the database every `retry_s`; once it answers, the spool is
+replayed in order, then emptied, before anything newer is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+
+from ivr.records import store
+from ivr.records.spool import Spool
+from ivr.store.db import AsyncDatabase, Database, open_database
+
+
+def with_connect_timeout(url: str, seconds: int = 5) -> str:
+    """A PostgreSQL URL that gives up connecting after `seconds` (an unreachable host can hang long)."""
+    if not url.startswith(("postgresql://", "postgres://")) or "connect_timeout=" in url:
+        return url
+    return url + ("&" if urlsplit(url).query else "?") + f"connect_timeout={seconds}"
+
+
+class RecordWriter:
+    def __init__(self, url: str, spool_path: Path, *, retry_s: float = 5.0,
+                 opener: Callable[[str], Database] = open_database, logger: Any = None) -> None:
+        self.url = with_connect_timeout(url)
+        self.spool = Spool(spool_path)
+        self.retry_s = retry_s
+        self.written = 0
+        self.spooled = 0
+        self.replayed = 0
+        self.flushed = asyncio.Event()  # set whenever nothing is waiting in memory
+        self.flushed.set()
+        self.db_up = asyncio.Event()
+        self._opener = opener
+        self._db: AsyncDatabase | None = None
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._wake = asyncio.Event()
+        self._next_try = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._log = logger or structlog.get_logger("ivr.records")
+
+    def submit(self, row: dict[str, Any]) -> None:
+        self._pending.pop(row["uniqueid"], None)  # keep arrival order: the newest version goes last
+        self._pending[row["uniqueid"]] = row
+        self.flushed.clear()
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="record-writer")
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Write (or spool) what is pending, then close the database."""
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self.flushed.wait()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._pending:  # the database was too slow: keep the rows for the next start
+            rows, self._pending = list(self._pending.values()), {}
+            self.spooled += await asyncio.to_thread(self.spool.append, rows)
+        await self._close_db()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._ensure_db()
+                if self._pending:
+                    rows, self._pending = list(self._pending.values()), {}
+                    await self._write(rows)
+            except Exception:
+                self._log.exception("record writer failed")
+            if not self._pending:
+                self.flushed.set()
+                self._wake.clear()
+                waiting_for_db = self._db is None or bool(self.spool)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.retry_s if waiting_for_db else None):
+                        await self._wake.wait()
+
+    async def _ensure_db(self) -> None:
+        if self._db is None:
+            if time.monotonic() < self._next_try:
+                return
+            try:
+                database = await asyncio.to_thread(self._opener, self.url)
+            except Exception as exc:
+                self._next_try = time.monotonic() + self.retry_s
+                self._log.warning("records database unreachable; spooling", error=str(exc)[:200],
+                                  retry_in_s=self.retry_s)
+                return
+            self._db = AsyncDatabase(database)
+            self._log.info("records database connected", dialect=database.dialect)
+        if self.spool:
+            rows = await asyncio.to_thread(self.spool.read)
+            if not await self._to_db(rows):
+                return
+            await asyncio.to_thread(self.spool.clear)
+            self.replayed += len(rows)
+            self._log.info("spooled records replayed", rows=len(rows))
+        self.db_up.set()  # connected, and nothing older left to replay
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        if self._db is not None and not self.spool and await self._to_db(rows):
+            self.written += len(rows)
+            return
+        # No database, or an older spool still to replay first: the rows wait in the spool, in order.
+        self.spooled += await asyncio.to_thread(self.spool.append, rows)
+
+    async def _to_db(self, rows: list[dict[str, Any]]) -> bool:
+        if self._db is None:
+            return False
+        try:
+            await self._db.run(lambda db: store.upsert(db, rows))
+            return True
+        except Exception as exc:
+            self._log.warning("records database write failed; spooling", error=str(exc)[:200])
+            await self._close_db()
+            self._next_try = time.monotonic() + self.retry_s
+            return False
+
+    async def _close_db(self) -> None:
+        db, self._db = self._db, None
+        self.db_up.clear()
+        if db is not None:
+            with contextlib.suppress(Exception):
+                await db.close()
+            # close() skips stopping its worker thread when closing a broken connection raised.
+            db._pool.shutdown(wait=False)

@@ -18,6 +18,7 @@ COMMANDS = (
     "diff",
     "reload",
     "call",
+    "report",
 
 )
 

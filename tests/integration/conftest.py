@@ -1,0 +1,73 @@
+"""Integration tests against a real Asterisk 22 (scripts/asterisk-sandbox).
+
+The session fixture `asterisk` starts the sandbox (building its Debian root first if needed) and
+stops it at the end of the session, whatever happened. Nothing is skipped: when Asterisk cannot
+start, every test here errors with the script's output and the tail of Asterisk's log.
+
+A sandbox that is already running when the session starts is restarted, so that the tests run on
+the current asterisk-config/ and on fresh queue state. IVR_SANDBOX_REUSE=1 uses a running one as
+it is and leaves it running afterwards (for poking at it by hand after a run).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from harness.ami import AmiClient
+from harness.fake_agi import FakeAgi
+from harness.sandbox import Sandbox
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.asterisk)
+
+
+@pytest.fixture(scope="session")
+def asterisk() -> Iterator[Sandbox]:
+    if os.geteuid() != 0:
+        raise RuntimeError("the Asterisk sandbox needs root (chroot, mount)")
+    sandbox = Sandbox()
+    reuse = os.environ.get("IVR_SANDBOX_REUSE") == "1" and sandbox.running()
+    try:
+        if not reuse:
+            sandbox.stop()
+            sandbox.start()
+        yield sandbox
+    finally:
+        if not reuse:
+            sandbox.stop()
+
+
+@pytest.fixture(autouse=True)
+def _asterisk_running(asterisk: Sandbox) -> Sandbox:
+    """Every test in this directory needs the sandbox."""
+    return asterisk
+
+
+@pytest.fixture
+async def ami(asterisk: Sandbox) -> AsyncIterator[AmiClient]:
+    """An AMI connection as the all-privileges test user; simulated calls are hung up after."""
+    client = await AmiClient.connect()
+    try:
+        yield client
+    finally:
+        await client.hangup_all_sim_calls()
+        await client.close()
+
+
+@pytest.fixture
+async def fake_agi(asterisk: Sandbox) -> AsyncIterator[FakeAgi]:
+    """The fake FastAGI daemon on 127.0.0.1:4573, closed after the test."""
+    server = FakeAgi()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -12,16 +12,23 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from ivr.agi.server import FastAgiServer
+from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
 from ivr.ami.errors import AmiAuthError, AmiError
-from ivr.agi.session import AgiSession
 from ivr.app import App
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
 from ivr.config.holder import ConfigHolder
 from ivr.entrypoints import ENTRYPOINTS, EntryPoint
+from ivr.events.ami_bridge import AmiBridge
+from ivr.events.mqtt import MqttConfig, MqttPublisher
+from ivr.events.sink import FanoutSink
 from ivr.privacy import NumberHasher, load_key
+from ivr.records.recorder import CallRecorder
+from ivr.records.writer import RecordWriter
 from ivr.settings import Settings
+from ivr.wallboard.server import Wallboard
+from ivr.wallboard.state import WallboardState
 
 log = structlog.get_logger("ivr.daemon")
 
@@ -68,11 +75,40 @@ class Daemon:
                              logger=structlog.get_logger("ivr.ami"))
         self.app.ami = self.ami
         self._ami_task: asyncio.Task[None] | None = None
+        self._wire_events()
+
+    def _wire_events(self) -> None:
+        """Consumers of product events (docs/EVENTS.md): call records, the AMI bridge, MQTT, the wallboard."""
+        settings, fanout = self.settings, self.app.events
+        assert isinstance(fanout, FanoutSink)
+        site = settings.mqtt_site or self.app.config.current.rules.site
+        self.records = RecordWriter(settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}",
+                                    settings.state_dir / "records-spool.jsonl")
+        self.bridge = AmiBridge(fanout, hasher=self.app.hasher, snapshot_every=settings.queue_snapshot_s)
+        self.bridge.attach(self.ami)  # before the first login, so that it re-synchronises too
+        self.mqtt = MqttPublisher(MqttConfig(settings.mqtt_host, settings.mqtt_port, site, settings.mqtt_username,
+                                             settings.mqtt_password, settings.mqtt_backlog)) \
+            if settings.mqtt_host else None
+        self.wallboard = Wallboard(WallboardState(site=site, zone=self.app.clock.zone), settings.wallboard_host,
+                                   settings.wallboard_port) if settings.wallboard_port else None
+        fanout.add(CallRecorder(self.records))
+        fanout.add(self.bridge)
+        if self.mqtt:
+            fanout.add(self.mqtt)
+        if self.wallboard:
+            fanout.add(self.wallboard.state)
+        # Started in this order, stopped in reverse (the records writer flushes last).
+        self._services: list[RecordWriter | AmiBridge | MqttPublisher | Wallboard] = [
+            s for s in (self.records, self.mqtt, self.wallboard, self.bridge) if s is not None]
 
     async def start(self) -> None:
         await self.server.start()
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.pid_file.write_text(str(os.getpid()))
+        for service in self._services:
+            await service.start()
+        if not self.mqtt:
+            log.info("MQTT publishing off (IVR_MQTT_HOST is empty)")
         if self.settings.ami_secret:
             self._ami_task = asyncio.create_task(self._connect_ami(), name="ami-connect")
         else:
@@ -104,6 +140,8 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ami_task
         await self.ami.close()
+        for service in reversed(self._services):
+            await service.stop()
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
         log.info("daemon stopped")

@@ -73,7 +73,8 @@ class CallRecord:
         if self.menu_outcome == "abandoned":
             return "menu_hangup"
         if self.ended is None:
-            return "queued" if self.enqueued_at is not None else "in_menu"
+            queueing = self.enqueued_at is not None or self.menu_outcome == "queue"
+            return "queued" if queueing else "in_menu"
         return "message" if self.enqueued_at is not None else "unknown"
 
     @property

@@ -18,8 +18,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .ports import AMI_PORT
+
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5038
+DEFAULT_PORT = AMI_PORT
 # The all-privileges test user from asterisk-config/sandbox/manager.d/ivrtest.conf.
 TEST_USER = "ivrtest"
 TEST_SECRET = "ivrtest-dev-secret"

@@ -24,8 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .ports import AGI_PORT as PORTS_AGI
+
 AGI_HOST = "127.0.0.1"
-AGI_PORT = 4573
+AGI_PORT = PORTS_AGI
 
 
 @dataclass

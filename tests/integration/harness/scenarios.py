@@ -178,6 +178,7 @@ def _substitute(value: Any, call: SimCall) -> Any:
         value.replace("{{caller_id}}", call.caller_id)
         .replace("{{uniqueid}}", call.uniqueid)
         .replace("{{exten}}", call.exten)
+        .replace("{{agi_port}}", str(AGI_PORT))
     )
 
 

@@ -4,23 +4,18 @@ headless Chromium driven over the DevTools protocol (a queued call appears live;
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
-import itertools
 import json
-import shutil
 import struct
-import tempfile
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.events import names
+from ivr.wallboard.browser import chromium
 from ivr.wallboard.server import Wallboard, make_app
 from ivr.wallboard.state import WallboardState
 
@@ -121,76 +116,6 @@ async def test_port_in_use_does_not_stop_the_daemon() -> None:
 
 # --- a real browser ----------------------------------------------------------------------------
 
-class DevTools:
-    """Just enough of the Chrome DevTools protocol: one page, commands answered by id."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self._ids = itertools.count(1)
-
-    async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        ident = next(self._ids)
-        await self.ws.send_json({"id": ident, "method": method, "params": params})
-        while True:
-            message = await asyncio.wait_for(self.ws.receive_json(), WAIT)
-            if message.get("id") == ident:
-                if "error" in message:
-                    raise AssertionError(f"{method}: {message['error']}")
-                return dict(message.get("result", {}))
-
-    async def evaluate(self, expression: str) -> Any:
-        result = await self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
-        if "exceptionDetails" in result:
-            raise AssertionError(result["exceptionDetails"])
-        return result["result"].get("value")
-
-
-@contextlib.asynccontextmanager
-async def chromium(width: int = 1280, height: int = 800) -> AsyncIterator[DevTools]:
-    binary = shutil.which("chromium")
-    assert binary, "Debian's chromium package is needed (scripts/setup installs it)"
-    with tempfile.TemporaryDirectory(prefix="ivr-chromium-") as profile:
-        process = await asyncio.create_subprocess_exec(
-            binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}", f"--window-size={width},{height}", "--remote-debugging-port=0",
-            "about:blank", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        try:
-            assert process.stderr is not None
-            ws_url = ""
-            while not ws_url:  # Chromium prints its DevTools address once it listens
-                line = (await asyncio.wait_for(process.stderr.readline(), WAIT)).decode()
-                assert line, "chromium exited before listening"
-                if line.startswith("DevTools listening on "):
-                    ws_url = line.split(" on ", 1)[1].strip()
-            drain = asyncio.create_task(_drain(process.stderr))
-            port = ws_url.split(":")[2].split("/")[0]
-            async with aiohttp.ClientSession() as session:
-                async with session.get(f"http://127.0.0.1:{port}/json/list") as answer:
-                    pages = [t for t in await answer.json() if t["type"] == "page"]
-                async with session.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                    yield DevTools(ws)
-            drain.cancel()
-        finally:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
-
-
-async def _drain(stream: asyncio.StreamReader) -> None:
-    while await stream.readline():
-        pass
-
-
-APPEARS = """new Promise((resolve) => {
-  const found = () => document.querySelector('[data-uniqueid="%s"]');
-  if (found()) return resolve(found().closest('.queue').dataset.queue);
-  new MutationObserver((_, observer) => {
-    if (found()) { observer.disconnect(); resolve(found().closest('.queue').dataset.queue); }
-  }).observe(document.body, {childList: true, subtree: true});
-})"""
-
-
 def png_facts(data: bytes) -> tuple[int, int, int]:
     """Width, height and the number of distinct colours in a sample of an RGB(A) PNG."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -212,35 +137,23 @@ def png_facts(data: bytes) -> tuple[int, int, int]:
     return width, height, len(sample)
 
 
-async def show_live_call(state: WallboardState, browser: DevTools, url: str, uniqueid: str) -> str:
-    """Open the page, then queue a call while it is open; returns the queue the call shows up under."""
-    await browser.call("Page.enable")
-    await browser.call("Emulation.setDeviceMetricsOverride", width=1280, height=800, deviceScaleFactor=1,
-                       mobile=False)
-    await browser.call("Page.navigate", url=url)
-    await browser.evaluate("""new Promise((resolve) => {
-      const ready = () => document.body && document.body.dataset.version !== undefined;
-      if (ready()) return resolve(true);
-      const timer = setInterval(() => { if (ready()) { clearInterval(timer); resolve(true); } }, 50);
-    })""")
-    state.emit(names.QUEUE_SNAPSHOT, None, **snapshot("kc-general"))
-    state.emit(names.ANSWERED, None, uniqueid="x1", queue="kc-school", agent="Agent 2001", wait_s=25)
-    state.emit(names.QUEUE_SNAPSHOT, None, **snapshot("kc-school", uniqueid, "other-call"))
-    return str(await asyncio.wait_for(browser.evaluate(APPEARS % uniqueid), WAIT))
-
-
 async def test_queued_call_appears_live_in_headless_chromium(tmp_path: Path) -> None:
     state = WallboardState(site="malmo")
     board = Wallboard(state, port=0)
     await board.start()
     try:
         async with chromium() as browser:
-            queue = await show_live_call(state, browser, f"http://127.0.0.1:{board.port}/", "1793000000.77")
-            assert queue == "kc-school"
+            await browser.open(f"http://127.0.0.1:{board.port}/")
+            await browser.wait_for("body[data-version]")  # the page rendered its first state
+            # The call is queued while the page is open: it must arrive over the live stream.
+            state.emit(names.QUEUE_SNAPSHOT, None, **snapshot("kc-general"))
+            state.emit(names.ANSWERED, None, uniqueid="x1", queue="kc-school", agent="Agent 2001", wait_s=25)
+            state.emit(names.QUEUE_SNAPSHOT, None, **snapshot("kc-school", "1793000000.77", "other-call"))
+            await browser.wait_for('[data-queue="kc-school"] [data-uniqueid="1793000000.77"]')
             text = await browser.evaluate("document.querySelector('[data-queue=\"kc-school\"]').innerText")
             assert "Agent 2001" in text and "100%" in text and "1 available" in text and "#1" in text
-            assert await browser.evaluate("document.getElementById('status').textContent") == "live"
-            shot = base64.b64decode((await browser.call("Page.captureScreenshot", format="png"))["data"])
+            assert await browser.wait_for("#status.live") == "live"
+            shot = await browser.screenshot()
     finally:
         await board.stop()
     (tmp_path / "wallboard.png").write_bytes(shot)

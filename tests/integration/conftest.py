@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from harness.ami import AmiClient
+from harness.daemon import DaemonProcess
 from harness.fake_agi import FakeAgi
 from harness.sandbox import Sandbox
 
@@ -71,3 +72,14 @@ async def fake_agi(asterisk: Sandbox) -> AsyncIterator[FakeAgi]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def daemon(asterisk: Sandbox, tmp_path: Path) -> AsyncIterator[DaemonProcess]:
+    """The real IVR daemon on this instance's FastAGI port, with the shipped config and the test clock."""
+    process = DaemonProcess(state_dir=tmp_path / "daemon")
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()

@@ -1,0 +1,112 @@
+"""The real IVR daemon (`python -m ivr run`) as a child process, pointed at this run's Asterisk instance.
+
+A real process, not an in-process object, so tests see what production sees: its own event loop,
+signals (SIGTERM, SIGHUP, SIGKILL), its JSON log on disk and its databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .ports import AGI_PORT, AMI_PORT
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class DaemonProcess:
+    state_dir: Path
+    config_paths: list[str] = field(default_factory=lambda: [str(REPO)])
+    env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
+    agi_port: int = AGI_PORT
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "daemon.log"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "IVR_AMI_PORT": str(AMI_PORT),
+            "IVR_AMI_USER": "ivr",
+            "IVR_AMI_SECRET": os.environ.get("IVR_AMI_SECRET", "ivr-dev-secret"),
+            "IVR_DB_URL": f"sqlite:///{self.state_dir / 'ivr.db'}",
+            "IVR_WALLBOARD_PORT": "0",
+            "IVR_MQTT_HOST": "",
+            "IVR_HASH_KEY": "integration-test-key-0123456789abcdef",
+        })
+        env.update(self.env)
+        return env
+
+    async def start(self, timeout: float = 15.0) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "ivr", "run", "--config", *self.config_paths,
+                   "--agi-port", str(self.agi_port), "--state-dir", str(self.state_dir), "--allow-test-clock",
+                   *self.args]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.environment(),
+                                     cwd=REPO, stdin=subprocess.DEVNULL)
+        log.close()
+        await self.wait_ready(timeout)
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Ready = FastAGI listens and the first AMI login is done (both logged by the daemon)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited with {self.proc.returncode}:\n{self.log_tail()}")
+            events = {line.get("event") for line in self.log_lines()}
+            if {"daemon started", "ami.connected"} <= events:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"daemon not ready within {timeout} s:\n{self.log_tail()}")
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        if not self.log_path.exists():
+            return lines
+        for raw in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                lines.append(json.loads(raw))
+        return lines
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup at all, as when the daemon crashes."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    async def stop(self, timeout: float = 15.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.proc.poll() is None and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if self.proc.poll() is None:
+            self.kill()
+        return self.proc.returncode
+

@@ -158,11 +158,11 @@ def test_explicit_config_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 def test_number_no_plan_answers(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = simulate(capsys, "--number", "+46401234567", "--at", WEEKDAY)
     assert code == 2
-    assert out.startswith("no plan answers +46401234567; plans answer: +46403410000")
+    assert out.startswith("no plan answers +46401234567; plans answer: +4640341000, ")
 
 
 def test_other_number_of_the_main_plan(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = simulate(capsys, "--number", "0403410000", "--at", WEEKDAY, "--keys", "1,5", "--json")
+    code, out = simulate(capsys, "--number", "040341000", "--at", WEEKDAY, "--keys", "1,5", "--json")
     assert code == 0
     assert json.loads(out)["plan"] == "main"
 

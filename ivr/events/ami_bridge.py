@@ -84,6 +84,7 @@ class AmiBridge:
         self._ami: AmiClient | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.resyncs = 0
+        self.synced = asyncio.Event()  # set once the view has been rebuilt from QueueStatus
 
     # --- wiring --------------------------------------------------------------------------------
 
@@ -239,6 +240,7 @@ class AmiBridge:
                 self._tracked.setdefault(uniqueid, TrackedCall(started=now - number(msg, "Wait")))
         self.view.replace(queues, members, callers)
         self.resyncs += 1
+        self.synced.set()
         self._log.info("queues re-synchronised", queues=len(queues), members=len(members), waiting=len(callers))
         self._agent_states.clear()  # announce every agent again: retained topics may be stale
         self._announce_agents(set(self.view.agents()))

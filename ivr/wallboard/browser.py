@@ -39,6 +39,7 @@ class DevTools:
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
         self._ids = itertools.count(1)
+        self._events: list[str] = []  # names of events received while waiting for answers
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
         ident = next(self._ids)
@@ -49,6 +50,16 @@ class DevTools:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
                 return dict(message.get("result", {}))
+            if "method" in message:
+                self._events.append(str(message["method"]))
+
+    async def event(self, method: str) -> None:
+        """Wait for a protocol event (e.g. Page.loadEventFired), also if it came in already."""
+        while method not in self._events:
+            message = await asyncio.wait_for(self.ws.receive_json(), TIMEOUT)
+            if "method" in message:
+                self._events.append(str(message["method"]))
+        self._events.remove(method)
 
     async def evaluate(self, expression: str) -> Any:
         result = await self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
@@ -60,7 +71,9 @@ class DevTools:
         await self.call("Page.enable")
         await self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
                         mobile=False)
+        self._events.clear()
         await self.call("Page.navigate", url=url)
+        await self.event("Page.loadEventFired")
 
     async def wait_for(self, selector: str, timeout: float = TIMEOUT) -> str:
         """The text of the first element matching `selector`, once there is one."""

@@ -19,6 +19,7 @@ COMMANDS = (
     "reload",
     "call",
     "report",
+    "asterisk",
 
 )
 

@@ -95,8 +95,40 @@ class Prompt(Frozen):
 Strategy = Literal["ringall", "leastrecent", "fewestcalls", "rrmemory", "linear", "wrandom", "random"]
 
 
+class SkillRouting(Frozen):
+    """Language skills of a group: a skill queue per language (`<queue>-<language>`) rings the agents
+    who speak it first; after `widen_after` seconds every agent of the group is rung."""
+
+    languages: tuple[Language, ...] = ()
+    widen_after: int = Field(60, ge=0, le=3600)
+    # The penalty of agents without the skill in a skill queue (skilled agents keep their own).
+    unskilled_penalty: int = Field(5, ge=1, le=10)
+
+
+class OverflowRule(Frozen):
+    """Where a call goes when this group cannot take it: after `after` seconds of waiting, or at
+    once when no agent of the group is logged in (`when_no_agents`)."""
+
+    to: Identifier
+    after: int | None = Field(None, ge=10, le=7200)
+    when_no_agents: bool = False
+
+
+class CallbackOffer(Frozen):
+    """Offer "ring upp mig" (queued callback) when more than `when_waiting` callers are waiting."""
+
+    when_waiting: int = Field(0, ge=0, le=1000)
+
+
+class ClosedRule(Frozen):
+    """Outside `schedule`'s hours the caller hears `prompt` (a system prompt) and the call ends."""
+
+    schedule: Identifier
+    prompt: Identifier = "queue-closed"
+
+
 class AgentGroup(Frozen):
-    """A group of agents served by one Asterisk queue."""
+    """A group of agents served by one Asterisk queue (plus one skill queue per skill language)."""
 
     queue: QueueName
     description: str = ""
@@ -104,8 +136,23 @@ class AgentGroup(Frozen):
     ring_timeout: int = Field(15, ge=5, le=120)
     wrapup: int = Field(10, ge=0, le=600)
     max_wait: int = Field(900, ge=30, le=7200)
+    # Asterisk queue weight: when an agent serves several groups, the heavier group's callers go first.
     weight: int = Field(0, ge=0, le=100)
+    # Added to every caller's priority in this group (QUEUE_PRIO), e.g. for urgent social matters.
+    priority: int = Field(0, ge=0, le=10)
     department: str = ""
+    skills: SkillRouting = Field(default_factory=SkillRouting)
+    overflow: OverflowRule | None = None
+    callback: CallbackOffer | None = None
+    closed: ClosedRule | None = None
+
+    def skill_queue(self, language: str) -> str | None:
+        return f"{self.queue}-{language}" if language in self.skills.languages else None
+
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """Every Asterisk queue of the group: the group's own queue first, then its skill queues."""
+        return (self.queue, *(f"{self.queue}-{lang}" for lang in self.skills.languages))
 
 
 class Agent(Frozen):
@@ -116,6 +163,44 @@ class Agent(Frozen):
     penalty: int = Field(0, ge=0, le=10)
 
 
+PauseKey = Annotated[str, StringConstraints(pattern=r"^[1-9]$")]
+PauseReason = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+class Announcements(Frozen):
+    """What a waiting caller hears, in their language (app_queue's announcements)."""
+
+    position: bool = True
+    holdtime: bool = True
+    every: int = Field(60, ge=15, le=600)
+    # Positions above this are said as "more than N" (keeps numbers short in every language).
+    position_limit: int = Field(10, ge=1, le=99)
+
+
+class CallbackSettings(Frozen):
+    attempts: int = Field(3, ge=1, le=10)
+    retry_after: int = Field(300, ge=5, le=7200)
+    ring: int = Field(30, ge=10, le=120)
+    # A waiting callback (and its encrypted number) is dropped after this many hours.
+    keep_hours: int = Field(8, ge=1, le=72)
+
+
+class PriorityBoosts(Frozen):
+    """Queue priority added for callers the contact center should not keep waiting again."""
+
+    repeat_within: int = Field(600, ge=0, le=86400)  # a second call within this many seconds...
+    repeat_boost: int = Field(2, ge=0, le=10)  # ...gets this much more priority
+    returning_boost: int = Field(3, ge=0, le=10)  # a caller the callback registry knows
+
+
+class QueueSettings(Frozen):
+    pause_reasons: dict[PauseKey, PauseReason] = Field(
+        default_factory=lambda: {"1": "lunch", "2": "meeting", "3": "admin", "4": "training"})
+    announcements: Announcements = Field(default_factory=Announcements)
+    callback: CallbackSettings = Field(default_factory=CallbackSettings)
+    priority: PriorityBoosts = Field(default_factory=PriorityBoosts)
+
+
 class RoutingRules(Frozen):
     site: Identifier = "malmo"
     main_number: E164
@@ -123,6 +208,7 @@ class RoutingRules(Frozen):
     schedules: dict[Identifier, Schedule] = Field(default_factory=dict)
     system_prompts: dict[Identifier, Prompt] = Field(default_factory=dict)
     languages: tuple[Language, ...] = ("sv", "en", "ar")
+    queueing: QueueSettings = Field(default_factory=QueueSettings)
 
 
 class GroupsFile(Frozen):

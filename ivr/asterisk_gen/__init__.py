@@ -1,0 +1,44 @@
+"""Asterisk configuration generated from the YAML (one source of truth): `ivr asterisk generate`.
+
+- `queues_generated.conf`: agents/groups.yaml (a queue per group, a skill queue per skill language)
+  and routing_rules.yaml `queueing.announcements`;
+- `queuerules.conf`: the groups' `skills.widen_after` (penalty-widening rules of the skill queues);
+- `pjsip_agents.conf`: agents/agents.yaml (an endpoint and AOR per agent softphone; the passwords
+  live in `pjsip_agents_auth.conf`, never in git).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ivr.asterisk_gen.pjsip import pjsip_agents
+from ivr.asterisk_gen.queues import queue_rules, queues_conf
+from ivr.config.loader import ConfigSet
+
+GENERATED = ("queues_generated.conf", "queuerules.conf", "pjsip_agents.conf")
+
+
+def generate(config: ConfigSet) -> dict[str, str]:
+    """File name → content. Deterministic: the same config gives the same bytes."""
+    return {
+        "queues_generated.conf": queues_conf(config),
+        "queuerules.conf": queue_rules(config),
+        "pjsip_agents.conf": pjsip_agents(config),
+    }
+
+
+def stale_files(config: ConfigSet, out_dir: Path) -> list[str]:
+    """Generated files in `out_dir` that differ from what the config gives now."""
+    return [name for name, text in generate(config).items()
+            if not (out_dir / name).is_file() or (out_dir / name).read_text(encoding="utf-8") != text]
+
+
+def write_files(config: ConfigSet, out_dir: Path) -> list[Path]:
+    written = []
+    for name, text in generate(config).items():
+        path = out_dir / name
+        partial = path.with_name(path.name + ".tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)  # Asterisk never reads a half-written file
+        written.append(path)
+    return written

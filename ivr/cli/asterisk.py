@@ -1,0 +1,78 @@
+"""`ivr asterisk generate|passwords|reload`: Asterisk configuration from the YAML, and applying it live."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from ivr.config import ConfigError, load_config
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("asterisk", help="generate Asterisk queue/phone configuration from the YAML, reload it")
+    actions = parser.add_subparsers(dest="action", required=True)
+    gen = actions.add_parser("generate", help="write queues_generated.conf, queuerules.conf, pjsip_agents.conf")
+    gen.add_argument("--config", nargs="*", default=["."])
+    gen.add_argument("--out", type=Path, default=Path("asterisk-config"), help="default: asterisk-config/")
+    gen.add_argument("--check", action="store_true", help="write nothing; fail when the files are out of date")
+    gen.set_defaults(func=run_generate)
+    pw = actions.add_parser("passwords", help="add random passwords for new agent phones (keeps existing ones)")
+    pw.add_argument("--config", nargs="*", default=["."])
+    pw.add_argument("--out", type=Path, required=True,
+                    help="pjsip_agents_auth.conf next to Asterisk's pjsip.conf (kept out of git)")
+    pw.set_defaults(func=run_passwords)
+    reload = actions.add_parser("reload", help="apply queue changes without a restart (waiting callers stay)")
+    reload.set_defaults(func=run_reload)
+
+
+def _config(paths: list[str]) -> Any:
+    try:
+        return load_config(paths)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem.format(), file=sys.stderr)
+        return None
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from ivr.asterisk_gen import stale_files, write_files
+
+    config = _config(args.config)
+    if config is None:
+        return 1
+    if args.check:
+        stale = stale_files(config, args.out)
+        for name in stale:
+            print(f"{args.out / name} is out of date; run `ivr asterisk generate`", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_files(config, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def run_passwords(args: argparse.Namespace) -> int:
+    from ivr.asterisk_gen.pjsip import write_passwords
+
+    config = _config(args.config)
+    if config is None:
+        return 1
+    added = write_passwords(config, args.out)
+    print(f"{args.out}: {len(added)} new phone password(s){': ' + ', '.join(added) if added else ''}")
+    return 0
+
+
+def run_reload(args: argparse.Namespace) -> int:
+    from ivr.queues.reload import reload_asterisk
+    from ivr.settings import Settings
+
+    try:
+        report = asyncio.run(reload_asterisk(Settings()))
+    except Exception as exc:
+        print(f"reload failed: {exc}", file=sys.stderr)
+        return 1
+    for line in report:
+        print(line)
+    return 0

@@ -10,6 +10,7 @@ from ivr.clock import Clock
 from ivr.config.holder import ConfigHolder
 from ivr.events.sink import EventSink, FanoutSink
 from ivr.privacy import NumberHasher
+from ivr.queues.routing import QueueRouter
 from ivr.settings import Settings
 
 
@@ -22,3 +23,6 @@ class App:
     clock: Clock
     events: EventSink = field(default_factory=FanoutSink)
     ami: Any = None  # ivr.ami.client.AmiClient once connected
+    # Skills, overflow and priority boosts for calls heading for a queue (docs/queues-and-agents.md).
+    queues: QueueRouter = field(default_factory=QueueRouter)
+    callbacks: Any = None  # ivr.callbacks.service.CallbackService when the daemon runs one

@@ -16,6 +16,8 @@ from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
 from ivr.ami.errors import AmiAuthError, AmiError
 from ivr.app import App
+from ivr.callbacks.sealing import NumberSeal
+from ivr.callbacks.service import CallbackService
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
 from ivr.config.holder import ConfigHolder
@@ -24,6 +26,7 @@ from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MqttConfig, MqttPublisher
 from ivr.events.sink import FanoutSink
 from ivr.privacy import NumberHasher, load_key
+from ivr.queues.live import LiveQueues
 from ivr.records.recorder import CallRecorder
 from ivr.records.writer import RecordWriter
 from ivr.settings import Settings
@@ -76,6 +79,7 @@ class Daemon:
         self.app.ami = self.ami
         self._ami_task: asyncio.Task[None] | None = None
         self._wire_events()
+        self._wire_queues()
 
     def _wire_events(self) -> None:
         """Consumers of product events (docs/EVENTS.md): call records, the AMI bridge, MQTT, the wallboard."""
@@ -98,8 +102,22 @@ class Daemon:
         if self.wallboard:
             fanout.add(self.wallboard.state)
         # Started in this order, stopped in reverse (the records writer flushes last).
-        self._services: list[RecordWriter | AmiBridge | MqttPublisher | Wallboard] = [
+        self._services: list[RecordWriter | AmiBridge | MqttPublisher | Wallboard | CallbackService] = [
             s for s in (self.records, self.mqtt, self.wallboard, self.bridge) if s is not None]
+
+    def _wire_queues(self) -> None:
+        """Queues (docs/queues-and-agents.md): the router sees the live queues through the AMI bridge's
+        view; queued callbacks live in the records database, their numbers sealed with IVR_CALLBACK_KEY."""
+        settings, bridge = self.settings, self.bridge
+        self.app.queues.load = LiveQueues(lambda: bridge.view,
+                                          lambda: self.ami.connected and bridge.resyncs > 0).load
+        seal = NumberSeal.from_environment(settings.state_dir)
+        db_url = settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}"
+        self.callbacks = CallbackService(self.app.config, db_url, seal, self.app.events, view=lambda: bridge.view,
+                                         scan_every=settings.callback_scan_s)
+        self.callbacks.attach(self.ami)
+        self.app.callbacks = self.callbacks
+        self._services.append(self.callbacks)
 
     async def start(self) -> None:
         await self.server.start()

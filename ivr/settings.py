@@ -54,3 +54,8 @@ class Settings:
     wallboard_host: str = field(default_factory=lambda: _env("IVR_WALLBOARD_HOST", "127.0.0.1"))
     wallboard_port: int = field(default_factory=lambda: int(_env("IVR_WALLBOARD_PORT", "8088")))
     queue_snapshot_s: float = field(default_factory=lambda: float(_env("IVR_QUEUE_SNAPSHOT_S", "5")))
+    # Agents' queue interface: their PJSIP softphone; the test sandbox uses Local/{extension}@agent-sim/n.
+    agent_interface: str = field(default_factory=lambda: _env("IVR_AGENT_INTERFACE", "PJSIP/{extension}"))
+    # Queued callbacks: the key that encrypts the numbers to call back (like IVR_HASH_KEY: the variable
+    # itself, or IVR_CALLBACK_KEY_FILE; in development a key file in the state directory).
+    callback_scan_s: float = field(default_factory=lambda: float(_env("IVR_CALLBACK_SCAN_S", "5")))

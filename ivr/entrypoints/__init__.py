@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from ivr.entrypoints import inbound
+from ivr.entrypoints import agent, callback, inbound
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -17,5 +17,7 @@ EntryPoint = Callable[["App", "AgiSession"], Awaitable[None]]
 ENTRYPOINTS: MappingProxyType[str, EntryPoint] = MappingProxyType(
     {
         "inbound": inbound.handle,
+        "agent": agent.handle,
+        "callback": callback.handle,
     }
 )

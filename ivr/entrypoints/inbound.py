@@ -5,12 +5,16 @@ The route only decides; the dialplan acts on the IVR_* variables it sets (docs/A
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
+
+import structlog
 
 from ivr.agi.channel import AgiChannel
 from ivr.engine.interpreter import CallResult, run_call
 from ivr.engine.trace import TraceStep
 from ivr.events import names
+from ivr.queues.overflow import Placement
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -45,13 +49,33 @@ async def handle(app: App, session: AgiSession) -> None:
                     language=result.language, tags=result.tags, nodes=result.nodes,
                     config_version=result.config_version)
     if result.outcome is not None and not result.hung_up:
-        await publish_outcome(channel, result)
+        placement, priority = await _place(app, result, now, call.caller_hash)
+        if placement is not None:
+            log.info("queue placement", group=placement.group, queue=placement.queue, priority=priority,
+                     timeout=placement.timeout, next_queue=placement.next_queue,
+                     callback_offered=placement.offer_callback, reasons=list(placement.reasons))
+        await publish_outcome(channel, result, placement, priority)
     log.info("menu finished", outcome=result.outcome.kind if result.outcome else "abandoned",
              queue=result.outcome.queue if result.outcome else None, language=result.language,
              nodes=result.nodes, config_version=result.config_version)
 
 
-async def publish_outcome(channel: AgiChannel, result: CallResult) -> None:
+async def _place(app: App, result: CallResult, now: dt.datetime,
+                 caller_hash: str) -> tuple[Placement | None, int]:
+    """Skills, overflow and priority for a call heading for a group (ivr.queues.routing)."""
+    outcome = result.outcome
+    if outcome is None or outcome.kind != "queue" or not outcome.group:
+        return None, 0
+    try:
+        return await app.queues.route(app.config.current, outcome.group, result.language, now,
+                                      priority=outcome.priority, caller_hash=caller_hash)
+    except Exception:  # the menu's own queue is always a safe answer
+        structlog.get_logger("ivr.queues").exception("queue placement failed; the menu's queue is used")
+        return None, outcome.priority
+
+
+async def publish_outcome(channel: AgiChannel, result: CallResult, placement: Placement | None = None,
+                          priority: int | None = None) -> None:
     """Tell the dialplan what to do. IVR_RESULT goes last: a session that dies half-way leaves it empty."""
     outcome = result.outcome
     assert outcome is not None
@@ -59,9 +83,19 @@ async def publish_outcome(channel: AgiChannel, result: CallResult) -> None:
     await channel.set_variable("IVR_CONFIG_VERSION", result.config_version)
     for name, value in sorted(result.tags.items()):
         await channel.set_variable(f"IVR_TAG_{name.upper()}", value)
-    if outcome.kind == "queue" and outcome.queue:
-        await channel.set_variable("IVR_QUEUE", outcome.queue)
-        await channel.set_variable("IVR_PRIORITY", str(outcome.priority))
+    if outcome.kind == "queue" and placement is not None and placement.closed_prompt:
+        await channel.play(f"ivr/{result.language}/{placement.closed_prompt}", interrupt_keys="")
+        await channel.set_variable("IVR_RESULT", "hangup")
+    elif outcome.kind == "queue" and outcome.queue:
+        await channel.set_variable("IVR_QUEUE", placement.queue if placement else outcome.queue)
+        await channel.set_variable("IVR_PRIORITY", str(outcome.priority if priority is None else priority))
+        if placement is not None:
+            if placement.timeout is not None:
+                await channel.set_variable("IVR_QUEUE_TIMEOUT", str(placement.timeout))
+            if placement.next_queue:
+                await channel.set_variable("IVR_NEXT_QUEUE", placement.next_queue)
+            if placement.offer_callback:
+                await channel.set_variable("IVR_CALLBACK_OFFER", "1")
         await channel.set_variable("IVR_RESULT", "queue")
     elif outcome.kind == "transfer" and outcome.target:
         await channel.set_variable("IVR_TARGET", outcome.target)

@@ -232,7 +232,7 @@ class AmiBridge:
                     queue=header(msg, "Queue"), interface=_interface(msg), name=header(msg, "Name"),
                     status=int(number(msg, "Status")), paused=header(msg, "Paused") == "1",
                     paused_reason=header(msg, "PausedReason"), in_call=header(msg, "InCall") == "1",
-                    wrapup_s=number(msg, "Wrapuptime")))
+                    wrapup_s=number(msg, "Wrapuptime"), penalty=int(number(msg, "Penalty"))))
             elif kind == "QueueEntry":
                 uniqueid = header(msg, "Uniqueid")
                 callers.append(Caller(uniqueid, header(msg, "Queue"), int(number(msg, "Position", 1)),
@@ -270,7 +270,8 @@ class AmiBridge:
             paused=(paused == "1") if paused else None,
             paused_reason=header(msg, "PausedReason") if paused else None,
             in_call=(header(msg, "InCall") == "1") if header(msg, "InCall") else None,
-            wrapup_s=number(msg, "Wrapuptime") if header(msg, "Wrapuptime") else None)
+            wrapup_s=number(msg, "Wrapuptime") if header(msg, "Wrapuptime") else None,
+            penalty=int(number(msg, "Penalty")) if header(msg, "Penalty") else None)
         self._announce_agents({member.agent})
         self.send_snapshot(queue)
 

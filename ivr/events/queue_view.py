@@ -50,6 +50,12 @@ class Member:
     in_call: bool = False
     wrapup_s: float = 0.0  # the member's configured wrap-up time, when Asterisk reports one
     wrapup_until: float = 0.0
+    penalty: int = 0  # in a skill queue, agents without the skill have a higher penalty
+
+    @property
+    def logged_in(self) -> bool:
+        """A member whose phone can be rung at all (paused or not)."""
+        return self.status not in (DEVICE_UNAVAILABLE, DEVICE_INVALID)
 
     @property
     def agent(self) -> str:

@@ -1,0 +1,122 @@
+"""Agent login, logout, pause and unpause as AMI queue-member actions.
+
+An agent is a dynamic member of every queue of their groups (`ivr.queues.membership`): QueueAdd
+with MemberName = the agent's id and StateInterface = their phone, so Asterisk knows when the phone
+is busy with any call. Pause applies to all their queues at once (QueuePause without Queue), with
+a reason from routing_rules.yaml `queueing.pause_reasons`. Wrap-up after each call is the queue's
+`wrapuptime` (the group's `wrapup`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ivr.config.loader import ConfigSet
+from ivr.config.model import Agent
+from ivr.queues.membership import memberships
+
+_REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+class AmiActions(Protocol):
+    async def action(self, fields: Any, timeout: float | None = None) -> Any: ...
+
+
+class AgentError(Exception):
+    """The action could not be done (unknown agent, Asterisk refused)."""
+
+
+@dataclass(frozen=True)
+class Done:
+    agent: str
+    queues: tuple[str, ...]
+    detail: str = ""
+
+
+def interface_for(template: str, agent: Agent) -> str:
+    return template.format(extension=agent.extension)
+
+
+def agent_for_phone(config: ConfigSet, phone: str) -> tuple[str, Agent] | None:
+    """The agent whose softphone (PJSIP endpoint = extension) this is."""
+    for agent_id, agent in config.agents.items():
+        if phone and agent.extension == phone:
+            return agent_id, agent
+    return None
+
+
+def _first(answer: Any) -> Any:
+    return answer[0] if isinstance(answer, list) else answer
+
+
+def _ok(answer: Any) -> bool:
+    return str(_first(answer).get("Response", "")).lower() == "success"
+
+
+def _message(answer: Any) -> str:
+    return str(_first(answer).get("Message", ""))
+
+
+class AgentControl:
+    def __init__(self, ami: AmiActions, interface_template: str) -> None:
+        self.ami = ami
+        self.template = interface_template
+
+    def _agent(self, config: ConfigSet, agent_id: str) -> Agent:
+        agent = config.agents.get(agent_id)
+        if agent is None:
+            raise AgentError(f"unknown agent '{agent_id}'")
+        return agent
+
+    async def login(self, config: ConfigSet, agent_id: str) -> Done:
+        agent = self._agent(config, agent_id)
+        interface = interface_for(self.template, agent)
+        joined = []
+        for member in memberships(config, agent):
+            answer = await self.ami.action({
+                "Action": "QueueAdd", "Queue": member.queue, "Interface": interface, "Penalty": str(member.penalty),
+                "Paused": "false", "MemberName": agent_id, "StateInterface": interface})
+            if not _ok(answer):
+                if "already" not in _message(answer).lower():
+                    raise AgentError(f"{member.queue}: {_message(answer)}")
+                # Logged in already: keep the session, but make the penalty current.
+                await self.ami.action({"Action": "QueuePenalty", "Interface": interface,
+                                       "Penalty": str(member.penalty), "Queue": member.queue})
+            joined.append(member.queue)
+        return Done(agent_id, tuple(joined))
+
+    async def logout(self, config: ConfigSet, agent_id: str) -> Done:
+        agent = self._agent(config, agent_id)
+        interface = interface_for(self.template, agent)
+        left = []
+        for member in memberships(config, agent):
+            answer = await self.ami.action({"Action": "QueueRemove", "Queue": member.queue, "Interface": interface})
+            if _ok(answer):
+                left.append(member.queue)
+        return Done(agent_id, tuple(left))
+
+    async def pause(self, config: ConfigSet, agent_id: str, reason: str) -> Done:
+        if not _REASON.match(reason):
+            raise AgentError(f"bad pause reason {reason!r}")
+        return await self._pause(config, agent_id, paused=True, reason=reason)
+
+    async def unpause(self, config: ConfigSet, agent_id: str) -> Done:
+        return await self._pause(config, agent_id, paused=False, reason="")
+
+    async def _pause(self, config: ConfigSet, agent_id: str, *, paused: bool, reason: str) -> Done:
+        agent = self._agent(config, agent_id)
+        fields = {"Action": "QueuePause", "Interface": interface_for(self.template, agent),
+                  "Paused": "true" if paused else "false"}
+        if reason:
+            fields["Reason"] = reason
+        answer = await self.ami.action(fields)
+        if not _ok(answer):
+            raise AgentError(f"not logged in ({_message(answer)})")
+        return Done(agent_id, (), reason)
+
+
+def pause_reason(config: ConfigSet, key: str) -> str:
+    """The reason for *47<key>; a plain *47 (or an unknown key) is a pause without a named reason."""
+    return config.rules.queueing.pause_reasons.get(key, "pause")

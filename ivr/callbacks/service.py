@@ -1,0 +1,258 @@
+"""The daemon's callback service: takes requests, keeps each callback's place in its queue with a
+stand-in channel, hands the number over when an agent answers the stand-in, retries, expires.
+
+The stand-in: `Local/cb<id>@ivr-callback-hold/n`, originated over AMI. Its ;2 half waits in the
+queue (extensions.conf [ivr-callback-hold]) at the citizen's position and priority, so app_queue
+itself decides when it is their turn, exactly as if they had stayed on the line. When an agent
+answers it, ;1 runs [ivr-callback-connect]: the `callback` route gives the number (`connect`) and
+records how the call to the citizen went (`result`). Everything lives in the store, so a daemon
+restart loses nothing: after every AMI login the service checks which stand-ins still wait
+(QueueStatus) and places the missing ones by the citizen's original join time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from ivr.ami.errors import AmiError, AmiOriginateFailed, AmiOriginateUnknown
+from ivr.callbacks import store
+from ivr.callbacks.sealing import NumberSeal, SealError
+from ivr.callbacks.store import Callback, NewCallback
+from ivr.config.holder import ConfigHolder
+from ivr.events import names
+from ivr.events.ami_bridge import header
+from ivr.events.queue_view import QueueView
+from ivr.events.sink import EventSink
+from ivr.store.db import AsyncDatabase, open_database
+
+_STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-(hold|connect)-")
+# Extra seconds the stand-in may outlive the callback's expiry (the Originate's own timeout).
+_MARGIN_S = 60
+
+
+def standin_channel(callback_id: int) -> str:
+    return f"Local/cb{callback_id}@ivr-callback-hold/n"
+
+
+class CallbackService:
+    def __init__(self, config: ConfigHolder, db_url: str, seal: NumberSeal, events: EventSink, *,
+                 view: Callable[[], QueueView], scan_every: float = 5.0,
+                 clock: Callable[[], float] = time.time, logger: Any = None) -> None:
+        self.config = config
+        self.db_url = db_url
+        self.seal = seal
+        self.events = events
+        self.view = view
+        self.scan_every = scan_every
+        self.clock = clock
+        self.ami: Any = None
+        self._db: AsyncDatabase | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._originates: dict[int, asyncio.Task[None]] = {}
+        self._synced = asyncio.Event()
+        self._log = logger or structlog.get_logger("ivr.callbacks")
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def attach(self, ami: Any) -> None:
+        self.ami = ami
+        ami.on_reconnect(self.resync)
+
+    async def start(self) -> None:
+        db = await asyncio.to_thread(open_database, self.db_url)
+        self._db = AsyncDatabase(db)
+        self._loop_task = asyncio.create_task(self._run(), name="callbacks")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._loop_task, *self._originates.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _run_db(self, job: Callable[[Any], Any]) -> Any:
+        if self._db is None:
+            raise RuntimeError("callback store is not open")
+        return await self._db.run(job)
+
+    # --- the three moments of a callback (called by the FastAGI `callback` route) ----------------
+
+    async def request(self, new: NewCallback, number: str) -> Callback | None:
+        """Store the request and put the stand-in in the caller's place; None (and nothing kept)
+        when the stand-in cannot be placed now: the caller then stays in the queue themselves."""
+        now = self.clock()
+        callback: Callback = await self._run_db(lambda db: store.create(db, new, self.seal, number, now))
+        if not await self._place(callback):
+            await self._run_db(lambda db: store.move(db, callback.id, "cancelled", now, status="not-placed"))
+            self._log.warning("callback not possible now (AMI down?)", callback_id=callback.id)
+            return None
+        self._emit(names.CALLBACK_REQUESTED, callback, uniqueid=new.origin_uniqueid)
+        self._log.info("callback requested", callback_id=callback.id, queue=new.queue, position=new.position,
+                       caller_ref=new.caller_ref)
+        return callback
+
+    async def connect(self, callback_id: int) -> tuple[Callback, str] | None:
+        """An agent answered the stand-in: the number to call (None: nothing to call any more)."""
+        now = self.clock()
+        def start(db: Any) -> bool:
+            return store.move(db, callback_id, "connecting", now, expect=("queued", "pending"), attempts_add=1)
+
+        moved = await self._run_db(start)
+        callback = await self._run_db(lambda db: store.get(db, callback_id))
+        if not moved or callback is None or not callback.number_sealed:
+            self._log.warning("stand-in answered for a callback that is not waiting", callback_id=callback_id)
+            return None
+        try:
+            number = self.seal.open(callback.number_sealed, callback.id)
+        except SealError:
+            self._log.error("callback number cannot be opened (wrong IVR_CALLBACK_KEY?)", callback_id=callback_id)
+            await self._run_db(lambda db: store.move(db, callback_id, "failed", now, status="sealed"))
+            return None
+        self._emit(names.CALLBACK_PLACED, callback, attempt=callback.attempts)
+        self._log.info("callback connecting", callback_id=callback_id, attempt=callback.attempts,
+                       caller_ref=callback.caller_ref)
+        return callback, number
+
+    async def result(self, callback_id: int, dialstatus: str) -> str:
+        """The call to the citizen ended with DIALSTATUS; returns the callback's new state."""
+        now = self.clock()
+        callback = await self._run_db(lambda db: store.get(db, callback_id))
+        if callback is None:
+            return "unknown"
+        settings = self.config.current.rules.queueing.callback
+        status = dialstatus if re.fullmatch(r"[A-Z]{1,20}", dialstatus) else "UNKNOWN"
+        if status == "ANSWER":
+            state, retry_at = "done", None
+        elif callback.attempts >= settings.attempts or now + settings.retry_after > callback.expires_at:
+            state, retry_at = "failed", None
+        else:
+            state, retry_at = "pending", now + settings.retry_after
+        await self._run_db(lambda db: store.move(db, callback_id, state, now, expect=("connecting",),
+                                                 next_attempt_at=retry_at, status=status, position=1))
+        self._log.info("callback attempt ended", callback_id=callback_id, dialstatus=status, state=state,
+                       attempt=callback.attempts)
+        return state
+
+    # --- stand-ins -------------------------------------------------------------------------------
+
+    async def _place(self, callback: Callback, position: int | None = None) -> bool:
+        """Originate the stand-in; the callback is `queued` while it waits (in the background)."""
+        if self.ami is None or not self.ami.connected:
+            return False
+        wait = int(callback.expires_at - self.clock())
+        if wait <= 0:
+            return False
+        moved = await self._run_db(lambda db: store.move(db, callback.id, "queued", self.clock(),
+                                                         expect=("pending",)))
+        if not moved:
+            return False
+        where = position if position is not None else callback.position
+        variables = {"IVR_CB_QUEUE": callback.queue, "IVR_CB_PRIO": str(callback.priority),
+                     "IVR_CB_POSITION": str(where or ""), "IVR_CB_WAIT": str(wait)}
+        task = asyncio.create_task(self._originate(callback, variables, wait + _MARGIN_S),
+                                   name=f"callback-{callback.id}")
+        self._originates[callback.id] = task
+        task.add_done_callback(functools.partial(self._forget_originate, callback.id))
+        self._log.info("callback stand-in placed", callback_id=callback.id, queue=callback.queue, position=where)
+        return True
+
+    def _forget_originate(self, callback_id: int, _task: asyncio.Task[None]) -> None:
+        self._originates.pop(callback_id, None)
+
+    async def _originate(self, callback: Callback, variables: dict[str, str], ring: float) -> None:
+        try:
+            await self.ami.originate(standin_channel(callback.id), context="ivr-callback-connect",
+                                     exten=f"cb{callback.id}", caller_id='"Ateruppringning" <0>',
+                                     variables=variables, ring_timeout=ring)
+        except AmiOriginateUnknown:
+            return  # AMI dropped while the stand-in waited: resync() looks at the queue afterwards
+        except AmiOriginateFailed as exc:
+            # The stand-in left the queue unanswered (expired, hung up by an admin, Asterisk restart).
+            now = self.clock()
+            state = "expired" if now >= callback.expires_at else "pending"
+            await self._run_db(lambda db: store.move(db, callback.id, state, now, expect=("queued",),
+                                                     next_attempt_at=now + self.scan_every, status="standin-ended"))
+            self._log.warning("callback stand-in ended without an agent", callback_id=callback.id,
+                              reason=exc.reason, state=state)
+        except AmiError as exc:
+            await self._run_db(lambda db: store.move(db, callback.id, "pending", self.clock(), expect=("queued",)))
+            self._log.warning("callback stand-in not placed", callback_id=callback.id, error=str(exc))
+
+    def _position_by_join_time(self, callback: Callback) -> int:
+        """Where the citizen would be now: behind everyone who joined before them."""
+        state = self.view().queues.get(callback.queue)
+        ahead = 0 if state is None else sum(1 for c in state.callers.values() if c.joined_at < callback.joined_at)
+        return ahead + 1
+
+    async def resync(self) -> None:
+        """After every AMI login: callbacks whose stand-in is gone (Asterisk restarted, or the daemon
+        was down when it ended) go back to `pending`, to be placed again by their join time."""
+        try:
+            answer = await self.ami.action({"Action": "QueueStatus"})
+            channels = await self.ami.action({"Action": "CoreShowChannels"})
+        except AmiError as exc:
+            self._log.warning("callback resync failed", error=str(exc))
+            return
+        alive = set()
+        for msg in [*(answer if isinstance(answer, list) else [answer]),
+                    *(channels if isinstance(channels, list) else [channels])]:
+            match = _STANDIN.match(header(msg, "Channel"))
+            if match:
+                alive.add(int(match[1]))
+        now = self.clock()
+        for callback in await self._run_db(lambda db: store.in_states(db, ("queued", "connecting"))):
+            if callback.id in alive or callback.id in self._originates:
+                continue
+            await self._run_db(functools.partial(store.move, callback_id=callback.id, state="pending", now=now,
+                                                 expect=("queued", "connecting"), next_attempt_at=now,
+                                                 status="standin-lost"))
+            self._log.warning("callback stand-in lost; placing it again", callback_id=callback.id, state=callback.state)
+        self._synced.set()
+
+    # --- the periodic scan ---------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.scan()
+            except Exception:
+                self._log.exception("callback scan failed")
+            await asyncio.sleep(self.scan_every)
+
+    async def scan(self) -> None:
+        now = self.clock()
+        for callback in await self._run_db(lambda db: store.in_states(db, ("pending", "queued"))):
+            if now >= callback.expires_at:
+                await self._expire(callback, now)
+            elif (callback.state == "pending" and (callback.next_attempt_at or 0) <= now
+                  and self._synced.is_set()):
+                # A retry goes first (their turn had come); otherwise the citizen's place by join time.
+                await self._place(callback, 1 if callback.attempts else self._position_by_join_time(callback))
+        await self._run_db(lambda db: store.purge(db, now))
+
+    async def _expire(self, callback: Callback, now: float) -> None:
+        if await self._run_db(lambda db: store.move(db, callback.id, "expired", now, expect=("pending", "queued"),
+                                                    status="expired")):
+            self._log.info("callback expired", callback_id=callback.id)
+            if callback.state == "queued" and self.ami is not None and self.ami.connected:
+                with contextlib.suppress(AmiError):
+                    await self.ami.action({"Action": "Hangup",
+                                           "Channel": f"/^Local\\/cb{callback.id}@ivr-callback-hold-/"})
+
+    def _emit(self, event: str, callback: Callback, **data: Any) -> None:
+        try:
+            self.events.emit(event, None, callback_id=str(callback.id), queue=callback.queue, **data)
+        except Exception:
+            self._log.exception("event sink failed", event_name=event)

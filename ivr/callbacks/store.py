@@ -1,0 +1,103 @@
+"""Callback rows in the store (migration 0200_callbacks.sql): plain functions on a `Database`,
+run on the AsyncDatabase worker thread by the callback service. Every value is a bound parameter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ivr.store.db import Database
+
+OPEN_STATES = ("pending", "queued", "connecting")
+_COLUMNS = ("id, state, queue, group_name, language, priority, position, joined_at, created_at, "
+            "next_attempt_at, attempts, number_sealed, caller_ref, expires_at, last_status")
+# Finished rows (no number any more) are kept this long for statistics.
+KEEP_FINISHED_S = 7 * 86400.0
+
+
+@dataclass(frozen=True)
+class Callback:
+    id: int
+    state: str
+    queue: str
+    group: str
+    language: str
+    priority: int
+    position: int | None
+    joined_at: float
+    created_at: float
+    next_attempt_at: float | None
+    attempts: int
+    number_sealed: str | None
+    caller_ref: str
+    expires_at: float
+    last_status: str
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Callback:
+        return cls(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), row[6], float(row[7]), float(row[8]),
+                   row[9], int(row[10]), row[11], row[12] or "", float(row[13]), row[14] or "")
+
+
+@dataclass(frozen=True)
+class NewCallback:
+    queue: str
+    group: str
+    language: str
+    priority: int
+    position: int | None
+    joined_at: float
+    caller_ref: str
+    origin_uniqueid: str
+    expires_at: float
+
+
+def create(db: Database, new: NewCallback, seal: Any, number: str, now: float) -> Callback:
+    """Insert a pending callback and seal its number bound to the new row's id (one transaction)."""
+    with db.transaction():
+        row = db.fetchone(
+            "INSERT INTO callbacks (state, queue, group_name, language, priority, position, joined_at, created_at,"
+            " next_attempt_at, attempts, caller_ref, origin_uniqueid, expires_at, updated_at)"
+            " VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id",
+            (new.queue, new.group, new.language, new.priority, new.position, new.joined_at, now, now,
+             new.caller_ref, new.origin_uniqueid, new.expires_at, now))
+        assert row is not None
+        callback_id = int(row[0])
+        db.execute("UPDATE callbacks SET number_sealed = ? WHERE id = ?", (seal.seal(number, callback_id), callback_id))
+    found = get(db, callback_id)
+    assert found is not None
+    return found
+
+
+def get(db: Database, callback_id: int) -> Callback | None:
+    row = db.fetchone(f"SELECT {_COLUMNS} FROM callbacks WHERE id = ?", (callback_id,))
+    return Callback.from_row(row) if row else None
+
+
+def in_states(db: Database, states: tuple[str, ...]) -> list[Callback]:
+    marks = ", ".join("?" for _ in states)
+    rows = db.fetchall(f"SELECT {_COLUMNS} FROM callbacks WHERE state IN ({marks}) ORDER BY joined_at, id", states)
+    return [Callback.from_row(row) for row in rows]
+
+
+def move(db: Database, callback_id: int, state: str, now: float, *, expect: tuple[str, ...] = OPEN_STATES,
+         next_attempt_at: float | None = None, attempts_add: int = 0, status: str | None = None,
+         position: int | None = None) -> bool:
+    """Change state if the row is in one of `expect` (guards against two paths racing); a finished
+    state deletes the number at once."""
+    finished = state not in OPEN_STATES
+    marks = ", ".join("?" for _ in expect)
+    changed = db.execute(
+        "UPDATE callbacks SET state = ?, next_attempt_at = ?, attempts = attempts + ?, updated_at = ?,"
+        " last_status = COALESCE(?, last_status), position = COALESCE(?, position),"
+        " number_sealed = CASE WHEN ? THEN NULL ELSE number_sealed END"
+        f" WHERE id = ? AND state IN ({marks})",
+        (state, next_attempt_at, attempts_add, now, status, position, finished, callback_id, *expect))
+    return changed == 1
+
+
+def purge(db: Database, now: float) -> int:
+    """Drop finished rows after a week (their numbers are long gone)."""
+    marks = ", ".join("?" for _ in OPEN_STATES)
+    return db.execute(f"DELETE FROM callbacks WHERE state NOT IN ({marks}) AND updated_at < ?",
+                      (*OPEN_STATES, now - KEEP_FINISHED_S))

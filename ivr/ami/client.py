@@ -35,6 +35,7 @@ ActionFields = Mapping[str, str | Sequence[str]]
 
 _VARIABLE_NAME = re.compile(r"[A-Za-z0-9_()]+")
 _CLOSE_WAIT_S = 2.0
+_SINGLE_ANSWER = frozenset({"queueadd"})
 
 
 class AmiClient:
@@ -268,7 +269,10 @@ class AmiClient:
         return protocol
 
     async def _send(self, protocol: AmiProtocol, fields: ActionFields, timeout: float) -> Any:
-        action = Action(dict(fields))
+        # panoramisk takes any "Added ... to queue" answer (QueueAdd's) for the start of a list and
+        # would wait for list items that never come; QueueAdd answers with one response.
+        single = str(fields.get("Action", "")).lower() in _SINGLE_ANSWER
+        action = Action(dict(fields), as_list=False) if single else Action(dict(fields))
         future = protocol.send(action)
         try:
             async with asyncio.timeout(timeout):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from pathlib import Path
 
 from ivr.config.loader import ConfigSet
@@ -28,7 +29,7 @@ def pjsip_agents(config: ConfigSet) -> str:
     parts = [HEADER]
     for agent_id, agent in sorted(config.agents.items(), key=lambda item: item[1].extension):
         # The display name is ASCII-folded: SIP headers and some phones mishandle UTF-8.
-        display = agent.name.encode("ascii", "ignore").decode().replace('"', "")
+        display = unicodedata.normalize("NFKD", agent.name).encode("ascii", "ignore").decode().replace('"', "")
         parts.append("\n".join([
             f"; {agent_id}",
             f"[{agent.extension}](agent-phone)",

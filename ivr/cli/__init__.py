@@ -20,6 +20,8 @@ COMMANDS = (
     "call",
     "report",
     "asterisk",
+    "agents",
+    "queues",
 
 )
 

@@ -10,6 +10,10 @@
 | Hangup of a call we know (call_started, or seen in a queue) | call_ended |
 | UserEvent IvrTransferred / IvrCallbackRequested / IvrCallbackPlaced | transferred / callback_* |
 
+A queued callback's stand-in (a Local channel in [ivr-callback-hold] that keeps the citizen's place)
+is shown in the queue snapshots like any waiting caller, but gets no call events of its own: it is
+not a call to the city (the callback service reports it as callback_requested/callback_placed).
+
 State lives in a `QueueView`; after every AMI (re)connect it is rebuilt from a `QueueStatus` action,
 and a `queue_snapshot` of every queue is sent every `snapshot_every` seconds. The bridge is also an
 EventSink: it watches `call_started` to know which hang-ups end a call of ours. Numbers from AMI
@@ -42,6 +46,7 @@ _TRACK_LIMIT_S = 12 * 3600.0
 _USER_EVENTS = {"ivrtransferred": names.TRANSFERRED, "ivrcallbackrequested": names.CALLBACK_REQUESTED,
                 "ivrcallbackplaced": names.CALLBACK_PLACED}
 _UNKNOWN_NUMBERS = frozenset({"", "unknown", "anonymous", "<unknown>"})
+_STANDIN_CONTEXT = "@ivr-callback-hold"
 
 
 def header(message: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -125,19 +130,24 @@ class AmiBridge:
         now = self._clock()
         queue, uniqueid = header(msg, "Queue"), header(msg, "Uniqueid")
         caller = self.view.join(queue, uniqueid, int(number(msg, "Position", 1)), now, self._ref(msg))
-        self._tracked.setdefault(uniqueid, TrackedCall(started=now))
-        self._send(names.QUEUED, uniqueid=uniqueid, queue=queue, position=caller.position,
-                   caller_ref=caller.caller_ref)
+        if not _standin(msg):
+            self._tracked.setdefault(uniqueid, TrackedCall(started=now))
+            self._send(names.QUEUED, uniqueid=uniqueid, queue=queue, position=caller.position,
+                       caller_ref=caller.caller_ref)
         self.send_snapshot(queue)
 
     def on_leave(self, msg: Mapping[str, Any]) -> None:
         queue = header(msg, "Queue")
         _, moved = self.view.leave(queue, header(msg, "Uniqueid"))
         for caller in moved:
+            if caller.uniqueid not in self._tracked:  # a callback's stand-in
+                continue
             self._send(names.POSITION_CHANGED, uniqueid=caller.uniqueid, queue=queue, position=caller.position)
         self.send_snapshot(queue)
 
     def on_abandon(self, msg: Mapping[str, Any]) -> None:
+        if _standin(msg):
+            return
         self._send(names.ABANDONED, uniqueid=header(msg, "Uniqueid"), queue=header(msg, "Queue"),
                    wait_s=number(msg, "HoldTime"), position=int(number(msg, "Position")),
                    original_position=int(number(msg, "OriginalPosition")))
@@ -149,6 +159,9 @@ class AmiBridge:
         uniqueid, interface = header(msg, "Uniqueid"), header(msg, "Interface")
         agent = header(msg, "MemberName") or interface
         members = self.view.connect(interface)
+        if _standin(msg):
+            self._announce_agents({m.agent for m in members} or {agent})
+            return
         tracked = self._tracked.setdefault(uniqueid, TrackedCall(started=self._clock()))
         tracked.agent = agent
         tracked.wrapup_s = max((m.wrapup_s for m in members), default=0.0) or None
@@ -237,6 +250,8 @@ class AmiBridge:
                 uniqueid = header(msg, "Uniqueid")
                 callers.append(Caller(uniqueid, header(msg, "Queue"), int(number(msg, "Position", 1)),
                                       now - number(msg, "Wait"), self._ref(msg)))
+                if _standin(msg):
+                    continue
                 self._tracked.setdefault(uniqueid, TrackedCall(started=now - number(msg, "Wait")))
         self.view.replace(queues, members, callers)
         self.resyncs += 1
@@ -304,6 +319,10 @@ class AmiBridge:
             self.events.emit(event, None, **data)
         except Exception:  # a sink must not break AMI event handling
             self._log.exception("event sink failed", event_name=event)
+
+
+def _standin(msg: Mapping[str, Any]) -> bool:
+    return _STANDIN_CONTEXT in header(msg, "Channel")
 
 
 def _interface(msg: Mapping[str, Any]) -> str:

@@ -112,8 +112,8 @@ async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
                         allow_test_clock=True, mqtt_host="127.0.0.1", mqtt_port=1883, mqtt_site=site,
                         wallboard_port=free_port(), db_url="", queue_snapshot_s=2)
     running = Daemon(settings)
-    await running.start()
     try:
+        await running.start()  # inside the try: a start that fails half-way still frees the ports
         await asyncio.wait_for(running.bridge.synced.wait(), 30)
         yield running
     finally:

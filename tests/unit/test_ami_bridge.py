@@ -211,3 +211,20 @@ async def test_periodic_snapshots() -> None:
     finally:
         await bridge.stop()
     assert sink.events[0][2]["queue"] == "kc-general"
+
+
+def test_callback_stand_in_waits_in_the_snapshot_but_is_no_call() -> None:
+    bridge, sink, _ = make()
+    stand_in = {"Channel": "Local/cb17@ivr-callback-hold-00000009;2", "Queue": "kc-social", "Uniqueid": "s1"}
+    bridge.on_member(member("kc-social", "Agent 3001", 1))
+    bridge.on_join(ami("QueueCallerJoin", Position=1, **stand_in))
+    bridge.on_join(ami("QueueCallerJoin", Queue="kc-social", Uniqueid="u2", Position=2, Channel="PJSIP/trunk-1"))
+    bridge.on_agent_connect(ami("AgentConnect", MemberName="Agent 3001", Interface="Local/3001@agent-sim/n",
+                                HoldTime=30, **stand_in))
+    bridge.on_leave(ami("QueueCallerLeave", Position=1, **stand_in))
+    bridge.on_hangup(ami("Hangup", Uniqueid="s1", Channel=stand_in["Channel"]))
+    calls = [(e, d["uniqueid"]) for e, _, d in sink.events if "uniqueid" in d]
+    assert calls == [("queued", "u2"), ("position_changed", "u2")]
+    first_snapshot = [d for e, _, d in sink.events if e == names.QUEUE_SNAPSHOT][1]
+    assert [c["uniqueid"] for c in first_snapshot["callers"]] == ["s1"]
+    assert [d["state"] for e, _, d in sink.events if e == names.AGENT_STATE] == ["available", "busy"]

@@ -42,9 +42,11 @@ async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
                         ami_secret="", mqtt_host="127.0.0.1", mqtt_port=1883, mqtt_site=site,
                         wallboard_port=free_port(), db_url="")
     running = Daemon(settings)
-    await running.start()
-    yield running
-    await running.stop(grace=1)
+    try:
+        await running.start()  # inside the try: a start that fails half-way still frees the ports
+        yield running
+    finally:
+        await running.stop(grace=1)
     async with aiomqtt.Client("127.0.0.1", 1883) as client:  # leave nothing retained behind
         await client.publish(f"ivr/{site}/daemon/status", b"", qos=1, retain=True)
 

@@ -124,7 +124,10 @@ class FastAgiServer:
         try:
             await self._serve(reader, writer)
         except asyncio.CancelledError:
-            raise
+            if not self._stopping:
+                raise
+            # Cancelled by stop() after the grace: closing the socket hands the call to the dialplan's
+            # fallback. Ending normally keeps Python 3.11's stream callback from logging a traceback.
         except Exception:
             # A bug in this module; it must still cost one connection only.
             self._log.exception("agi.connection_failed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 from ivr.config import ConfigError
@@ -28,7 +29,11 @@ def run(args: argparse.Namespace) -> int:
 
     from ivr.daemon import serve
 
-    settings = Settings(config_paths=args.config, allow_test_clock=args.allow_test_clock)
+    try:
+        settings = Settings(config_paths=args.config, allow_test_clock=args.allow_test_clock)
+    except (OSError, RuntimeError, ValueError) as exc:  # a secret file readable by others, a bad number...
+        print(f"ivr run: cannot read the settings: {exc}", file=sys.stderr)
+        return 2
     if args.agi_host:
         settings.agi_host = args.agi_host
     if args.agi_port is not None:
@@ -37,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
         settings.state_dir = Path(args.state_dir)
     if args.log_level:
         settings.log_level = args.log_level
+    refusal = preflight(settings)
+    if refusal:
+        print(f"ivr run: {refusal}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     try:
         asyncio.run(serve(settings))
@@ -45,3 +54,23 @@ def run(args: argparse.Namespace) -> int:
             print(problem.format())
         return 1
     return 0
+
+
+def preflight(settings: Settings) -> str:
+    """Why the daemon must not start with these settings ("" when it may): checked before it listens."""
+    from ivr.agi.peers import PeerAllowlist, is_loopback_host
+    from ivr.privacy import load_key
+
+    try:
+        allowlist = PeerAllowlist(settings.agi_allowed_peers)
+    except ValueError as exc:
+        return f"IVR_AGI_ALLOWED_PEERS: {exc}"
+    if not is_loopback_host(settings.agi_host) and not allowlist:
+        return (f"refusing to listen for FastAGI on {settings.agi_host}: any host that reaches it could run calls. "
+                "A non-loopback address needs IVR_AGI_ALLOWED_PEERS (comma-separated addresses or networks "
+                "of the Asterisk servers), e.g. IVR_AGI_ALLOWED_PEERS=10.1.2.3")
+    try:
+        load_key(default_file=settings.state_dir / "hash.key")
+    except (OSError, RuntimeError) as exc:
+        return f"caller hash key: {exc}"
+    return ""

@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 STATUS_EVENT = "daemon_status"
 
-# MQTT wildcards and separators, NUL and other control characters may not appear in one segment.
-_UNSAFE_SEGMENT = re.compile(r"[/+#\x00-\x1f\x7f]")
+# MQTT wildcards and separators, NUL and other control characters may not appear in one segment, nor
+# lone surrogates (a topic must be valid UTF-8).
+_UNSAFE_SEGMENT = re.compile(r"[/+#\x00-\x1f\x7f\ud800-\udfff]")
 _MAX_SEGMENT = 100
 # Keys that could carry a caller's number: dropped from every payload whatever the producer sent.
 _NUMBER_KEYS = frozenset({"caller", "callerid", "caller_id", "calleridnum", "caller_number", "number",
@@ -95,7 +96,8 @@ class MessageBuilder:
         if uniqueid:
             body["uniqueid"] = uniqueid
         body["data"] = {k: v for k, v in data.items() if k.lower() not in _NUMBER_KEYS and k != "uniqueid"}
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        # "replace": a value that is not valid Unicode (lone surrogates) must not cost the whole event.
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode(errors="replace")
 
     def build(self, event: str, call: ActiveCall | None, data: Mapping[str, Any]) -> OutMessage:
         uniqueid = call.uniqueid if call is not None else str(data.get("uniqueid") or "")
@@ -285,6 +287,12 @@ class MqttPublisher:
             message = self.backlog.pop()
             try:
                 await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+            except (ValueError, TypeError) as exc:
+                # Refused by the client library itself: it would be refused again after every reconnect
+                # and block everything behind it, so it is dropped (and counted) instead.
+                self.backlog.dropped += 1
+                self._log.error("mqtt.message_refused", topic=message.topic, error=str(exc)[:200])
+                continue
             except BaseException:
                 self.backlog.push_front(message)
                 raise

@@ -1,8 +1,9 @@
 """CallRecorder: an EventSink that folds a call's product events into its `CallRecord`.
 
-The record is handed to the writer (never awaited) at each milestone: call start, end of the menu,
-first queueing, answer, abandon, callback, transfer and hang-up. So a call that ends in the menu
-(menu_finished says `abandoned`) is on disk at once, and `call_ended` only adds the end time. Events
+The record is handed to the writer (never awaited) at each milestone: call start, each menu node,
+end of the menu, first queueing, answer, abandon, callback, transfer and hang-up. So a call that ends
+in the menu (menu_finished says `abandoned`) is on disk at once, `call_ended` only adds the end time,
+and if the daemon dies mid-call the record already says how far into the menu the caller got. Events
 may arrive in either order around a hang-up (AMI's Hangup can beat the route's menu_finished), so a
 record stays in memory for `linger_s` after its end and later events still update it.
 """
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
     from ivr.calls import ActiveCall
 
 # Events that change what the stored record says (others only update memory).
-_MILESTONES = frozenset({names.CALL_STARTED, names.MENU_FINISHED, names.QUEUED, names.ANSWERED, names.ABANDONED,
-                         names.CALLBACK_REQUESTED, names.TRANSFERRED, names.CALL_ENDED})
-_CALL_EVENTS = _MILESTONES | {names.IVR_NODE, names.LANGUAGE_CHOSEN, names.POSITION_CHANGED}
+_MILESTONES = frozenset({names.CALL_STARTED, names.IVR_NODE, names.MENU_FINISHED, names.QUEUED, names.ANSWERED,
+                         names.ABANDONED, names.CALLBACK_REQUESTED, names.TRANSFERRED, names.CALL_ENDED})
+_CALL_EVENTS = _MILESTONES | {names.LANGUAGE_CHOSEN, names.POSITION_CHANGED}
 
 
 class RowSink(Protocol):

@@ -4,7 +4,9 @@
 yet written) and wakes the worker task. The worker writes batches through `AsyncDatabase` (one
 thread). When the database cannot be opened or a write fails, the batch goes to the spool file
 instead, and the worker retries the database every `retry_s`; once it answers, the spool is
-replayed in order, then emptied, before anything newer is written.
+replayed in order, then emptied, before anything newer is written. A database that stops answering
+without closing the connection (hung server, dead network path) counts as failed after
+`write_timeout_s`, so records never pile up in memory behind it.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ def with_connect_timeout(url: str, seconds: int = 5) -> str:
 
 
 class RecordWriter:
-    def __init__(self, url: str, spool_path: Path, *, retry_s: float = 5.0,
+    def __init__(self, url: str, spool_path: Path, *, retry_s: float = 5.0, write_timeout_s: float = 15.0,
                  opener: Callable[[str], Database] = open_database, logger: Any = None) -> None:
         self.url = with_connect_timeout(url)
         self.spool = Spool(spool_path)
         self.retry_s = retry_s
+        self.write_timeout_s = write_timeout_s
         self.written = 0
         self.spooled = 0
         self.replayed = 0
@@ -46,6 +49,7 @@ class RecordWriter:
         self._opener = opener
         self._db: AsyncDatabase | None = None
         self._pending: dict[str, dict[str, Any]] = {}
+        self._inflight: list[dict[str, Any]] = []  # the batch being written, kept for stop() if cut short
         self._wake = asyncio.Event()
         self._next_try = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -71,8 +75,8 @@ class RecordWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._pending:  # the database was too slow: keep the rows for the next start
-            rows, self._pending = list(self._pending.values()), {}
+        if self._inflight or self._pending:  # the database was too slow: keep the rows for the next start
+            rows, self._inflight, self._pending = [*self._inflight, *self._pending.values()], [], {}
             self.spooled += await asyncio.to_thread(self.spool.append, rows)
         await self._close_db()
 
@@ -81,10 +85,16 @@ class RecordWriter:
             try:
                 await self._ensure_db()
                 if self._pending:
-                    rows, self._pending = list(self._pending.values()), {}
-                    await self._write(rows)
+                    self._inflight, self._pending = list(self._pending.values()), {}
+                    await self._write(self._inflight)
+                    self._inflight = []
             except Exception:
-                self._log.exception("record writer failed")
+                self._log.exception("record writer failed; retrying", retry_in_s=self.retry_s)
+                # Nothing is dropped: the batch goes back before newer rows and is tried again later.
+                self._pending = {**{row["uniqueid"]: row for row in self._inflight}, **self._pending}
+                self._inflight = []
+                await asyncio.sleep(self.retry_s)
+                continue
             if not self._pending:
                 self.flushed.set()
                 self._wake.clear()
@@ -126,10 +136,12 @@ class RecordWriter:
         if self._db is None:
             return False
         try:
-            await self._db.run(lambda db: store.upsert(db, rows))
+            async with asyncio.timeout(self.write_timeout_s):
+                await self._db.run(lambda db: store.upsert(db, rows))
             return True
         except Exception as exc:
-            self._log.warning("records database write failed; spooling", error=str(exc)[:200])
+            error = str(exc)[:200] or f"no answer within {self.write_timeout_s:g} s"
+            self._log.warning("records database write failed; spooling", error=error)
             await self._close_db()
             self._next_try = time.monotonic() + self.retry_s
             return False
@@ -138,7 +150,9 @@ class RecordWriter:
         db, self._db = self._db, None
         self.db_up.clear()
         if db is not None:
+            # Bounded: behind a hung write, close() would wait on the same worker thread forever.
             with contextlib.suppress(Exception):
-                await db.close()
+                async with asyncio.timeout(2.0):
+                    await db.close()
             # close() skips stopping its worker thread when closing a broken connection raised.
             db._pool.shutdown(wait=False)

@@ -30,6 +30,8 @@ class DaemonProcess:
     args: list[str] = field(default_factory=list)
     agi_port: int = AGI_PORT
     proc: subprocess.Popen[bytes] | None = None
+    # Where this start's log lines begin: a restart appends to the same log.
+    log_offset: int = 0
 
     @property
     def log_path(self) -> Path:
@@ -51,6 +53,7 @@ class DaemonProcess:
 
     async def start(self, timeout: float = 15.0) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         command = [sys.executable, "-m", "ivr", "run", "--config", *self.config_paths,
                    "--agi-port", str(self.agi_port), "--state-dir", str(self.state_dir), "--allow-test-clock",
                    *self.args]
@@ -67,17 +70,21 @@ class DaemonProcess:
         while loop.time() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"daemon exited with {self.proc.returncode}:\n{self.log_tail()}")
-            events = {line.get("event") for line in self.log_lines()}
+            events = {line.get("event") for line in self.log_lines(since=self.log_offset)}
             if {"daemon started", "ami.connected"} <= events:
                 return
             await asyncio.sleep(0.1)
         raise RuntimeError(f"daemon not ready within {timeout} s:\n{self.log_tail()}")
 
-    def log_lines(self) -> list[dict[str, Any]]:
-        lines = []
+    def log_lines(self, since: int = 0) -> list[dict[str, Any]]:
+        """The JSON log lines, from byte offset `since` (e.g. `log_offset`: this start's lines only)."""
+        lines: list[dict[str, Any]] = []
         if not self.log_path.exists():
             return lines
-        for raw in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        with self.log_path.open("rb") as handle:
+            handle.seek(since)
+            text = handle.read().decode("utf-8", errors="replace")
+        for raw in text.splitlines():
             with contextlib.suppress(ValueError):
                 lines.append(json.loads(raw))
         return lines

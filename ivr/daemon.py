@@ -28,8 +28,9 @@ from ivr.events.sink import FanoutSink
 from ivr.privacy import NumberHasher, load_key
 from ivr.queues.live import LiveQueues
 from ivr.records.recorder import CallRecorder
-from ivr.records.writer import RecordWriter
+from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
+from ivr.store.db import open_database
 from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState
 
@@ -87,7 +88,8 @@ class Daemon:
         assert isinstance(fanout, FanoutSink)
         site = settings.mqtt_site or self.app.config.current.rules.site
         self.records = RecordWriter(settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}",
-                                    settings.state_dir / "records-spool.jsonl")
+                                    settings.state_dir / "records-spool.jsonl",
+                                    write_timeout_s=settings.db_write_timeout_s)
         self.bridge = AmiBridge(fanout, hasher=self.app.hasher, snapshot_every=settings.queue_snapshot_s)
         self.bridge.attach(self.ami)  # before the first login, so that it re-synchronises too
         self.mqtt = MqttPublisher(MqttConfig(settings.mqtt_host, settings.mqtt_port, site, settings.mqtt_username,
@@ -123,8 +125,12 @@ class Daemon:
         await self.server.start()
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.pid_file.write_text(str(os.getpid()))
+        await self._migrate_once()
         for service in self._services:
-            await service.start()
+            try:
+                await service.start()
+            except Exception:  # e.g. its database is down: calls must still be served without it
+                log.exception("service failed to start; calls go on without it", service=type(service).__name__)
         if not self.mqtt:
             log.info("MQTT publishing off (IVR_MQTT_HOST is empty)")
         if self.settings.ami_secret:
@@ -134,6 +140,15 @@ class Daemon:
         log.info("daemon started", agi=f"{self.settings.agi_host}:{self.server.port}",
                  routes=sorted(ENTRYPOINTS), config_version=self.app.config.current.version,
                  test_clock=self.settings.allow_test_clock)
+
+    async def _migrate_once(self) -> None:
+        """Migrate the database before the services that share it open it: on a fresh database,
+        concurrent migrations fail all but one (UNIQUE schema_migrations.name)."""
+        url = with_connect_timeout(self.settings.db_url or f"sqlite:///{self.settings.state_dir / 'ivr.db'}")
+        try:
+            await asyncio.to_thread(lambda: open_database(url).close())
+        except Exception as exc:  # down: each service retries on its own
+            log.warning("database not reachable at start", error=str(exc)[:200])
 
     async def _connect_ami(self) -> None:
         """Calls are served whether or not AMI is up; keep trying until the first login works."""
@@ -150,6 +165,14 @@ class Daemon:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
+    def reload(self) -> None:
+        """SIGHUP: load the config again; whatever goes wrong, calls keep the last good one."""
+        try:
+            self.app.config.reload()
+        except Exception as exc:  # a file the loader chokes on (e.g. nested too deep) must not escape
+            log.error("reload failed; keeping the last good config", error=f"{type(exc).__name__}: {exc}"[:300],
+                      paths=[str(p) for p in self.app.config.paths], version=self.app.config.current.version)
+
     async def stop(self, grace: float = 10.0) -> None:
         log.info("stopping: no new sessions; waiting for running ones", active=len(self.app.calls))
         await self.server.stop(grace=grace)
@@ -159,7 +182,10 @@ class Daemon:
                 await self._ami_task
         await self.ami.close()
         for service in reversed(self._services):
-            await service.stop()
+            try:
+                await service.stop()
+            except Exception:  # the services after it (the records writer last) must still flush
+                log.exception("service failed to stop", service=type(service).__name__)
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
         log.info("daemon stopped")
@@ -172,8 +198,8 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stopping.set)
     loop.add_signal_handler(signal.SIGINT, stopping.set)
-    loop.add_signal_handler(signal.SIGHUP, daemon.app.config.reload)
+    loop.add_signal_handler(signal.SIGHUP, daemon.reload)
     try:
         await stopping.wait()
     finally:
-        await daemon.stop()
+        await daemon.stop(grace=settings.stop_grace_s)

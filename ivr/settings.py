@@ -34,6 +34,8 @@ class Settings:
         default_factory=lambda: frozenset(p for p in _env("IVR_AGI_ALLOWED_PEERS", "").split(",") if p)
     )
     max_sessions: int = field(default_factory=lambda: int(_env("IVR_MAX_SESSIONS", "1000")))
+    # SIGTERM: calls still in the menu after this many seconds go to the dialplan's fallback path.
+    stop_grace_s: float = field(default_factory=lambda: float(_env("IVR_STOP_GRACE_S", "10")))
     ami_host: str = field(default_factory=lambda: _env("IVR_AMI_HOST", "127.0.0.1"))
     ami_port: int = field(default_factory=lambda: int(_env("IVR_AMI_PORT", "5038")))
     ami_user: str = field(default_factory=lambda: _env("IVR_AMI_USER", "ivr"))
@@ -50,6 +52,8 @@ class Settings:
     mqtt_backlog: int = field(default_factory=lambda: int(_env("IVR_MQTT_BACKLOG", "10000")))
     # Call records (docs/reports.md): empty means sqlite:///<state_dir>/ivr.db, i.e. sqlite:///var/ivr.db.
     db_url: str = field(default_factory=lambda: _env("IVR_DB_URL", ""))
+    # A records write the database has not answered after this long is spooled instead.
+    db_write_timeout_s: float = field(default_factory=lambda: float(_env("IVR_DB_WRITE_TIMEOUT_S", "15")))
     # The live wallboard on 127.0.0.1; 0 turns it off.
     wallboard_host: str = field(default_factory=lambda: _env("IVR_WALLBOARD_HOST", "127.0.0.1"))
     wallboard_port: int = field(default_factory=lambda: int(_env("IVR_WALLBOARD_PORT", "8088")))

@@ -11,6 +11,7 @@ import contextlib
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 Row = tuple[Any, ...]
+# Serialises schema migrations across processes on PostgreSQL (any constant unique to this project).
+MIGRATION_LOCK_ID = 4_034_100
 T = TypeVar("T")
 
 
@@ -37,7 +40,7 @@ class Database:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
 
@@ -74,21 +77,27 @@ class Database:
                 self._conn.execute("COMMIT")
 
     def migrate(self) -> list[str]:
-        """Apply the package's migrations (ivr/store/migrations/*.sql) not applied yet, in name order."""
+        """Apply the package's migrations (ivr/store/migrations/*.sql) not applied yet, in name order.
+
+        Several services (and daemons) may open the same store at once: the check and the apply run in
+        one write transaction (SQLite's write lock; an advisory lock on PostgreSQL), so each migration
+        runs exactly once.
+        """
         applied_now: list[str] = []
-        with self._lock:
+        folder = resources.files("ivr.store") / "migrations"
+        entries = sorted((e for e in folder.iterdir() if e.name.endswith(".sql")), key=lambda e: e.name)
+        with self._lock, self.transaction():
+            if self.dialect == "postgres":
+                self.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_ID,))
             self.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at REAL)")
             done = {row[0] for row in self.fetchall("SELECT name FROM schema_migrations")}
-            folder = resources.files("ivr.store") / "migrations"
-            for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-                if not entry.name.endswith(".sql") or entry.name in done:
+            for entry in entries:
+                if entry.name in done:
                     continue
-                with self.transaction():
-                    for statement in _statements(entry.read_text(encoding="utf-8")):
-                        self.execute(self._dialect_sql(statement))
-                    self.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, "
-                                 + ("EXTRACT(EPOCH FROM NOW())" if self.dialect == "postgres"
-                                    else "strftime('%s','now')") + ")", (entry.name,))
+                for statement in _statements(entry.read_text(encoding="utf-8")):
+                    self.execute(self._dialect_sql(statement))
+                self.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                             (entry.name, time.time()))
                 applied_now.append(entry.name)
         return applied_now
 
@@ -100,6 +109,19 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """WAL lets readers and one writer work at once. Switching needs a moment alone with the file,
+    which SQLite refuses at once (no busy wait) while another connection is opening it: retry."""
+    for attempt in range(50):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == 49:
+                raise
+            time.sleep(0.05)
 
 
 def _statements(text: str) -> list[str]:

@@ -67,9 +67,21 @@ class CallbackService:
         ami.on_reconnect(self.resync)
 
     async def start(self) -> None:
-        db = await asyncio.to_thread(open_database, self.db_url)
-        self._db = AsyncDatabase(db)
+        """Never fails the daemon's start: the store is opened (and migrated) in the background."""
         self._loop_task = asyncio.create_task(self._run(), name="callbacks")
+
+    async def _open(self) -> None:
+        delay = 0.2
+        while self._db is None:
+            try:
+                self._db = AsyncDatabase(await asyncio.to_thread(open_database, self.db_url))
+                self._log.info("callback store open")
+            except Exception as exc:
+                # Another service may be migrating the same database right now (the loser of that
+                # race sees a duplicate migration row), or the database is down: try again.
+                self._log.warning("callback store not available yet", error=str(exc)[:200], retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def stop(self) -> None:
         tasks = [t for t in (self._loop_task, *self._originates.values()) if t is not None]
@@ -199,6 +211,8 @@ class CallbackService:
     async def resync(self) -> None:
         """After every AMI login: callbacks whose stand-in is gone (Asterisk restarted, or the daemon
         was down when it ended) go back to `pending`, to be placed again by their join time."""
+        if self._db is None:
+            return  # _run() resyncs once the store is open
         try:
             answer = await self.ami.action({"Action": "QueueStatus"})
             channels = await self.ami.action({"Action": "CoreShowChannels"})
@@ -224,6 +238,9 @@ class CallbackService:
     # --- the periodic scan ---------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        await self._open()
+        if self.ami is not None and self.ami.connected and not self._synced.is_set():
+            await self.resync()  # AMI logged in before the store was open
         while True:
             try:
                 await self.scan()

@@ -99,7 +99,8 @@ def test_phone_and_pause_reason_lookup(shipped_config: ConfigSet) -> None:
 
 class AgiPhone:
     """The Asterisk side of one FastAGI session, as far as these routes use it: GET/SET VARIABLE,
-    prompts (played to the end unless a scripted key interrupts), keys, SAY DIGITS."""
+    prompts, keys, SAY DIGITS. `keys` is a script: every interruptible prompt and every wait takes
+    the next entry, "-" meaning no key there."""
 
     def __init__(self, variables: dict[str, str], keys: str = "") -> None:
         self.variables = dict(variables)
@@ -116,13 +117,12 @@ class AgiPhone:
         if verb == "SET VARIABLE":
             self.set_by_route[words[2]] = self.variables[words[2]] = words[3]
             return "200 result=1"
-        if verb == "STREAM FILE":
-            self.played.append(words[2])
-            key = self.keys.pop(0) if self.keys and self.keys[0] != "-" and self.keys[0] in words[3] else ""
-            return f"200 result={ord(key) if key else 0} endpos=8000"
-        if verb in ("WAIT FOR", "SAY DIGITS"):
-            if verb == "SAY DIGITS":
-                self.played.append(f"digits:{words[2]}")
+        if verb in ("STREAM FILE", "SAY DIGITS"):
+            self.played.append(words[2] if verb == "STREAM FILE" else f"digits:{words[2]}")
+            # Each interruptible prompt takes the next scripted key ("-": none, listen to the end).
+            key = self.keys.pop(0) if self.keys and len(words) > 3 and words[3] else ""
+            return f"200 result={ord(key) if key and key in words[3] else 0} endpos=8000"
+        if verb == "WAIT FOR":
             key = self.keys.pop(0) if self.keys else ""
             return f"200 result={ord(key) if key and key != '-' else 0}"
         return "200 result=0"

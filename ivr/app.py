@@ -8,6 +8,7 @@ from typing import Any
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
 from ivr.config.holder import ConfigHolder
+from ivr.contacts.services import ContactServices
 from ivr.events.sink import EventSink, FanoutSink
 from ivr.privacy import NumberHasher
 from ivr.queues.routing import QueueRouter
@@ -26,3 +27,4 @@ class App:
     # Skills, overflow and priority boosts for calls heading for a queue (docs/queues-and-agents.md).
     queues: QueueRouter = field(default_factory=QueueRouter)
     callbacks: Any = None  # ivr.callbacks.service.CallbackService when the daemon runs one
+    contacts: ContactServices | None = None  # the contact registry and pre-call notices (ivr.contacts)

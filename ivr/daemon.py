@@ -7,6 +7,8 @@ import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -18,9 +20,14 @@ from ivr.ami.errors import AmiAuthError, AmiError
 from ivr.app import App
 from ivr.callbacks.sealing import NumberSeal
 from ivr.callbacks.service import CallbackService
+from ivr.callerid.fallback_table import FallbackTable
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
 from ivr.config.holder import ConfigHolder
+from ivr.contacts.precall import GatewayKey, PrecallNotifier
+from ivr.contacts.purge import PurgeLoop
+from ivr.contacts.registry import ContactRegistry
+from ivr.contacts.services import ContactServices
 from ivr.entrypoints import ENTRYPOINTS, EntryPoint
 from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MqttConfig, MqttPublisher
@@ -35,6 +42,14 @@ from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState
 
 log = structlog.get_logger("ivr.daemon")
+
+
+class Service(Protocol):
+    """Something the daemon starts after the FastAGI server and stops in reverse order."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 def build_app(settings: Settings) -> App:
@@ -81,6 +96,7 @@ class Daemon:
         self._ami_task: asyncio.Task[None] | None = None
         self._wire_events()
         self._wire_queues()
+        self._wire_contacts()
 
     def _wire_events(self) -> None:
         """Consumers of product events (docs/EVENTS.md): call records, the AMI bridge, MQTT, the wallboard."""
@@ -104,8 +120,22 @@ class Daemon:
         if self.wallboard:
             fanout.add(self.wallboard.state)
         # Started in this order, stopped in reverse (the records writer flushes last).
-        self._services: list[RecordWriter | AmiBridge | MqttPublisher | Wallboard | CallbackService] = [
+        self._services: list[Service] = [
             s for s in (self.records, self.mqtt, self.wallboard, self.bridge) if s is not None]
+
+    def _wire_contacts(self) -> None:
+        """Outbound calls and returning callers (docs/privacy-and-caller-id.md): the contact registry in
+        the records database, its periodic purge, the pre-call notices and the dialplan's caller-ID
+        fallback table."""
+        settings = self.settings
+        registry = ContactRegistry(settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}",
+                                   after=self.records.db_up)
+        key = GatewayKey.from_file(Path(settings.precall_key_file)) if settings.precall_key_file else None
+        self.app.contacts = ContactServices(registry, PrecallNotifier(self.app.events, key))
+        self.purge = PurgeLoop(registry, self.app.config)
+        self.fallback_table = FallbackTable(self.ami, self.app.config)
+        self.fallback_table.attach()
+        self._services += [registry, self.purge, self.fallback_table]
 
     def _wire_queues(self) -> None:
         """Queues (docs/queues-and-agents.md): the router sees the live queues through the AMI bridge's

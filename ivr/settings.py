@@ -63,3 +63,5 @@ class Settings:
     # Queued callbacks: the key that encrypts the numbers to call back (like IVR_HASH_KEY: the variable
     # itself, or IVR_CALLBACK_KEY_FILE; in development a key file in the state directory).
     callback_scan_s: float = field(default_factory=lambda: float(_env("IVR_CALLBACK_SCAN_S", "5")))
+    # The city's SMS gateway's RSA public key (PEM) for pre-call notices; empty: no notices are sent.
+    precall_key_file: str = field(default_factory=lambda: _env("IVR_PRECALL_PUBLIC_KEY_FILE", ""))

@@ -19,6 +19,7 @@ COMMANDS = (
     "reload",
     "call",
     "report",
+    "contacts",
     "asterisk",
     "agents",
     "queues",

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from ivr.config import ConfigError, load_config
+from ivr.config import ConfigError, ConfigSet, load_config
 from ivr.engine.interpreter import CallResult, run_call
 from ivr.engine.simulated import ScriptedChannel, parse_keys
 
@@ -22,6 +22,11 @@ def register(sub: Any) -> None:
     parser.add_argument("--keys", default="", help="the caller's keys in order, e.g. 2,1 ('' = silence, "
                         "'1234#' several at once, 'hangup')")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    # An outbound call instead: what the citizen would see (docs/privacy-and-caller-id.md).
+    parser.add_argument("--outbound", action="store_true", help="show the caller-ID decision for an outbound call")
+    parser.add_argument("--from-extension", default="", help="with --outbound: the official's or agent's extension")
+    parser.add_argument("--to", default="", help="with --outbound: the number dialled (may start with *8<code>)")
+    parser.add_argument("--purpose", default="", help="with --outbound: a purpose id, e.g. callback")
     parser.set_defaults(func=run)
 
 
@@ -39,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem.format())
         return 1
+    if args.outbound:
+        return run_outbound(config, args)
     number = args.number or config.rules.main_number
     plan = config.plan_for_number(number)
     if plan is None:
@@ -71,3 +78,15 @@ def print_path(result: CallResult) -> None:
     data: dict[str, Any] = result.as_dict()
     where = data["queue"] or data["target"] or data["reason"]
     print(f"outcome: {data['outcome']} ({where}); language {data['language']}; tags {data['tags']}")
+
+
+def run_outbound(config: ConfigSet, args: argparse.Namespace) -> int:
+    from ivr.callerid.explain import explain_outbound, format_explanation
+
+    try:
+        found = explain_outbound(config, extension=args.from_extension, dialled=args.to, purpose=args.purpose)
+    except ValueError as exc:
+        print(exc)
+        return 2
+    print(json.dumps(found, ensure_ascii=False, indent=2) if args.json else "\n".join(format_explanation(found)))
+    return 0

@@ -34,6 +34,9 @@ def check_config(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
                 problems.append(doc.problem(("numbers", index), f"number {number} is also answered by plan "
                                             f"'{seen_numbers[number]}'", "a number belongs to one plan"))
             seen_numbers[number] = plan.name
+    from ivr.callerid.checks import check_caller_id  # it uses _unknown below: imported late, no cycle
+
+    problems += check_caller_id(config, loaded)
     return problems
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ivr.config.errors import problems_from_validation
-from ivr.config.model import Agent, AgentGroup, GroupsFile, RoutingRules
+from ivr.config.model import Agent, AgentGroup, Department, GroupsFile, Official, RoutingRules
 from ivr.config.plan import Plan, PlanHeader
 from ivr.config.problems import ConfigError, Problem
 from ivr.config.yamlsource import SourceDoc, load_yaml
@@ -32,6 +32,9 @@ class ConfigSet:
     agents: Mapping[str, Agent]
     version: str
     files: tuple[str, ...] = field(default=())
+    # Who calls citizens (agents/*.yaml `departments:` and `officials:`; see ivr.callerid).
+    departments: Mapping[str, Department] = field(default_factory=lambda: MappingProxyType({}))
+    officials: Mapping[str, Official] = field(default_factory=lambda: MappingProxyType({}))
 
     def plan_for_number(self, dialled: str) -> Plan | None:
         for plan in self.plans.values():
@@ -75,7 +78,7 @@ def _role(doc: SourceDoc, path: Path) -> str:
     data = doc.data if isinstance(doc.data, dict) else {}
     if "nodes" in data:
         return "plan"
-    if "groups" in data or "agents" in data:
+    if data.keys() & {"groups", "agents", "departments", "officials"}:
         return "agents"
     return "rules"
 
@@ -219,7 +222,11 @@ def load_config(paths: Sequence[str | Path] = (".",)) -> ConfigSet:
                                 f"also name {RULES_FILE} (and agents/) on the command line"))
     groups: dict[str, AgentGroup] = {}
     agents: dict[str, Agent] = {}
+    departments: dict[str, Department] = {}
+    officials: dict[str, Official] = {}
     for doc, agent_file in loaded.agent_files:
+        problems += _merge(doc, "department", "departments", agent_file.departments, departments)
+        problems += _merge(doc, "official", "officials", agent_file.officials, officials)
         for name, group in agent_file.groups.items():
             if name in groups:
                 problems.append(doc.problem(("groups", name), f"agent group '{name}' is defined twice",
@@ -239,8 +246,20 @@ def load_config(paths: Sequence[str | Path] = (".",)) -> ConfigSet:
         agents=MappingProxyType(agents),
         version=loaded.digest,
         files=tuple(loaded.docs),
+        departments=MappingProxyType(departments),
+        officials=MappingProxyType(officials),
     )
     problems = check_config(config, loaded)
     if any(p.severity == "error" for p in problems):
         raise ConfigError(problems)
     return config
+
+
+def _merge(doc: SourceDoc, what: str, section: str, found: Mapping[str, Any], into: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for name, item in found.items():
+        if name in into:
+            problems.append(doc.problem((section, name), f"{what} '{name}' is defined twice", "keep one definition",
+                                        key=True))
+        into[name] = item
+    return problems

@@ -163,6 +163,98 @@ class Agent(Frozen):
     penalty: int = Field(0, ge=0, le=10)
 
 
+# --- who calls citizens, and what they see (docs/privacy-and-caller-id.md) ---------------------------
+# What a citizen's phone shows when the city calls: the official's own line, the department's number,
+# the main number, or nothing (presentation withheld).
+Shown = Literal["direct_line", "department_number", "main_number", "withheld"]
+# What the contact center's agents may learn about an earlier attempt when the citizen calls back.
+Disclosure = Literal["none", "department", "person"]
+PurposeCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
+DtmfKey = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
+
+
+class Department(Frozen):
+    """A department of the city whose staff call citizens."""
+
+    name: str
+    # The department's own switchboard number, shown when a caller-ID rule says `department_number`.
+    number: E164 | None = None
+    # The agent group that takes returning callers when the official does not answer; needed only when
+    # several groups name this department (otherwise the one that does, else the default group).
+    group: Identifier | None = None
+    disclosure: Disclosure = "department"
+    # Publish a `precall_notice` event (the city's SMS gateway texts the citizen) before each call.
+    precall_notice: bool = False
+
+
+class Official(Frozen):
+    """A city employee outside the contact center who calls citizens from a desk phone or softphone."""
+
+    name: str
+    extension: Extension
+    direct_line: E164
+    department: Identifier
+
+
+class CallPurpose(Frozen):
+    """Why an official calls: dialled as *8<code> before the number, or set by whoever places the call."""
+
+    code: PurposeCode
+    label: str  # the short reason agents may see (disclosure `person`)
+
+
+class CallerIdRule(Frozen):
+    """Every condition given must match the call; `show` is what the citizen then sees."""
+
+    extension: Extension | None = None
+    group: Identifier | None = None
+    department: Identifier | None = None
+    purpose: Identifier | None = None
+    show: Shown
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> CallerIdRule:
+        if not self.conditions:
+            raise ValueError("give at least one of extension, group, department, purpose")
+        return self
+
+    @property
+    def conditions(self) -> tuple[tuple[str, str], ...]:
+        pairs = (("extension", self.extension), ("group", self.group), ("department", self.department),
+                 ("purpose", self.purpose))
+        return tuple((name, value) for name, value in pairs if value is not None)
+
+
+class CallerIdPolicy(Frozen):
+    """Which number an outbound call shows. The most specific matching rule wins (ivr/callerid/policy.py)."""
+
+    officials: Shown = "direct_line"  # the service board's decision
+    contact_center: Shown = "main_number"  # agents, queued callbacks, the contact center's own outbound work
+    name: str = Field("Malmö stad", max_length=40)  # CALLERID(name) whenever a number is shown
+    purposes: dict[Identifier, CallPurpose] = Field(default_factory=dict)
+    rules: tuple[CallerIdRule, ...] = ()
+
+
+class ReturningCallers(Frozen):
+    """A citizen who calls back after a missed attempt is offered a connection before the menu."""
+
+    offer: bool = False  # needs the prompt below, so it is switched on where the prompt is written
+    prompt: Identifier = "returning-caller"  # a system prompt
+    languages: tuple[Language, ...] = Field(("sv", "en"), min_length=1)  # played one after the other
+    key: DtmfKey = "1"
+    wait_s: int = Field(4, ge=1, le=15)
+
+
+class ContactRegistry(Frozen):
+    """Who tried to reach a citizen: kept as keyed hashes, for `retention_days`, every lookup audited."""
+
+    retention_days: int = Field(30, ge=1, le=366)
+    audit_retention_days: int = Field(365, ge=30, le=3650)
+    purge_every_minutes: int = Field(60, ge=1, le=1440)
+    returning_callers: ReturningCallers = Field(default_factory=ReturningCallers)
+
+
 PauseKey = Annotated[str, StringConstraints(pattern=r"^[1-9]$")]
 PauseReason = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
@@ -209,8 +301,12 @@ class RoutingRules(Frozen):
     system_prompts: dict[Identifier, Prompt] = Field(default_factory=dict)
     languages: tuple[Language, ...] = ("sv", "en", "ar")
     queueing: QueueSettings = Field(default_factory=QueueSettings)
+    caller_id: CallerIdPolicy = Field(default_factory=CallerIdPolicy)
+    contact_registry: ContactRegistry = Field(default_factory=ContactRegistry)
 
 
 class GroupsFile(Frozen):
     groups: dict[Identifier, AgentGroup] = Field(default_factory=dict)
     agents: dict[Identifier, Agent] = Field(default_factory=dict)
+    departments: dict[Identifier, Department] = Field(default_factory=dict)
+    officials: dict[Identifier, Official] = Field(default_factory=dict)

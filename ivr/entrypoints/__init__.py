@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from ivr.entrypoints import agent, callback, inbound
+from ivr.entrypoints import agent, callback, inbound, outbound
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -19,5 +19,6 @@ ENTRYPOINTS: MappingProxyType[str, EntryPoint] = MappingProxyType(
         "inbound": inbound.handle,
         "agent": agent.handle,
         "callback": callback.handle,
+        "outbound": outbound.handle,
     }
 )

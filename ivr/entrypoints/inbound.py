@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ivr.agi.channel import AgiChannel
+from ivr.contacts.returning import offer_connection
 from ivr.engine.interpreter import CallResult, run_call
 from ivr.engine.trace import TraceStep
 from ivr.events import names
@@ -39,7 +40,9 @@ async def handle(app: App, session: AgiSession) -> None:
         log.info("node entered", node=step.node, kind=step.kind)
         app.events.emit(names.IVR_NODE, call, node=step.node, kind=step.kind)
 
-    result = await run_call(config, plan, channel, now=now, on_step=on_step)
+    # A citizen the city tried to reach is offered a connection first (docs/privacy-and-caller-id.md).
+    result = await offer_connection(app, call, channel, config, plan) \
+        or await run_call(config, plan, channel, now=now, on_step=on_step)
     call.finish_menu(result)
     summary = result.as_dict()
     if any(step.kind == "language" for step in result.steps):
@@ -99,6 +102,8 @@ async def publish_outcome(channel: AgiChannel, result: CallResult, placement: Pl
         await channel.set_variable("IVR_RESULT", "queue")
     elif outcome.kind == "transfer" and outcome.target:
         await channel.set_variable("IVR_TARGET", outcome.target)
+        if outcome.queue:  # where the caller waits when the target does not answer (else kc-general)
+            await channel.set_variable("IVR_TRANSFER_QUEUE", outcome.queue)
         await channel.set_variable("IVR_RESULT", "transfer")
     else:
         await channel.set_variable("IVR_RESULT", "hangup")

@@ -17,6 +17,11 @@ callers are identified by `caller_ref` (a keyed-hash prefix) only.
 | call_ended | AMI Hangup of a tracked call, or the route | uniqueid, duration_s |
 | agent_state | agent tracker | agent, state, reason, queues |
 | queue_snapshot | queue tracker, every few seconds | queue, waiting, longest_wait_s, agents |
+| returning_caller | inbound route, before the menu | disclosure, department, attempted_at, offer (+ placer, purpose) |
+| precall_notice | outbound route (topic events/precall_notice) | department, shown_number, call_ref, recipient |
+
+returning_caller carries only what the department's disclosure allows (none: not published);
+precall_notice is for the SMS gateway alone: the number is encrypted for its key (ivr.contacts.precall).
 """
 
 CALL_STARTED = "call_started"
@@ -33,3 +38,5 @@ TRANSFERRED = "transferred"
 CALL_ENDED = "call_ended"
 AGENT_STATE = "agent_state"
 QUEUE_SNAPSHOT = "queue_snapshot"
+RETURNING_CALLER = "returning_caller"
+PRECALL_NOTICE = "precall_notice"

@@ -1,0 +1,51 @@
+"""The daemon's periodic purge of expired registry entries and old audit rows (also `ivr contacts purge`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+
+from ivr.config.holder import ConfigHolder
+from ivr.contacts.registry import ContactRegistry
+
+
+class PurgeLoop:
+    """Purges at start and then every `contact_registry.purge_every_minutes` (read anew each time, so a
+    reload applies). Lookups already ignore expired rows: the purge is what makes them gone."""
+
+    def __init__(self, registry: ContactRegistry, config: ConfigHolder, logger: Any = None) -> None:
+        self.registry = registry
+        self.config = config
+        self.runs = 0
+        self._task: asyncio.Task[None] | None = None
+        self._log = logger or structlog.get_logger("ivr.contacts")
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="contacts-purge")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def purge_once(self) -> None:
+        settings = self.config.current.rules.contact_registry
+        try:
+            attempts, audits = await self.registry.purge(retention_days=settings.retention_days,
+                                                         audit_days=settings.audit_retention_days)
+        except Exception as exc:
+            self._log.error("contact registry purge failed; next try at the next interval", error=type(exc).__name__)
+            return
+        self.runs += 1
+        self._log.info("contact registry purged", attempts_deleted=attempts, audit_rows_deleted=audits)
+
+    async def _run(self) -> None:
+        while True:
+            await self.purge_once()
+            await asyncio.sleep(self.config.current.rules.contact_registry.purge_every_minutes * 60)

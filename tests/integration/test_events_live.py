@@ -2,7 +2,7 @@
 expected product events, in order, on the MQTT broker, the expected call records, and the queued
 call on the wallboard in a headless Chromium.
 
-Callbacks are not covered: no callback service exists yet (issue #3), so no call can ask for one.
+A queued callback ("ring upp mig", issue #3's service) ends the call as `callback`.
 """
 
 from __future__ import annotations
@@ -210,6 +210,37 @@ async def test_calls_on_the_bus_in_records_and_on_the_wallboard(
     for form in ("46701234567", "0701234567", "701234567"):
         assert form.encode() not in db_bytes
         assert all(form.encode() not in payload for payload in bus.raw)
+
+
+async def test_queued_callback_is_recorded_as_callback(
+        daemon: Daemon, bus: Bus, ami: AmiClient, social_agents_away: None, tmp_path: Path) -> None:
+    """With more than two callers waiting in kc-social the next one is offered a callback; pressing 1
+    in the queue and confirming the number with 1 books it and ends the call."""
+    try:
+        waiting = [await ami.originate_caller(dtmf=ELDER_CARE_KEYS, hold=90, variables=OPEN_DAY,
+                                              caller_id=f"+4670111220{i}") for i in range(3)]
+        for call in waiting:
+            await bus.wait(call.uniqueid, "queued")
+        # 2s through the menu (en, social services, elder care), then 1s: leave the queue, confirm.
+        asker = await ami.originate_caller(dtmf="2ww" * 10 + "1ww" * 20, hold=60, variables=OPEN_DAY,
+                                           caller_id="+46701112209")
+        requested = await bus.wait(asker.uniqueid, "callback_requested")
+        await bus.wait(asker.uniqueid, "call_ended")
+        await asyncio.wait_for(daemon.records.flushed.wait(), 10)
+    finally:
+        # The stand-in keeping the callback's place is not a simulated caller: end it here.
+        await ami.action("Hangup", Channel="/@ivr-callback-hold-/", check=False)
+    assert requested.body["data"]["queue"] == "kc-social"
+    assert in_order(bus.of(asker.uniqueid), ["call_started", "menu_finished", "queued", "callback_requested",
+                                             "call_ended"]), bus.of(asker.uniqueid)
+    assert not {"answered", "abandoned"} & set(bus.of(asker.uniqueid))
+    db = open_database(f"sqlite:///{tmp_path / 'ivr.db'}")
+    try:
+        record = {r["uniqueid"]: r for r in store.fetch(db, 0, 2**40)}[asker.uniqueid]
+    finally:
+        db.close()
+    assert (record["outcome"], record["queue"], record["service"]) == ("callback", "kc-social", "elder_care")
+    assert record["ended"] is not None
 
 
 async def test_queue_snapshots_and_agent_states_are_retained(daemon: Daemon, ami: AmiClient) -> None:

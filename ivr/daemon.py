@@ -128,8 +128,7 @@ class Daemon:
         the records database, its periodic purge, the pre-call notices and the dialplan's caller-ID
         fallback table."""
         settings = self.settings
-        registry = ContactRegistry(settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}",
-                                   after=self.records.db_up)
+        registry = ContactRegistry(settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}")
         key = GatewayKey.from_file(Path(settings.precall_key_file)) if settings.precall_key_file else None
         self.app.contacts = ContactServices(registry, PrecallNotifier(self.app.events, key))
         self.purge = PurgeLoop(registry, self.app.config)

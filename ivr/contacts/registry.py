@@ -24,17 +24,16 @@ from ivr.store.db import AsyncDatabase, Database, open_database
 
 T = TypeVar("T")
 DAEMON_ACTOR = "daemon"
+# sqlite3's and psycopg's base classes of errors for a connection that no longer works (psycopg's
+# AdminShutdown, for one, is an OperationalError), as opposed to a bad statement.
+_CONNECTION_ERRORS = frozenset({"OperationalError", "InterfaceError"})
 
 
 class ContactRegistry:
     def __init__(self, url: str, *, lookup_timeout_s: float = 0.5, write_timeout_s: float = 10.0,
                  retry_s: float = 5.0, opener: Callable[[str], Database] = open_database,
-                 clock: Callable[[], float] = time.time, after: asyncio.Event | None = None,
-                 logger: Any = None) -> None:
+                 clock: Callable[[], float] = time.time, logger: Any = None) -> None:
         self.url = with_connect_timeout(url)
-        # Opened only once `after` is set (the call-records writer has migrated the shared database:
-        # two processes of Database.migrate at once fail on the migration both record), or 10 s later.
-        self.after = after
         self.lookup_timeout_s = lookup_timeout_s
         self.write_timeout_s = write_timeout_s
         self.retry_s = retry_s
@@ -58,21 +57,12 @@ class ContactRegistry:
         return self._db
 
     async def _open(self) -> None:
-        if self.after is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.after.wait(), timeout=10.0)
-        # A second quick try, in case another service is applying the same migrations right now.
-        for delay in (0.2, None):
-            try:
-                self._db = AsyncDatabase(await asyncio.to_thread(self._opener, self.url))
-                return
-            except Exception as exc:  # any driver error: calls go on without the registry
-                if delay is not None:
-                    await asyncio.sleep(delay)
-                    continue
-                self._next_try = time.monotonic() + self.retry_s
-                self._log.error("contact registry database not available", error=type(exc).__name__,
-                                retry_in_s=self.retry_s)
+        try:
+            self._db = AsyncDatabase(await asyncio.to_thread(self._opener, self.url))
+        except Exception as exc:  # any driver error: calls go on without the registry
+            self._next_try = time.monotonic() + self.retry_s
+            self._log.error("contact registry database not available", error=type(exc).__name__,
+                            retry_in_s=self.retry_s)
 
     async def run(self, job: Callable[[Database], T], *, timeout: float) -> T:
         """Run `job` on the database thread; raises TimeoutError, or RuntimeError when it is down."""
@@ -80,7 +70,25 @@ class ContactRegistry:
             db = await self._database()
             if db is None:
                 raise RuntimeError("contact registry database not available")
-            return await db.run(job)
+            try:
+                return await db.run(job)
+            except Exception as exc:
+                if self._db is db and any(cls.__name__ in _CONNECTION_ERRORS for cls in type(exc).__mro__):
+                    self._discard(db)
+                raise
+
+    def _discard(self, db: AsyncDatabase) -> None:
+        """A connection that failed (e.g. PostgreSQL restarted) is replaced by the next operation."""
+        self._db, self._opening = None, None
+        self._log.warning("contact registry connection lost; reconnecting on the next use")
+        task = asyncio.get_running_loop().create_task(self._close_quietly(db), name="contacts-discard")
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    @staticmethod
+    async def _close_quietly(db: AsyncDatabase) -> None:
+        with contextlib.suppress(Exception):
+            await db.close()
 
     async def start(self) -> None:
         """Start opening the database in the background, so that the first call need not wait for it."""

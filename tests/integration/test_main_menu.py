@@ -34,7 +34,10 @@ async def test_every_menu_choice_reaches_its_queue(ami: AmiClient, daemon: Daemo
         assert language_set.Value == language, name
         reasons = call.events(lambda e: e.Event == "VarSet" and e.Variable == "IVR_FALLBACK_REASON")
         assert not reasons or not reasons[-1].Value, name  # cleared once the queue checks pass
-    finished = {line["uniqueid"]: line for line in daemon.log_lines() if line.get("event") == "menu finished"}
+    finished = {}
+    for call in calls:
+        finished[call.uniqueid] = await daemon.wait_log(
+            lambda line, uid=call.uniqueid: line.get("event") == "menu finished" and line.get("uniqueid") == uid)
     for call, (name, _, queue, _) in zip(calls, CHOICES, strict=True):
         assert finished[call.uniqueid]["queue"] == queue, name
     building = finished[calls[2].uniqueid]
@@ -47,17 +50,19 @@ async def test_closed_hours_caller_hears_closed_message(ami: AmiClient, daemon: 
                                       variables={"IVR_TEST_NOW": "2026-12-22T19:30"})
     await call.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT" and e.Value == "hangup", 60)
     assert not call.events(lambda e: e.Event == "QueueCallerJoin")
-    played = [line for line in daemon.log_lines() if line.get("event") == "menu finished"]
-    assert played[-1]["outcome"] == "message"
-    assert "closed_message" in played[-1]["nodes"]
+    played = await daemon.wait_log(
+        lambda line: line.get("event") == "menu finished" and line.get("uniqueid") == call.uniqueid)
+    assert played["outcome"] == "message"
+    assert "closed_message" in played["nodes"]
 
 
 async def test_christmas_eve_takes_holiday_branch(ami: AmiClient, daemon: DaemonProcess) -> None:
     call = await ami.originate_caller(dtmf="", first_wait=1, hold=60, caller_id="+46701112235",
                                       variables={"IVR_TEST_NOW": "2026-12-24T10:00"})
     await call.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT" and e.Value == "hangup", 60)
-    finished = [line for line in daemon.log_lines() if line.get("event") == "menu finished"]
-    assert "holiday_message" in finished[-1]["nodes"]
+    finished = await daemon.wait_log(
+        lambda line: line.get("event") == "menu finished" and line.get("uniqueid") == call.uniqueid)
+    assert "holiday_message" in finished["nodes"]
 
 
 async def test_daemon_stopped_calls_reach_default_queue(ami: AmiClient, daemon: DaemonProcess) -> None:

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,18 @@ class DaemonProcess:
             with contextlib.suppress(ValueError):
                 lines.append(json.loads(raw))
         return lines
+
+    async def wait_log(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+        """The first log line matching `predicate`, waiting for it: the daemon logs after it acts."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for line in self.log_lines():
+                if predicate(line):
+                    return line
+            if loop.time() > deadline:
+                raise AssertionError(f"no matching daemon log line within {timeout} s:\n{self.log_tail()}")
+            await asyncio.sleep(0.05)
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""

@@ -1,18 +1,27 @@
-"""A FastAGI client that behaves like Asterisk running `AGI(agi://host:port/route)` for one call.
+"""Asterisk's side of FastAGI, faked on the wire: the tests use it for one call, the benchmarks for thousands.
 
-It answers each command as Asterisk would; the caller's keys come from a script consumed by the
-commands that read keys (an interruptible STREAM FILE takes a key only if `interrupt_plays` is set).
+`FakeChannel` answers each command line as Asterisk's res_agi would; the caller's keys come from a
+script consumed by the commands that read keys (an interruptible STREAM FILE takes a key only if
+`interrupt_plays` is set). `fake_call` runs one whole call against a FastAGI server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import shlex
 import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
+
+# What Asterisk does while it executes a command: return at once, play a sound, or wait for a key.
+Wait = Literal["", "play", "key"]
+
+
+@dataclass(frozen=True)
+class FakeReply:
+    text: str
+    wait: Wait = ""
 
 
 @dataclass
@@ -49,6 +58,92 @@ def agi_headers(route: str, *, uniqueid: str, caller: str, dnid: str, port: int,
     return "".join(f"{k}: {v}\n" for k, v in headers.items()).encode() + b"\n"
 
 
+def split_command(line: str) -> list[str]:
+    """Split a command line as res_agi's parse_args() does: double quotes group words, a backslash
+    takes the next character literally, and quotes themselves are dropped."""
+    if "\\" not in line:
+        if '"' not in line:
+            return line.split()
+        # Fast path for what our daemon sends (`NAME "arg" "arg"`): every other piece is a quoted word.
+        pieces = line.split('"')
+        head, gaps, tail = pieces[0], pieces[2:-1:2], pieces[-1]
+        if (len(pieces) % 2 == 1 and (not head or head[-1].isspace()) and all(gap.isspace() for gap in gaps)
+                and not tail.strip()):
+            return head.split() + pieces[1::2]
+    words: list[str] = []
+    current: list[str] = []
+    quoted = escaped = in_word = False
+    for char in line:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = in_word = True
+        elif char == '"':
+            quoted = not quoted
+            in_word = True
+        elif char in " \t" and not quoted:
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+        else:
+            current.append(char)
+            in_word = True
+    if quoted:
+        raise ValueError("unterminated quote")
+    if in_word:
+        words.append("".join(current))
+    return words
+
+
+class FakeChannel:
+    """One channel's answers. `variables` are channel variables the route may GET (IVR_TEST_NOW);
+    `set_by_route` records every SET VARIABLE, in order, as the dialplan would see it."""
+
+    __slots__ = ("interrupt_plays", "keys", "set_by_route", "variables")
+
+    def __init__(self, keys: Iterable[str] = (), *, variables: dict[str, str] | None = None,
+                 interrupt_plays: bool = False) -> None:
+        self.keys = deque(keys)
+        self.variables = dict(variables or {})
+        self.set_by_route: dict[str, str] = {}
+        self.interrupt_plays = interrupt_plays
+
+    def answer(self, line: str) -> FakeReply:
+        try:
+            parts = split_command(line)
+        except ValueError:
+            return FakeReply("520 Invalid command syntax.")
+        verb = " ".join(parts[:2]).upper()
+        if verb.startswith("ANSWER"):
+            return FakeReply("200 result=0")
+        if verb == "STREAM FILE":
+            escape = parts[3] if len(parts) > 3 else ""
+            if self.interrupt_plays and escape and self.keys and self.keys[0] and self.keys[0] in escape:
+                return FakeReply(f"200 result={ord(self.keys.popleft())} endpos=800", "play")
+            return FakeReply("200 result=0 endpos=8000", "play")
+        if verb in ("WAIT FOR", "GET DATA"):
+            return FakeReply(self._key_reply(), "key")
+        if verb == "SET VARIABLE" and len(parts) >= 4:
+            self.set_by_route[parts[2]] = parts[3]
+            self.variables[parts[2]] = parts[3]
+            return FakeReply("200 result=1")
+        if verb == "GET VARIABLE" and len(parts) >= 3:
+            value = self.variables.get(parts[2])
+            return FakeReply(f"200 result=1 ({value})" if value is not None else "200 result=0")
+        if verb.startswith(("HANGUP", "VERBOSE", "NOOP")):
+            return FakeReply("200 result=1")
+        if verb.startswith("EXEC"):
+            return FakeReply("200 result=0")
+        if verb == "CHANNEL STATUS":
+            return FakeReply("200 result=6")  # AST_STATE_UP
+        return FakeReply("510 Invalid or unknown command")
+
+    def _key_reply(self) -> str:
+        key = self.keys.popleft() if self.keys else ""
+        return f"200 result={ord(key)}" if key else "200 result=0"
+
+
 async def fake_call(
     port: int,
     *,
@@ -60,14 +155,15 @@ async def fake_call(
     variables: dict[str, str] | None = None,
     interrupt_plays: bool = False,
     host: str = "127.0.0.1",
+    extra_headers: dict[str, str] | None = None,
 ) -> FakeCallResult:
-    """Run one call; `variables` are channel variables the route may GET (e.g. IVR_TEST_NOW)."""
+    """Run one call; `variables` are channel variables the route may GET (e.g. IVR_TEST_NOW);
+    `extra_headers` adds or replaces `agi_*` headers (e.g. `agi_arg_1`)."""
     uid = uniqueid or f"{time.time():.6f}"
-    script = deque(keys)
-    channel_vars = dict(variables or {})
-    result = FakeCallResult()
+    channel = FakeChannel(keys, variables=variables, interrupt_plays=interrupt_plays)
+    result = FakeCallResult(variables=channel.set_by_route)
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(agi_headers(route, uniqueid=uid, caller=caller, dnid=dnid, port=port))
+    writer.write(agi_headers(route, uniqueid=uid, caller=caller, dnid=dnid, port=port, extra=extra_headers))
     await writer.drain()
     try:
         while True:
@@ -78,51 +174,9 @@ async def fake_call(
             arrived = time.perf_counter()
             line = raw.decode().rstrip("\n")
             result.commands.append(line)
-            reply = _reply(line, script, channel_vars, result, interrupt_plays)
-            writer.write(reply.encode() + b"\n")
+            writer.write(channel.answer(line).text.encode() + b"\n")
             await writer.drain()
             result.latencies.append(time.perf_counter() - arrived)
     finally:
         writer.close()
     return result
-
-
-def _key_reply(script: deque[str]) -> str:
-    if not script:
-        return "200 result=0"
-    key = script.popleft()
-    return f"200 result={ord(key)}" if key else "200 result=0"
-
-
-def _reply(line: str, script: deque[str], channel_vars: dict[str, str], result: FakeCallResult,
-           interrupt_plays: bool) -> str:
-    try:
-        parts = shlex.split(line)
-    except ValueError:
-        return "520 Invalid command syntax."
-    upper = [p.upper() for p in parts[:2]]
-    if upper[:1] == ["ANSWER"]:
-        return "200 result=0"
-    if upper == ["STREAM", "FILE"]:
-        escape = parts[3] if len(parts) > 3 else ""
-        if interrupt_plays and escape and script and script[0] and script[0] in escape:
-            return f"200 result={ord(script.popleft())} endpos=800"
-        return "200 result=0 endpos=8000"
-    if upper == ["WAIT", "FOR"]:
-        return _key_reply(script)
-    if upper == ["GET", "DATA"]:
-        return _key_reply(script)
-    if upper == ["SET", "VARIABLE"] and len(parts) >= 4:
-        result.variables[parts[2]] = parts[3]
-        channel_vars[parts[2]] = parts[3]
-        return "200 result=1"
-    if upper == ["GET", "VARIABLE"] and len(parts) >= 3:
-        value = channel_vars.get(parts[2])
-        return f"200 result=1 ({value})" if value is not None else "200 result=0"
-    if upper[:1] == ["HANGUP"]:
-        return "200 result=1"
-    if upper[:1] == ["EXEC"]:
-        return "200 result=0"
-    if re.match(r"^(VERBOSE|NOOP)", line.upper()):
-        return "200 result=1"
-    return "510 Invalid or unknown command"

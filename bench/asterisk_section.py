@@ -1,0 +1,252 @@
+"""Section 2: calls per second on the real Asterisk 22, the daemon against the same menu as native dialplan.
+
+The benchmark runs its own sandbox instance (IVR_SANDBOX_INSTANCE, as every sandbox command) on a copy of
+asterisk-config/ with bench/asterisk/ added (the native menu) and with 0.2 s prompts (bench/prompts.py),
+so that the engine and not minutes of speech decides how many calls fit. Calls are Local channels
+originated over AMI into [caller-sim], which presses the walk's keys (bench/walks.py); a call passes when
+its near half joins the walk's queue. Each step originates `rate` calls a second for `window_s`; rates
+rise until a step has a failure, for the daemon ([main-number] → FastAGI) and for the native menu.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.procs import REPO, DaemonUnderTest
+from bench.prompts import write_short_prompts
+from bench.stats import ProcSample, sample
+from bench.walks import MAIN_DNID, WALKS
+from ivr.ami.client import AmiClient
+from ivr.config.loader import load_config
+
+SCRIPT = REPO / "scripts" / "asterisk-sandbox"
+OVERLAY = REPO / "bench" / "asterisk"
+TEST_USER, TEST_SECRET = "ivrtest", "ivrtest-dev-secret"  # asterisk-config/sandbox/manager.d/ivrtest.conf
+IVR_USER, IVR_SECRET = "ivr", "ivr-dev-secret"  # the daemon's own user and the sandbox's development secret
+ROUTES = {"ivr run": "main-number", "native dialplan": "bench-native-entry"}
+
+
+@dataclass(frozen=True)
+class AsteriskPlan:
+    rates: tuple[float, ...] = (5, 10, 20, 40, 60, 80)
+    window_s: float = 8.0
+    settle_s: float = 25.0  # after the last originate, how long a call may take to reach its queue
+    record_rate: float = 10  # the daemon step during which the AMI event mix is recorded
+    record_to: Path | None = None  # also copy the recording here (bench/data/ when refreshing it)
+
+
+class Sandbox:
+    def __init__(self, config_dir: Path, prompts_dir: Path) -> None:
+        self.instance = int(os.environ.get("IVR_SANDBOX_INSTANCE", "0") or 0)
+        self.env = dict(os.environ, IVR_SANDBOX_INSTANCE=str(self.instance), IVR_ASTERISK_CONFIG=str(config_dir),
+                        IVR_PROMPTS_DIR=str(prompts_dir))
+        self.ami_port = 5038 + 100 * self.instance
+        self.agi_port = 4573 + 100 * self.instance
+        run_dir = Path(os.environ.get("IVR_SANDBOX_RUN", "/var/run/ivr-sandbox")) / str(self.instance)
+        self.pid_file = run_dir / "asterisk.pid"
+
+    def run(self, *args: str, timeout: float = 900) -> str:
+        done = subprocess.run([str(SCRIPT), *args], env=self.env, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"asterisk-sandbox {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    @property
+    def pid(self) -> int:
+        return int(self.pid_file.read_text().strip())
+
+
+def prepare_config(work: Path) -> Path:
+    """asterisk-config/ plus the benchmark's native menu, in a scratch folder."""
+    config = work / "asterisk-config"
+    if config.exists():
+        shutil.rmtree(config)
+    shutil.copytree(REPO / "asterisk-config", config)
+    for extra in sorted(OVERLAY.glob("*.conf")):
+        shutil.copy(extra, config / extra.name)
+        with (config / "extensions.conf").open("a", encoding="utf-8") as extensions:
+            extensions.write(f"\n; added by bench/asterisk_section.py\n#include \"{extra.name}\"\n")
+    return config
+
+
+class Recorder:
+    """A raw AMI connection as the daemon's user, keeping every byte: the real mix the daemon receives."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.data = bytearray()
+        self._task: asyncio.Task[None] | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def start(self) -> None:
+        reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self._writer.write(f"Action: Login\r\nUsername: {IVR_USER}\r\nSecret: {IVR_SECRET}\r\nEvents: on\r\n\r\n"
+                           .encode())
+        self._task = asyncio.create_task(self._read(reader))
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while chunk := await reader.read(1 << 16):
+            self.data += chunk
+
+    async def stop(self) -> bytes:
+        if self._writer is not None:
+            self._writer.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await self._task
+        return bytes(self.data)
+
+
+class LoadDriver:
+    """Originates simulated callers over AMI and watches QueueCallerJoin to judge each call."""
+
+    def __init__(self, ami: AmiClient) -> None:
+        self.ami = ami
+        self.joined: dict[str, str] = {}
+        ami.on_event("QueueCallerJoin", self._on_join)
+
+    def _on_join(self, message: Any) -> None:
+        self.joined[str(message.get("Uniqueid", ""))] = str(message.get("Queue", ""))
+
+    async def originate(self, context: str, walk_index: int, token: str) -> None:
+        walk = WALKS[walk_index % len(WALKS)]
+        variables = [f"SIM_DTMF={walk.dtmf}", "SIM_FIRST_WAIT=0.5", "SIM_HOLD=3", f"SIM_TOKEN={token}"]
+        answer = await self.ami.action({
+            "Action": "Originate", "Channel": "Local/s@caller-sim/n", "Context": context, "Exten": MAIN_DNID,
+            "Priority": "1", "CallerID": '"Bench Caller" <+46700000002>', "Async": "true", "Timeout": "10000",
+            "ChannelId": f"bench-{token}-1", "OtherChannelId": f"bench-{token}-2", "Variable": variables}, timeout=10)
+        # The answer is the response and, once the caller side is up, the OriginateResponse event.
+        final = answer[-1] if isinstance(answer, list) else answer
+        if str(final.get("Response", "")).lower() != "success":
+            raise RuntimeError(f"Originate failed: {final.get('Message') or final.get('Reason')}")
+
+    async def step(self, context: str, rate: float, window_s: float, settle_s: float) -> dict[str, Any]:
+        """Originate `rate` calls a second for `window_s` (each Originate in its own task, so a slow answer
+        does not lower the rate), then wait up to `settle_s` for every call to join its queue."""
+        expected: dict[str, str] = {}
+        began = time.perf_counter()
+        total = max(1, round(rate * window_s))
+        tasks = []
+        for index in range(total):
+            await asyncio.sleep(max(0.0, began + index / rate - time.perf_counter()))
+            token = uuid.uuid4().hex[:10]
+            expected[f"bench-{token}-1"] = WALKS[index % len(WALKS)].queue
+            tasks.append(asyncio.create_task(self.originate(context, index, token)))
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        refused = {near for near, outcome in zip(expected, outcomes, strict=True)
+                   if isinstance(outcome, BaseException)}
+        deadline = time.perf_counter() + settle_s
+        while time.perf_counter() < deadline and any(uid not in self.joined for uid in expected if uid not in refused):
+            await asyncio.sleep(0.2)
+        missing = [uid for uid in expected if uid not in self.joined and uid not in refused]
+        wrong = [uid for uid, queue in expected.items() if uid in self.joined and self.joined[uid] != queue]
+        return {"calls": total, "ok": total - len(refused) - len(missing) - len(wrong),
+                "originate_errors": len(refused), "not_queued": len(missing), "wrong_queue": len(wrong),
+                "seconds": round(time.perf_counter() - began, 2)}
+
+    async def drain(self, timeout: float = 20.0) -> None:
+        """Hang up what is left of the step's calls and wait until Asterisk has no channels."""
+        with contextlib.suppress(Exception):
+            await self.ami.action({"Action": "Hangup", "Channel": "/@(caller-sim|agent-sim)-/"}, timeout=10)
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            answer = await self.ami.action({"Action": "CoreShowChannels"}, timeout=10)
+            messages = answer if isinstance(answer, list) else [answer]
+            rows = [m for m in messages if m.get("Event") == "CoreShowChannel"]
+            if not rows:
+                return
+            await asyncio.sleep(0.5)
+
+
+def _share(before: dict[str, ProcSample], after: dict[str, ProcSample], seconds: float) -> dict[str, float]:
+    used = {name: after[name].cpu_s - before[name].cpu_s for name in before}
+    total = sum(used.values()) or 1e-9
+    found = {f"{name}_cpu_pct_of_core": round(100 * value / seconds, 1) for name, value in used.items()}
+    found["daemon_share_pct"] = round(100 * used.get("daemon", 0.0) / total, 1)
+    return found
+
+
+async def _run_route(route: str, plan: AsteriskPlan, sandbox: Sandbox, daemon: DaemonUnderTest, driver: LoadDriver,
+                     progress: Any, recordings: list[bytes]) -> list[dict[str, Any]]:
+    rows = []
+    for rate in plan.rates:
+        pids = {"asterisk": sandbox.pid, "daemon": daemon.pid}
+        recorder = Recorder(sandbox.ami_port) if route == "ivr run" and rate == plan.record_rate else None
+        if recorder is not None:
+            await recorder.start()
+        before = {name: sample(pid) for name, pid in pids.items()}
+        started = time.perf_counter()
+        result = await driver.step(ROUTES[route], rate, plan.window_s, plan.settle_s)
+        after = {name: sample(pid) for name, pid in pids.items()}
+        if recorder is not None:
+            recordings.append(await recorder.stop())
+        row = {"route": route, "rate": rate, **result, **_share(before, after, time.perf_counter() - started)}
+        rows.append(row)
+        progress(f"  {route:<16} {rate:>5} calls/s offered: {row['ok']}/{row['calls']} queued, "
+                 f"daemon {row.get('daemon_cpu_pct_of_core')} %, asterisk {row.get('asterisk_cpu_pct_of_core')} % "
+                 "of a core")
+        await driver.drain()
+        if row["ok"] != row["calls"]:
+            break
+    return rows
+
+
+def best(rows: list[dict[str, Any]], route: str) -> dict[str, Any] | None:
+    """The highest rate with every call queued, for one route."""
+    passing = [row for row in rows if row["route"] == route and row["ok"] == row["calls"]]
+    return max(passing, key=lambda row: row["rate"]) if passing else None
+
+
+async def _run(plan: AsteriskPlan, config: Path, work: Path, progress: Any) -> dict[str, Any]:
+    prompts = work / "short-prompts"
+    if prompts.exists():
+        shutil.rmtree(prompts)
+    write_short_prompts(load_config([config]), prompts)
+    sandbox = Sandbox(prepare_config(work), prompts)
+    progress(f"  starting sandbox instance {sandbox.instance} (AMI {sandbox.ami_port}, FastAGI {sandbox.agi_port})")
+    sandbox.run("stop", timeout=120)
+    sandbox.run("start")
+    daemon = DaemonUnderTest(config, work / "state-asterisk", str(work / "daemon-asterisk.log"), port=sandbox.agi_port,
+                             env={"IVR_AMI_PORT": str(sandbox.ami_port), "IVR_AMI_USER": IVR_USER,
+                                  "IVR_AMI_SECRET": IVR_SECRET, "IVR_MAX_SESSIONS": "1000"})
+    recordings: list[bytes] = []
+    rows: list[dict[str, Any]] = []
+    try:
+        daemon.start()
+        ami = AmiClient("127.0.0.1", sandbox.ami_port, TEST_USER, TEST_SECRET, events="call,agent")
+        await ami.connect()
+        try:
+            driver = LoadDriver(ami)
+            for route in ROUTES:
+                rows += await _run_route(route, plan, sandbox, daemon, driver, progress, recordings)
+        finally:
+            await ami.close()
+    finally:
+        daemon.stop()
+        sandbox.run("stop", timeout=120)
+    if recordings:
+        (work / "ami_events.txt").write_bytes(recordings[0])
+        if plan.record_to is not None:
+            plan.record_to.write_bytes(recordings[0])
+    daemon_best, native_best = best(rows, "ivr run"), best(rows, "native dialplan")
+    ratios = []
+    if daemon_best and native_best:
+        ratios.append({"what": "max calls/s with zero failures, ivr run / native dialplan",
+                       "value": round(daemon_best["rate"] / native_best["rate"], 3)})
+    return {"instance": sandbox.instance, "rows": rows, "ratios": ratios,
+            "best": {"ivr run": daemon_best, "native dialplan": native_best}}
+
+
+def run(plan: AsteriskPlan, config: Path, work: Path, progress: Any = print) -> dict[str, Any]:
+    return asyncio.run(_run(plan, config, work, progress))

@@ -1,0 +1,41 @@
+"""Short prompts for the real-Asterisk benchmark: every sound the main menu and the dialplan play, as a
+0.2 s tone, so that a call's length is the engine's work and not minutes of speech."""
+
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from pathlib import Path
+
+from ivr.config.loader import ConfigSet
+
+RATE = 8000
+LENGTH_S = 0.2
+SYSTEM_SOUNDS = ("fallback", "queue-overflow", "queue-closed")
+
+
+def tone(path: Path, seconds: float = LENGTH_S) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = b"".join(struct.pack("<h", int(3000 * math.sin(2 * math.pi * 440 * i / RATE)))
+                      for i in range(int(RATE * seconds)))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(frames)
+
+
+def write_short_prompts(config: ConfigSet, dest: Path) -> int:
+    """Every prompt of every plan in every language, and the dialplan's own sounds; how many files."""
+    written = 0
+    for plan in config.plans.values():
+        for prompt_id in plan.prompts:
+            for language in plan.languages:
+                tone(dest / f"{plan.sound(prompt_id, language)}.wav")
+                written += 1
+    for language in config.rules.languages:
+        for name in SYSTEM_SOUNDS:
+            tone(dest / "ivr" / language / f"{name}.wav")
+            written += 1
+    return written

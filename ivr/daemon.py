@@ -24,6 +24,7 @@ from ivr.callerid.fallback_table import FallbackTable
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
 from ivr.config.holder import ConfigHolder
+from ivr.contacts.dial_end import DialEndListener
 from ivr.contacts.precall import GatewayKey, PrecallNotifier
 from ivr.contacts.purge import PurgeLoop
 from ivr.contacts.registry import ContactRegistry
@@ -134,6 +135,7 @@ class Daemon:
         self.purge = PurgeLoop(registry, self.app.config)
         self.fallback_table = FallbackTable(self.ami, self.app.config)
         self.fallback_table.attach()
+        DialEndListener(registry).attach(self.ami)
         self._services += [registry, self.purge, self.fallback_table]
 
     def _wire_queues(self) -> None:

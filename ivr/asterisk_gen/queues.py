@@ -25,12 +25,13 @@ def rule_name(widen_after: int) -> str:
 
 def queue_rules(config: ConfigSet) -> str:
     lines = [HEADER.format(sources="agents/groups.yaml (skills.widen_after)").rstrip(), ";",
-             "; A skill queue rings only the agents with the skill (QUEUE_MAX_PENALTY "
-             f"{SKILLED_ONLY_MAX}) and, after the", "; group's widen_after seconds, every agent of the "
-             f"group ({EVERYONE_MAX}).", "", "[general]", ""]
+             "; A caller in a skill queue starts with QUEUE_MAX_PENALTY "
+             f"{SKILLED_ONLY_MAX} (IVR_MAX_PENALTY from the daemon: only the", "; agents with the skill "
+             "ring); after the group's widen_after seconds the rule lets every agent of the",
+             f"; group ring ({EVERYONE_MAX}). (app_queue applies a rule only once its time has passed, never "
+             "at 0 s.)", "", "[general]", ""]
     for seconds in sorted({g.skills.widen_after for g in config.groups.values() if g.skills.languages}):
-        lines += [f"[{rule_name(seconds)}]", f"penaltychange => 0,{SKILLED_ONLY_MAX}",
-                  f"penaltychange => {max(seconds, 1)},{EVERYONE_MAX}", ""]
+        lines += [f"[{rule_name(seconds)}]", f"penaltychange => {max(seconds, 1)},{EVERYONE_MAX}", ""]
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ from ivr.events import names
 from ivr.events.ami_bridge import header
 from ivr.events.queue_view import QueueView
 from ivr.events.sink import EventSink
+from ivr.queues.membership import SKILLED_ONLY_MAX
 from ivr.store.db import AsyncDatabase, open_database
 
 _STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-(hold|connect)-")
@@ -173,6 +174,9 @@ class CallbackService:
         where = position if position is not None else callback.position
         variables = {"IVR_CB_QUEUE": callback.queue, "IVR_CB_PRIO": str(callback.priority),
                      "IVR_CB_POSITION": str(where or ""), "IVR_CB_WAIT": str(wait)}
+        group = self.config.current.groups.get(callback.group)
+        if group is not None and callback.queue != group.queue:  # a skill queue: their language first
+            variables["IVR_CB_MAX_PENALTY"] = str(SKILLED_ONLY_MAX)
         task = asyncio.create_task(self._originate(callback, variables, wait + _MARGIN_S),
                                    name=f"callback-{callback.id}")
         self._originates[callback.id] = task

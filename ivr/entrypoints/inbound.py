@@ -99,6 +99,8 @@ async def publish_outcome(channel: AgiChannel, result: CallResult, placement: Pl
                 await channel.set_variable("IVR_NEXT_QUEUE", placement.next_queue)
             if placement.offer_callback:
                 await channel.set_variable("IVR_CALLBACK_OFFER", "1")
+            if placement.max_penalty is not None:
+                await channel.set_variable("IVR_MAX_PENALTY", str(placement.max_penalty))
         await channel.set_variable("IVR_RESULT", "queue")
     elif outcome.kind == "transfer" and outcome.target:
         await channel.set_variable("IVR_TARGET", outcome.target)

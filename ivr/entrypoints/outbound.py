@@ -7,8 +7,8 @@ sets CALLERID(num/name/pres) and the IVR_OUT_* variables, registers the attempt 
 leads back to the contact center, publishes the pre-call notice, and returns; IVR_OUT_RESULT=dial is
 set last, so a session that dies half-way leaves the dialplan on its fallback (the board's default).
 
-After the dial, a hangup handler reports how it ended: `AGI(agi://…/outbound?step=done,<IVR_OUT_ATTEMPT>,
-<DIALSTATUS>)`; only calls with a registered attempt push that handler.
+How the dial ended comes back later, from a hangup handler's AMI UserEvent (ivr.contacts.dial_end); only
+calls with a registered attempt push that handler.
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-import structlog
-
 from ivr.agi.channel import AgiChannel
 from ivr.callerid.dialled import Dialled, parse_dialled, resolve_purpose
 from ivr.callerid.directory import Placer, identify
 from ivr.callerid.policy import Decision, decide
-from ivr.contacts.store import ATTEMPT_ID_PATTERN, Attempt, new_attempt_id, outcome_of
+from ivr.contacts.store import Attempt, new_attempt_id
 from ivr.engine.channel import CallerHungUp
 from ivr.privacy import mask_number
 
@@ -34,18 +32,9 @@ if TYPE_CHECKING:
     from ivr.config.loader import ConfigSet
 
 _EXTENSION = re.compile(r"^[0-9]{2,8}$")
-_ATTEMPT_ID = re.compile(ATTEMPT_ID_PATTERN)
-_DIALSTATUS = re.compile(r"^[A-Z]{2,20}$")
 
 
 async def handle(app: App, session: AgiSession) -> None:
-    if session.query.get("step") == "done":
-        report_done(app, session)
-    else:
-        await decide_call(app, session)
-
-
-async def decide_call(app: App, session: AgiSession) -> None:
     config = app.config.current
     call = app.calls.start(session, route="outbound")
     args = (*session.args, "", "", "")  # dialled, the phone's extension, the purpose set on the channel
@@ -113,15 +102,3 @@ def _notify_before_call(app: App, config: ConfigSet, placer: Placer, decision: D
     app.contacts.precall.notify(number=dialled.number, department=placer.department, shown_number=shown,
                                 call_ref=call.uniqueid)
 
-
-def report_done(app: App, session: AgiSession) -> None:
-    """The hangup handler's report: how the dial ended. Needs no AGI command (the channel is gone)."""
-    args = session.args
-    attempt_id = args[0] if args else ""
-    dialstatus = args[1] if len(args) > 1 else ""
-    if not _ATTEMPT_ID.fullmatch(attempt_id) or app.contacts is None:
-        return
-    status = dialstatus if _DIALSTATUS.fullmatch(dialstatus) else ""
-    app.contacts.registry.finish(attempt_id, status)
-    structlog.get_logger("ivr.call").info("outbound call ended", uniqueid=session.uniqueid, route="outbound",
-                                          attempt=attempt_id, outcome=outcome_of(status))

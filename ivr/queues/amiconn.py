@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import sys
 from collections.abc import AsyncIterator
+
+import structlog
 
 from ivr.ami.client import AmiClient
 from ivr.settings import Settings
@@ -14,8 +18,13 @@ async def cli_ami(settings: Settings) -> AsyncIterator[AmiClient]:
     """Logged in as the daemon's AMI user (IVR_AMI_* settings); closed on exit."""
     if not settings.ami_secret:
         raise RuntimeError("no AMI secret: set IVR_AMI_SECRET or IVR_AMI_SECRET_FILE")
+    # Only warnings, and on stderr: stdout is the command's output (`--json` included).
+    logger = structlog.wrap_logger(structlog.PrintLogger(file=sys.stderr),
+                                   wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+                                   processors=[structlog.processors.add_log_level,
+                                               structlog.dev.ConsoleRenderer(colors=False)])
     client = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret,
-                       events="off", ping_interval=60.0)
+                       events="off", ping_interval=60.0, logger=logger)
     await client.connect()
     try:
         yield client

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ivr.config.loader import ConfigSet
 from ivr.engine.schedule import opening_state
+from ivr.queues.membership import SKILLED_ONLY_MAX
 from ivr.queues.skills import select_queue
 
 
@@ -47,6 +48,9 @@ class Placement:
     next_queue: str | None = None
     offer_callback: bool = False
     closed_prompt: str | None = None  # play this system prompt and hang up instead of queueing
+    # QUEUE_MAX_PENALTY at the start (a skill queue: only agents with the skill), widened later by
+    # the queue's rule. app_queue applies rules only once time has passed, hence this variable.
+    max_penalty: int | None = None
     reasons: tuple[str, ...] = field(default=())
 
 
@@ -82,4 +86,5 @@ def place(config: ConfigSet, group_name: str, language: str, now: dt.datetime, l
     offer = group.callback is not None and waiting is not None and waiting > group.callback.when_waiting
     if offer:
         reasons.append(f"{waiting} waiting: callback offered")
-    return Placement(name, queue, timeout, next_queue, offer, None, tuple(reasons))
+    return Placement(name, queue, timeout, next_queue, offer, None,
+                     SKILLED_ONLY_MAX if queue != group.queue else None, tuple(reasons))

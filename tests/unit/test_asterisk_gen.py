@@ -54,7 +54,7 @@ def test_a_queue_per_group_and_a_skill_queue_per_language(shipped_config: Config
 
 def test_rules_widen_after_the_groups_wait(shipped_config: ConfigSet) -> None:
     rules = sections(generate(shipped_config)["queuerules.conf"])
-    assert rules["[skills-45s]"] == ["penaltychange => 0,19", "penaltychange => 45,99"]
+    assert rules["[skills-45s]"] == ["penaltychange => 45,99"]
 
 
 def test_phones_without_passwords(shipped_config: ConfigSet) -> None:

@@ -1,6 +1,6 @@
 """The daemon's `outbound` route over a real TCP FastAGI session (Asterisk faked on the wire): the caller
-ID it sets, the attempt it registers, the dial's end it records, the pre-call notice, and no number in
-its log."""
+ID it sets, the attempt it registers, the dial's end it records (the hangup handler's AMI UserEvent),
+the pre-call notice, and no number in its log."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ivr.contacts.dial_end import DialEndListener
+from ivr.contacts.registry import ContactRegistry
 from ivr.contacts.store import ATTEMPT_ID_PATTERN
 from ivr.daemon import Daemon
 from ivr.events import names
@@ -29,13 +31,13 @@ REPO = Path(__file__).resolve().parents[2]
 CITIZEN = "0701234567"
 
 
-async def agi(port: int, args: tuple[str, ...], *, route: str = "outbound", caller: str = "2101") -> FakeChannel:
-    """One FastAGI session as Asterisk runs `AGI(agi://…/<route>,<args>)`; returns what the route set."""
+async def agi(port: int, args: tuple[str, ...], *, caller: str = "2101") -> FakeChannel:
+    """One FastAGI session as Asterisk runs `AGI(agi://…/outbound,<args>)`; returns what the route set."""
     channel = FakeChannel()
     extra = {f"agi_arg_{index}": arg for index, arg in enumerate(args, 1)}
     extra.update({"agi_context": "ivr-outbound", "agi_extension": "s", "agi_callerid": caller})
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(agi_headers(route, uniqueid=f"{time.time():.6f}", caller=caller, dnid="s", port=port, extra=extra))
+    writer.write(agi_headers("outbound", uniqueid=f"{time.time():.6f}", caller=caller, dnid="s", port=port, extra=extra))
     await writer.drain()
     try:
         while line := await reader.readline():
@@ -68,9 +70,20 @@ def attempts(daemon: Daemon) -> list[tuple[object, ...]]:
         db.close()
 
 
-async def settled(daemon: Daemon) -> None:
+def registry(daemon: Daemon) -> ContactRegistry:
     assert daemon.app.contacts is not None
-    await daemon.app.contacts.registry.settled()
+    return daemon.app.contacts.registry
+
+
+async def settled(daemon: Daemon) -> None:
+    await registry(daemon).settled()
+
+
+def dial_ended(daemon: Daemon, attempt_id: str, dialstatus: str) -> None:
+    """What the hangup handler [ivr-outbound-done] sends over AMI when the dial is over."""
+    DialEndListener(registry(daemon)).on_user_event(
+        {"Event": "UserEvent", "UserEvent": "IvrOutboundDone", "Uniqueid": "sim-1", "Attempt": attempt_id,
+         "DialStatus": dialstatus})
 
 
 async def test_official_shows_the_direct_line_and_nothing_is_registered(daemon: Daemon) -> None:
@@ -96,8 +109,7 @@ async def test_main_number_registers_the_attempt_and_its_end(daemon: Daemon) -> 
     [row] = attempts(daemon)
     assert row[:5] == ("johan.ek", "education", "main_number", "callback", "dialling")
     assert row[5] == daemon.app.hasher.digest("+46701234567")
-    done = await agi(daemon.server.port, (attempt_id, "BUSY"), route="outbound?step=done")
-    assert done.set_by_route == {}  # the channel is gone: the report needs no command
+    dial_ended(daemon, attempt_id, "BUSY")
     await settled(daemon)
     assert attempts(daemon)[0][4] == "busy"
 
@@ -133,11 +145,17 @@ async def test_what_the_daemon_cannot_decide_is_left_to_the_dialplans_fallback(d
 async def test_junk_reports_of_a_dials_end_change_nothing(daemon: Daemon) -> None:
     channel = await agi(daemon.server.port, ("*810" + CITIZEN, "2102", ""), caller="2102")
     attempt_id = channel.set_by_route["IVR_OUT_ATTEMPT"]
-    for args in ((attempt_id.upper(), "ANSWER"), ("x'; DROP TABLE contact_attempts; --", "ANSWER"),
-                 (attempt_id, "answer; --")):
-        await agi(daemon.server.port, args, route="outbound?step=done")
+    listener = DialEndListener(registry(daemon))
+    listener.on_user_event({"Event": "UserEvent", "UserEvent": "QueueSnapshot", "Attempt": attempt_id,
+                            "DialStatus": "ANSWER"})  # someone else's event
+    for attempt, status in ((attempt_id.upper(), "ANSWER"), ("x'; DROP TABLE contact_attempts; --", "ANSWER"),
+                            (attempt_id, "answer; --")):
+        dial_ended(daemon, attempt, status)
     await settled(daemon)
     assert attempts(daemon)[0][4] == "unknown"  # the only valid id, with a status that is not a DIALSTATUS
+    dial_ended(daemon, attempt_id, "ANSWER")  # reported once: the first report stands
+    await settled(daemon)
+    assert attempts(daemon)[0][4] == "unknown"
 
 
 async def test_precall_notice_for_social_services_has_the_number_sealed(daemon: Daemon) -> None:
@@ -158,8 +176,7 @@ async def test_no_number_in_the_daemons_log(daemon: Daemon) -> None:
     configure_logging("info", stream=buffer)
     try:
         channel = await agi(daemon.server.port, ("*810" + CITIZEN, "2102", ""), caller="2102")
-        await agi(daemon.server.port, (channel.set_by_route["IVR_OUT_ATTEMPT"], "NOANSWER"),
-                  route="outbound?step=done")
+        dial_ended(daemon, channel.set_by_route["IVR_OUT_ATTEMPT"], "NOANSWER")
         await settled(daemon)
     finally:
         structlog.reset_defaults()

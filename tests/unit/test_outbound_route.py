@@ -37,7 +37,8 @@ async def agi(port: int, args: tuple[str, ...], *, caller: str = "2101") -> Fake
     extra = {f"agi_arg_{index}": arg for index, arg in enumerate(args, 1)}
     extra.update({"agi_context": "ivr-outbound", "agi_extension": "s", "agi_callerid": caller})
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(agi_headers("outbound", uniqueid=f"{time.time():.6f}", caller=caller, dnid="s", port=port, extra=extra))
+    uniqueid = f"{time.time():.6f}"
+    writer.write(agi_headers("outbound", uniqueid=uniqueid, caller=caller, dnid="s", port=port, extra=extra))
     await writer.drain()
     try:
         while line := await reader.readline():
@@ -53,7 +54,8 @@ async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072).public_key()
     key_file = tmp_path / "gateway.pem"
     key_file.write_bytes(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    settings = Settings(config_paths=[str(REPO)], agi_port=0, state_dir=tmp_path, precall_key_file=str(key_file))
+    settings = Settings(config_paths=[str(REPO)], agi_port=0, state_dir=tmp_path, precall_key_file=str(key_file),
+                        wallboard_port=0)
     running = Daemon(settings)
     await running.start()
     yield running

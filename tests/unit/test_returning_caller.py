@@ -27,7 +27,8 @@ CITIZEN = "+46701234567"
 
 @pytest.fixture
 async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    settings = Settings(config_paths=[str(REPO)], agi_port=0, state_dir=tmp_path, allow_test_clock=True)
+    settings = Settings(config_paths=[str(REPO)], agi_port=0, state_dir=tmp_path, allow_test_clock=True,
+                        wallboard_port=0)
     running = Daemon(settings)
     await running.start()
     yield running

@@ -37,6 +37,8 @@ _COMMAND_NAME = re.compile(r"[A-Za-z]+(?: [A-Za-z]+)*")
 # Control characters other than tab never occur in real headers; they mark binary junk.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Arguments that quote_arg() would only wrap in quotes (no backslash, quote, line break, NUL or surrogate).
+_PLAIN_ARG = re.compile(r"[A-Za-z0-9_/.*#()+:,=@ -]*")
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ def parse_reply(lines: Sequence[str]) -> AgiReply:
 
     `HANGUP` notices before the reply are skipped and reported as `hangup=True`.
     """
+    if len(lines) == 1 and (fast := _parse_plain_success(lines[0])) is not None:
+        return fast
     index = 0
     while index < len(lines) and lines[index] == HANGUP_LINE:
         index += 1
@@ -112,6 +116,22 @@ def parse_reply(lines: Sequence[str]) -> AgiReply:
         result, data, extras = _parse_result(rest, code)
         return AgiReply(code, result, data, extras, hangup)
     return AgiReply(code, "", rest or None, {}, hangup)
+
+
+def _parse_plain_success(line: str) -> AgiReply | None:
+    """Most replies are `200 result=<digits>`, maybe with `endpos=<digits>`: those without a regex.
+    None for anything else, which the general parser then takes (same result, just slower)."""
+    if not line.startswith("200 result="):
+        return None
+    result, _, tail = line[11:].partition(" ")
+    if not result.isdigit() or not result.isascii():
+        return None
+    if not tail:
+        return AgiReply(200, result)
+    key, equals, value = tail.partition("=")
+    if key != "endpos" or not equals or not value.isdigit() or not value.isascii():
+        return None
+    return AgiReply(200, result, None, {"endpos": value})
 
 
 def _parse_block(code: int, body: list[str], *, hangup: bool) -> AgiReply:
@@ -221,6 +241,13 @@ def sanitize_arg(text: str) -> str:
     return _SURROGATE.sub("\ufffd", cleaned)
 
 
+def _quote_plain(text: str) -> str:
+    # Names, sound files, digits and keys need no escaping: skip the general path's passes over the text.
+    if _PLAIN_ARG.fullmatch(text):
+        return f'"{text}"'
+    return quote_arg(text)
+
+
 def quote_arg(text: str) -> str:
     """Quote untrusted text as one AGI argument.
 
@@ -237,7 +264,7 @@ def format_command(name: str, *args: str) -> bytes:
         raise ValueError(f"bad AGI command name {name!r}")
     if len(name.split()) + len(args) > MAX_COMMAND_WORDS:
         raise ValueError(f"more than {MAX_COMMAND_WORDS} words in an AGI command")
-    line = " ".join([name, *(quote_arg(arg) for arg in args)]).encode("utf-8") + b"\n"
+    line = " ".join([name, *(_quote_plain(arg) for arg in args)]).encode("utf-8") + b"\n"
     if len(line) > MAX_COMMAND_BYTES:
         raise ValueError(f"AGI command of {len(line)} bytes exceeds {MAX_COMMAND_BYTES}")
     return line

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from urllib.parse import parse_qsl, urlsplit
 
+from ivr.agi.deadline import CommandDeadline
 from ivr.agi.errors import AgiError, AgiHangup, AgiProtocolError, AgiTimeout
 from ivr.agi.protocol import (
     HANGUP_LINE,
@@ -77,6 +78,7 @@ class AgiSession:
         self._hung_up = False
         self._failure: AgiError | None = None
         self._busy = False
+        self._deadline: CommandDeadline | None = None  # made by the first command, inside the loop
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -133,21 +135,33 @@ class AgiSession:
         limit = self._command_timeout if timeout is None else timeout
         if limit <= 0:
             raise ValueError("timeout must be positive")
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("AgiSession.command() must run in a task")
+        deadline = self._deadline or CommandDeadline(asyncio.get_running_loop())
+        self._deadline = deadline
+        cancelling = task.cancelling()
         self._busy = True
         finished = False
+        deadline.arm(task, limit)
         try:
-            async with asyncio.timeout(limit):
-                self._writer.write(line)
-                await self._writer.drain()
-                reply = await self._read_reply()
+            self._writer.write(line)
+            await self._writer.drain()
+            reply = await self._read_reply()
             finished = True
-        except TimeoutError:
-            raise self._fail(AgiTimeout(f"no reply to {name} within {limit:g} s")) from None
+        except asyncio.CancelledError:
+            # As asyncio.timeout(): our own expiry becomes AgiTimeout, any other cancellation goes on.
+            if deadline.expired and task.uncancel() <= cancelling:
+                raise self._fail(AgiTimeout(f"no reply to {name} within {limit:g} s")) from None
+            raise
         except ConnectionError as exc:
             raise self._fail(AgiHangup(f"connection lost: {exc.__class__.__name__}")) from None
         except AgiError as exc:
             raise self._fail(exc) from None
         finally:
+            deadline.disarm()
+            if finished and deadline.expired:
+                task.uncancel()  # expired as the reply came: withdraw our cancel, as asyncio.timeout() does
             self._busy = False
             if not finished:
                 # Cancelled mid-command: the reply is still on its way and would desynchronise us.
@@ -158,6 +172,8 @@ class AgiSession:
 
     async def close(self) -> None:
         """Close the connection (Asterisk then continues the dialplan); safe to call twice."""
+        if self._deadline is not None:
+            self._deadline.close()
         if self._failure is None and not self._hung_up:
             self._failure = AgiHangup("session closed")
         if self._writer.is_closing():

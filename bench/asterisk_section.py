@@ -37,8 +37,8 @@ ROUTES = {"ivr run": "main-number", "native dialplan": "bench-native-entry"}
 
 @dataclass(frozen=True)
 class AsteriskPlan:
-    rates: tuple[float, ...] = (5, 10, 20, 40, 60, 80)
-    window_s: float = 8.0
+    rates: tuple[float, ...] = (10, 20, 40, 80)
+    window_s: float = 6.0
     settle_s: float = 25.0  # after the last originate, how long a call may take to reach its queue
     record_rate: float = 10  # the daemon step during which the AMI event mix is recorded
     record_to: Path | None = None  # also copy the recording here (bench/data/ when refreshing it)

@@ -71,3 +71,6 @@ async def test_returning_caller_reaches_the_official_or_the_departments_queue(am
     log = daemon.log_text()
     for citizen in (reached, queued, stranger):
         assert citizen[3:] not in log
+    # The third caller is still in the menu: hang up, so the daemon stops without waiting for them.
+    await asyncio.gather(*[call.hangup() for call in (answered, unanswered, menu)])
+    await menu.wait_hangup()

@@ -30,15 +30,20 @@ def scrub_text(text: str) -> str:
 
 
 def normalise_number(number: str, *, country_code: str = "46") -> str:
-    """Canonical E.164 so that 0701234567, +46701234567 and 0046701234567 hash the same."""
+    """Canonical E.164 so that the forms trunks present for one number hash the same:
+    0701234567, +46701234567, 0046701234567, 46701234567 and 701234567 all give +46701234567."""
     digits = re.sub(r"[^\d+]", "", number or "")
+    if not digits or digits.startswith("+"):
+        return digits
     if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    elif digits.startswith("0"):
-        digits = f"+{country_code}{digits[1:]}"
-    elif digits and not digits.startswith("+") and len(digits) > 8:
-        digits = "+" + digits
-    return digits
+        return "+" + digits[2:]
+    if digits.startswith("0"):
+        return f"+{country_code}{digits[1:]}"
+    if digits.startswith(country_code) and len(digits) >= 10:
+        return "+" + digits  # international form without the plus
+    if 7 <= len(digits) <= 9:
+        return f"+{country_code}{digits}"  # national significant number without the trunk 0
+    return "+" + digits
 
 
 class NumberHasher:

@@ -21,20 +21,32 @@ from bench.stats import ProcSample, ratio
 from bench.walks import MAIN_DNID, WALKS, record_sequences
 
 CLASSIC_SCRIPT = REPO / "bench" / "classic_agi.py"
+# What-if (bench only, not in the daemon): freeze the start-up heap once the daemon runs, and collect the
+# youngest generation less often, so that full collections neither pause long nor come often.
+GC_TUNED = """
+import gc
+import ivr.daemon
+_start = ivr.daemon.Daemon.start
+async def _start_then_freeze(self):
+    await _start(self)
+    gc.freeze()
+ivr.daemon.Daemon.start = _start_then_freeze
+gc.set_threshold(10000, 10, 10)
+"""
 
 
 @dataclass(frozen=True)
 class AgiPlan:
     sizes: tuple[int, ...] = (100, 500, 2000)
-    burst_calls_per_caller: int = 4
-    burst_min_calls: int = 3000
+    burst_calls_per_caller: int = 3
+    burst_min_calls: int = 2000
     pace: dict[str, float] = field(default_factory=lambda: {"play_s": 0.5, "key_s": 1.0})
     paced_duration_s: float = 8.0
     paced_ramp_s: float = 5.0  # about one call's length: callers arrive at the rate they leave
     classic_sizes: tuple[int, ...] = (100,)
     classic_calls: int = 300
     logging_size: int = 2000  # where the log file vs /dev/null pair runs
-    uvloop_size: int = 0  # > 0: a what-if row with the daemon on uvloop at this N
+    what_if_size: int = 0  # > 0: what-if rows at this N (uvloop; GC tuned), not counted in the targets
 
     def burst_calls(self, size: int) -> int:
         return max(size * self.burst_calls_per_caller, self.burst_min_calls)
@@ -150,8 +162,10 @@ class AgiSection:
             add(self.run_classic(size))
         if self.plan.logging_size:
             add(self.run_daemon(self.plan.logging_size, "burst", log="null"))
-        if self.plan.uvloop_size:
-            add(self.run_daemon(self.plan.uvloop_size, "burst", prelude="import uvloop\nuvloop.install()",
+        if self.plan.what_if_size:
+            add(self.run_daemon(self.plan.what_if_size, "paced", prelude=GC_TUNED, note="GC tuned"))
+            add(self.run_daemon(self.plan.what_if_size, "burst", prelude=GC_TUNED, note="GC tuned"))
+            add(self.run_daemon(self.plan.what_if_size, "burst", prelude="import uvloop\nuvloop.install()",
                                 note="uvloop"))
         return {"rows": rows, "ratios": ratios(rows, self.plan)}
 
@@ -191,9 +205,11 @@ def ratios(rows: list[dict[str, Any]], plan: AgiPlan) -> list[dict[str, Any]]:
     if logged and silent:
         found.append({"what": f"CPU per call, log file / log to /dev/null, N={plan.logging_size}",
                       "value": ratio(logged["cpu_ms_per_call"], silent["cpu_ms_per_call"])})
-    uvloop = _find(rows, "ivr run", "burst", plan.uvloop_size, "uvloop")
-    plain = _find(rows, "ivr run", "burst", plan.uvloop_size)
-    if uvloop and plain:
-        found.append({"what": f"throughput uvloop / asyncio loop, N={plan.uvloop_size}",
-                      "value": ratio(uvloop["calls_per_s"], plain["calls_per_s"])})
+    size = plan.what_if_size
+    for note, mode in (("uvloop", "burst"), ("GC tuned", "burst"), ("GC tuned", "paced")):
+        tuned, plain = _find(rows, "ivr run", mode, size, note), _find(rows, "ivr run", mode, size)
+        if tuned and plain:
+            what, value = (("throughput", ratio(tuned["calls_per_s"], plain["calls_per_s"])) if mode == "burst"
+                           else ("p99", ratio(tuned["think_ms"]["p99"], plain["think_ms"]["p99"])))
+            found.append({"what": f"what-if {note}: {mode} {what} / as shipped, N={size}", "value": value})
     return found

@@ -4,10 +4,12 @@ stand-in channel, hands the number over when an agent answers the stand-in, retr
 The stand-in: `Local/cb<id>@ivr-callback-hold/n`, originated over AMI. Its ;2 half waits in the
 queue (extensions.conf [ivr-callback-hold]) at the citizen's position and priority, so app_queue
 itself decides when it is their turn, exactly as if they had stayed on the line. When an agent
-answers it, ;1 runs [ivr-callback-connect]: the `callback` route gives the number (`connect`) and
-records how the call to the citizen went (`result`). Everything lives in the store, so a daemon
-restart loses nothing: after every AMI login the service checks which stand-ins still wait
-(QueueStatus) and places the missing ones by the citizen's original join time.
+answers it, ;1 runs [ivr-callback-connect]: the `callback` route gives the number (`connect`); how
+the call to the citizen ended comes from the hangup handler [ivr-callback-done] as the AMI
+UserEvent IvrCallbackDone, and stays in astdb (ivr-callback/<id>) for a daemon that was down then.
+Everything lives in the store, so a daemon restart loses nothing: after every AMI login the service
+checks which stand-ins still wait (QueueStatus) and places the missing ones by the citizen's
+original join time.
 """
 
 from __future__ import annotations
@@ -66,6 +68,20 @@ class CallbackService:
     def attach(self, ami: Any) -> None:
         self.ami = ami
         ami.on_reconnect(self.resync)
+        ami.on_event("UserEvent", self.on_user_event)
+
+    async def on_user_event(self, msg: Any) -> None:
+        if header(msg, "UserEvent").lower() != "ivrcallbackdone":
+            return
+        callback_id = header(msg, "CallbackId")
+        if not re.fullmatch(r"[0-9]{1,12}", callback_id) or self._db is None:
+            return
+        await self.result(int(callback_id), header(msg, "DialStatus"))
+        await self._forget_result(int(callback_id))
+
+    async def _forget_result(self, callback_id: int) -> None:
+        with contextlib.suppress(AmiError):
+            await self.ami.action({"Action": "DBDel", "Family": "ivr-callback", "Key": str(callback_id)})
 
     async def start(self) -> None:
         """Never fails the daemon's start: the store is opened (and migrated) in the background."""
@@ -233,11 +249,27 @@ class CallbackService:
         for callback in await self._run_db(lambda db: store.in_states(db, ("queued", "connecting"))):
             if callback.id in alive or callback.id in self._originates:
                 continue
+            if callback.state == "connecting" and await self._result_while_away(callback.id):
+                continue
             await self._run_db(functools.partial(store.move, callback_id=callback.id, state="pending", now=now,
                                                  expect=("queued", "connecting"), next_attempt_at=now,
                                                  status="standin-lost"))
             self._log.warning("callback stand-in lost; placing it again", callback_id=callback.id, state=callback.state)
         self._synced.set()
+
+    async def _result_while_away(self, callback_id: int) -> bool:
+        """The result the hangup handler left in astdb while the daemon was not listening."""
+        try:
+            answer = await self.ami.action({"Action": "DBGet", "Family": "ivr-callback", "Key": str(callback_id)})
+        except AmiError:
+            return False
+        rows = answer if isinstance(answer, list) else [answer]
+        status = next((header(m, "Val") for m in rows if header(m, "Event") == "DBGetResponse"), "")
+        if not status:
+            return False
+        await self.result(callback_id, status)
+        await self._forget_result(callback_id)
+        return True
 
     # --- the periodic scan ---------------------------------------------------------------------------
 

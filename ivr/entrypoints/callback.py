@@ -1,4 +1,4 @@
-"""`agi://…/callback,<step>`: queued callbacks ("ring upp mig"), in three steps.
+"""`agi://…/callback,<step>`: queued callbacks ("ring upp mig"), in two steps.
 
 - `request`: a waiting caller pressed 1 ([ivr-queue-exit]). They confirm the number they call from
   or enter another; the service puts a stand-in in their place; IVR_RESULT=callback lets them hang
@@ -6,7 +6,7 @@
   IVR_RESULT alone and the dialplan puts them back in the queue at the same position.
 - `connect`: an agent answered the stand-in ([ivr-callback-connect], exten cb<id>): the number to
   dial (IVR_CB_TARGET), set only now and only on this channel, with the main number to show.
-- `result`: the call to the citizen ended (DIALSTATUS): done, or a retry later, or given up.
+How the call to the citizen ended comes back from a hangup handler over AMI (CallbackService).
 """
 
 from __future__ import annotations
@@ -46,14 +46,10 @@ async def handle(app: App, session: AgiSession) -> None:
     step = session.args[0] if session.args else ""
     if step == "request":
         await _request(app, session)
-    elif step in ("connect", "result"):
+    elif step == "connect":
         match = _CALLBACK_EXTEN.match(session.headers.get("extension", ""))
-        if match is None or app.callbacks is None:
-            return
-        if step == "connect":
+        if match is not None and app.callbacks is not None:
             await _connect(app, session, int(match[1]))
-        else:
-            await app.callbacks.result(int(match[1]), await _variable(session, "DIALSTATUS"))
 
 
 async def _request(app: App, session: AgiSession) -> None:

@@ -118,10 +118,14 @@ class FakeAmi:
         self.originated: list[dict[str, Any]] = []
         self.actions: list[dict[str, Any]] = []
         self.standins: list[str] = []
+        self.astdb: dict[str, str] = {}
         self.originate_result: Exception | None = None
 
     def on_reconnect(self, callback: Any) -> None:
         self.reconnect = callback
+
+    def on_event(self, name: str, callback: Any) -> None:
+        self.event_callback = callback
 
     async def originate(self, channel: str, **kw: Any) -> dict[str, str]:
         self.originated.append({"channel": channel, **kw})
@@ -131,6 +135,12 @@ class FakeAmi:
 
     async def action(self, fields: Any, timeout: float | None = None) -> list[dict[str, str]]:
         self.actions.append(dict(fields))
+        if fields["Action"] == "DBGet":
+            value = self.astdb.get(f"{fields['Family']}/{fields['Key']}")
+            return [{"Response": "Success"}, {"Event": "DBGetResponse", "Val": value}] if value else [
+                {"Response": "Error", "Message": "Database entry not found"}]
+        if fields["Action"] == "DBDel":
+            self.astdb.pop(f"{fields['Family']}/{fields['Key']}", None)
         return [{"Response": "Success"}, *({"Event": "QueueEntry", "Channel": c} for c in self.standins)]
 
 
@@ -233,6 +243,22 @@ async def test_lost_standin_is_placed_again_by_join_time(service: CallbackServic
     assert service.ami.originated[-1]["channel"] == f"Local/cb{first.id}@ivr-callback-hold/n"
 
 
+async def test_result_left_in_astdb_while_the_daemon_was_away(service: CallbackService) -> None:
+    answered = await service.request(new_callback(), NUMBER)
+    unknown = await service.request(new_callback(), "+46701112233")
+    assert answered is not None and unknown is not None
+    for callback in (answered, unknown):
+        assert await service.connect(callback.id) is not None
+    service._originates.clear()
+    # Both calls ended while the daemon was down; the hangup handler stored one result in astdb.
+    service.ami.astdb[f"ivr-callback/{answered.id}"] = "ANSWER"
+    await service.resync()
+    states = {c.id: (c.state, c.number_sealed is None)
+              for c in await service._run_db(lambda db: store.in_states(db, (*store.OPEN_STATES, "done")))}
+    assert states == {answered.id: ("done", True), unknown.id: ("pending", False)}
+    assert service.ami.astdb == {}  # read once, then deleted
+
+
 async def test_standin_that_ends_unanswered_is_placed_again(service: CallbackService) -> None:
     service.ami.originate_result = AmiOriginateFailed("no answer", reason="1")
     callback = await service.request(new_callback(), NUMBER)
@@ -306,8 +332,9 @@ async def test_connect_hands_over_the_number_once(daemon: Daemon) -> None:
     assert phone.set_by_route == {"IVR_CB_RING": "30", "IVR_CB_CALLERID": main_number, "IVR_CB_TARGET": NUMBER}
     again = await agi_session(daemon.server.port, "callback", AgiPhone({}), args=("connect",), extension=exten)
     assert again.set_by_route == {}
-    done = await agi_session(daemon.server.port, "callback", AgiPhone({"DIALSTATUS": "ANSWER"}), args=("result",),
-                             extension=exten)
-    assert done.set_by_route == {}
+    # The hangup handler of the call to the citizen reports how it ended.
+    await daemon.callbacks.on_user_event({"Event": "UserEvent", "UserEvent": "IvrCallbackDone",
+                                          "CallbackId": str(rows[0].id), "DialStatus": "ANSWER"})
+    assert daemon.callbacks.ami.actions[-1] == {"Action": "DBDel", "Family": "ivr-callback", "Key": str(rows[0].id)}
     row = await daemon.callbacks._run_db(lambda db: store.get(db, rows[0].id))
     assert row.state == "done" and row.number_sealed is None

@@ -267,6 +267,9 @@ class Announcements(Frozen):
     every: int = Field(60, ge=15, le=600)
     # Positions above this are said as "more than N" (keeps numbers short in every language).
     position_limit: int = Field(10, ge=1, le=99)
+    # Languages whose position/wait sounds `ivr prompts build` renders (Asterisk ships English only;
+    # ivr.queues.sounds has the words for sv and ar).
+    sound_languages: tuple[Language, ...] = ()
 
 
 class CallbackSettings(Frozen):

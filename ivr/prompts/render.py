@@ -54,6 +54,10 @@ def jobs(config: ConfigSet) -> Iterator[PromptJob]:
     rules_file = next((Path(f) for f in config.files if Path(f).name == RULES_FILE), Path(RULES_FILE))
     for prompt_id, prompt in config.rules.system_prompts.items():
         yield from _prompt_jobs(prompt, f"ivr/{{lang}}/{prompt_id}", rules_file.parent)
+    # What app_queue says to waiting callers, where Asterisk has no sounds for the language.
+    from ivr.queues.sounds import queue_sound_jobs  # here: ivr.queues imports this module
+
+    yield from queue_sound_jobs(config.rules.queueing.announcements.sound_languages)
 
 
 def _prompt_jobs(prompt: Prompt, pattern: str, base: Path) -> Iterator[PromptJob]:

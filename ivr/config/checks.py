@@ -37,6 +37,9 @@ def check_config(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
     from ivr.callerid.checks import check_caller_id  # it uses _unknown below: imported late, no cycle
 
     problems += check_caller_id(config, loaded)
+    from ivr.queues.checks import check_queues  # likewise
+
+    problems += check_queues(config, loaded)
     return problems
 
 

@@ -32,7 +32,7 @@ def _quiet_logs() -> None:
 
 def _child(target: str, libfuzzer_args: list[str]) -> None:
     """Run one target in this process under atheris (does not return)."""
-    import atheris
+    import atheris  # type: ignore[import-untyped]
 
     with atheris.instrument_imports(include=["ivr"]):
         from fuzz.targets import TARGETS

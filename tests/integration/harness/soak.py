@@ -230,7 +230,7 @@ async def run_soak(seconds: float, work_dir: Path, *, rate: float = 1.0, drain_s
         await ami.close()
         await daemon.stop()
         broker.stop()
-    verdicts = Counter()
+    verdicts: Counter[str] = Counter()
     for watch in tracker.watches.values():
         problem = watch.verdict()
         verdicts[watch.kind.name] += 1

@@ -73,7 +73,8 @@ def print_agi(result: dict[str, Any]) -> None:
     print("\n### 1. FastAGI: latency with N calls held (paced: prompts play, callers press keys)\n")
     print(table(["server", "N held", "calls ok", "failed", "calls/s", "think p50 ms", "p99", "p99.9", "max",
                  "first prompt p99 ms", "CPU ms/call", "KB per concurrent call"],
-                [[r["target"], r["peak_in_flight"], r["ok"], r["failed"], r["calls_per_s"], r["think_ms"]["p50"],
+                [[r["target"] + (f" ({r['note']})" if r["note"] else ""), r["peak_in_flight"], r["ok"], r["failed"],
+                  r["calls_per_s"], r["think_ms"]["p50"],
                   r["think_ms"]["p99"], r["think_ms"]["p999"], r["think_ms"]["max"], r["first_prompt_ms"]["p99"],
                   r["cpu_ms_per_call"], r["kb_per_concurrent_call"]] for r in rows if r["mode"] == "paced"]))
 

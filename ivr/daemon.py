@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -95,6 +96,8 @@ class Daemon:
                              logger=structlog.get_logger("ivr.ami"))
         self.app.ami = self.ami
         self._ami_task: asyncio.Task[None] | None = None
+        self._reload_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
         self._wire_events()
         self._wire_queues()
         self._wire_contacts()
@@ -196,13 +199,24 @@ class Daemon:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
-    def reload(self) -> None:
-        """SIGHUP: load the config again; whatever goes wrong, calls keep the last good one."""
-        try:
-            self.app.config.reload()
-        except Exception as exc:  # a file the loader chokes on (e.g. nested too deep) must not escape
-            log.error("reload failed; keeping the last good config", error=f"{type(exc).__name__}: {exc}"[:300],
-                      paths=[str(p) for p in self.app.config.paths], version=self.app.config.current.version)
+    async def reload(self) -> None:
+        """SIGHUP: load the config again; whatever goes wrong, calls keep the last good one.
+
+        Parsing and checking run in a thread (a large config takes over a second: calls must not hear
+        that as dead air); the swap itself is one assignment. Reloads never overlap.
+        """
+        async with self._reload_lock:
+            try:
+                await asyncio.to_thread(self.app.config.reload)
+            except Exception as exc:  # a file the loader chokes on (e.g. nested too deep) must not escape
+                log.error("reload failed; keeping the last good config",
+                          error=f"{type(exc).__name__}: {exc}"[:300],
+                          paths=[str(p) for p in self.app.config.paths], version=self.app.config.current.version)
+
+    def request_reload(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload(), name="config-reload")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def stop(self, grace: float = 10.0) -> None:
         log.info("stopping: no new sessions; waiting for running ones", active=len(self.app.calls))
@@ -222,14 +236,25 @@ class Daemon:
         log.info("daemon stopped")
 
 
+def tune_garbage_collector() -> None:
+    """Measured in bench/ (BENCHMARKS.md): with 2,000 calls in flight the default thresholds spent ~30 %
+    of the CPU in the collector and each full collection paused every call ~150 ms (p99 347 ms → 43 ms
+    with this). Objects alive after start-up (config, modules) are frozen out of collections, and young
+    collections run less often; reference counting still frees almost everything at once."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 async def serve(settings: Settings) -> None:
     daemon = Daemon(settings)
     await daemon.start()
+    tune_garbage_collector()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stopping.set)
     loop.add_signal_handler(signal.SIGINT, stopping.set)
-    loop.add_signal_handler(signal.SIGHUP, daemon.reload)
+    loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
     try:
         await stopping.wait()
     finally:

@@ -33,7 +33,7 @@ class Settings:
     agi_allowed_peers: frozenset[str] = field(
         default_factory=lambda: frozenset(p for p in _env("IVR_AGI_ALLOWED_PEERS", "").split(",") if p)
     )
-    max_sessions: int = field(default_factory=lambda: int(_env("IVR_MAX_SESSIONS", "1000")))
+    max_sessions: int = field(default_factory=lambda: int(_env("IVR_MAX_SESSIONS", "2000")))
     # SIGTERM: calls still in the menu after this many seconds go to the dialplan's fallback path.
     stop_grace_s: float = field(default_factory=lambda: float(_env("IVR_STOP_GRACE_S", "10")))
     ami_host: str = field(default_factory=lambda: _env("IVR_AMI_HOST", "127.0.0.1"))

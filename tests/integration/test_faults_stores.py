@@ -49,16 +49,18 @@ async def test_broker_down_calls_go_on_and_events_arrive_later(ami: AmiClient, t
                            env={"IVR_MQTT_HOST": "127.0.0.1", "IVR_MQTT_PORT": str(broker.port)})
     await daemon.start()
     try:
-        before = await ami.originate_caller(dtmf=QUICK_KEYS["kc-general"], hold=3, variables=SHORT_TALK)
+        # Both calls wait long enough for an agent still in wrap-up after an earlier test; an agent ends them.
+        before = await ami.originate_caller(dtmf=QUICK_KEYS["kc-building"], hold=30, variables=SHORT_TALK)
+        await before.wait_event(30, Event="AgentConnect")
         await bus.wait_event(before.uniqueid, "call_ended", 20)
 
         await bus.stop()  # its persistent session keeps collecting QoS 1 messages at the broker
         broker.stop()
         await eventually(lambda: any(line.get("event") == "mqtt.disconnected" for line in daemon.log_lines()),
                          10, "the daemon noticed the broker is gone")
-        during = await ami.originate_caller(dtmf=QUICK_KEYS["kc-school"], hold=3, variables=SHORT_TALK)
+        during = await ami.originate_caller(dtmf=QUICK_KEYS["kc-building"], hold=30, variables=SHORT_TALK)
         await served_in_normal_time(during, "queue")
-        await during.wait_event(15, Event="AgentConnect")
+        await during.wait_event(30, Event="AgentConnect")
         await during.wait_hangup(15)
         records = await eventually(lambda: _ended(daemon, during), 10, "the call's record, broker or not")
         assert records[during.uniqueid]["outcome"] == "answered"

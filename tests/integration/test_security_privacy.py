@@ -22,7 +22,7 @@ TALK = {"__AGENT_TALK": "1", "__AGENT_ANSWER_DELAY": "0"}
 # Caller ID -> keys. Asterisk drops spaces, dots and dashes from a number, so these are what the
 # daemon sees in agi_callerid (e.g. "';DROPTABLEcall_records;").
 CALLERS = {
-    "+46701234567": QUICK_KEYS["kc-school"],
+    "+46701234567": QUICK_KEYS["kc-building"],  # answered by an agent (the others end sooner)
     "0709876543": QUICK_KEYS["goodbye"],
     "+46 70 555 12 34": QUICK_KEYS["goodbye"],
     "'; DROP TABLE call_records;--": QUICK_KEYS["kc-streets"],
@@ -70,12 +70,13 @@ async def test_numbers_stay_out_of_logs_records_and_events(ami: AmiClient, bus: 
                                 "IVR_LOG_LEVEL": "debug", "IVR_QUEUE_SNAPSHOT_S": "1"})
     await daemon.start()
     try:
-        calls = [await ami.originate_caller(caller_id=caller, dtmf=keys, hold=5, variables=TALK)
-                 for caller, keys in CALLERS.items()]
+        # The first caller waits long enough for an agent still in wrap-up after an earlier test.
+        calls = [await ami.originate_caller(caller_id=caller, dtmf=keys, hold=30 if i == 0 else 5, variables=TALK)
+                 for i, (caller, keys) in enumerate(CALLERS.items())]
         calls.append(await originate_raw_caller(ami, RAW_CALLER, QUICK_KEYS["goodbye"]))
         results = await asyncio.gather(*(c.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT",
                                                     15, what="IVR_RESULT") for c in calls))
-        await asyncio.gather(*(c.wait_hangup(20) for c in calls))
+        await asyncio.gather(*(c.wait_hangup(40) for c in calls))
         for call in calls:
             await bus.wait_event(call.uniqueid, "call_ended", 15)
     finally:
@@ -91,7 +92,7 @@ async def test_numbers_stay_out_of_logs_records_and_events(ami: AmiClient, bus: 
     stored = b"".join(p.read_bytes() for p in daemon.state_dir.iterdir() if p.name.startswith(("ivr.db", "records")))
     payloads = b"\n".join(m.payload for m in bus.messages)
     topics = [m.topic for m in bus.messages]
-    assert b"kc-school" in stored and b"kc-school" in payloads and "+467******67" in log  # they were looked at
+    assert b"kc-building" in stored and b"kc-building" in payloads and "+467******67" in log  # they were looked at
     for digits in DIGITS:
         assert digits not in log, digits
         assert digits.encode() not in stored, digits

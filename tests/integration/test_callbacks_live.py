@@ -77,7 +77,7 @@ async def test_callback_keeps_the_place_and_connects_agent_then_citizen(ami: Ami
         citizen = await ami.originate_caller(dtmf=QUICK_KEYS["kc-social"], hold=60, caller_id=CITIZEN)
         offered = await citizen.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_CALLBACK_OFFER", 20)
         assert offered.Value == "1"
-        await citizen.wait_event(10, Event="Newexten", AppData="1?Playback(ivr/sv/callback-offer)")
+        await citizen.wait_event(10, Event="Newexten", AppData="ivr/sv/callback-offer")
         joined = await citizen.wait_event(20, Event="QueueCallerJoin", Queue="kc-social")
         assert joined.Position == "2"
         # Queue() loses a key pressed during its position announcement (Asterisk issue #543, see
@@ -134,6 +134,30 @@ async def test_callback_keeps_the_place_and_connects_agent_then_citizen(ami: Ami
         finally:
             db.close()
         await behind.hangup()
+        await ahead.hangup()
+    finally:
+        await daemon.stop(grace=2)
+
+
+@pytest.mark.usefixtures("logged_out", "social_standins_paused")
+async def test_one_during_the_offer_asks_at_once_and_star_goes_back_to_the_queue(
+        ami: AmiClient, tmp_path: Path) -> None:
+    daemon = await started(settings_for(quick_config(tmp_path / "config"), tmp_path / "state"))
+    try:
+        ahead = await filler(ami, "+46701117703")
+        citizen = await ami.originate_caller(dtmf=QUICK_KEYS["kc-social"], hold=60, caller_id="+46701117704")
+        await citizen.wait_event(20, Event="Newexten", AppData="ivr/sv/callback-offer")
+        await asyncio.sleep(1)
+        await press(ami, citizen, "1")  # while the offer is still playing
+        await citizen.wait_for(lambda e: e.Event == "AGIExecStart" and "callback-your-number" in (e.Command or ""),
+                               15, what="the number read back")
+        assert not citizen.events(lambda e: e.Event == "QueueCallerJoin")  # asked before joining
+        await press(ami, citizen, "*")  # "no, back to the queue"
+        joined = await citizen.wait_event(20, Event="QueueCallerJoin", Queue="kc-social")
+        assert joined.Position == "2"  # behind the caller who was there first; never dropped
+        assert not citizen.events(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT"
+                                  and e.Value == "callback")
+        await citizen.hangup()
         await ahead.hangup()
     finally:
         await daemon.stop(grace=2)

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from harness.ami import IVR_DEV_SECRET, IVR_USER, AmiClient
 from harness.ports import AGI_PORT, AMI_PORT
+from harness.sandbox import Sandbox
 
 from ivr.agents.control import AgentControl
 from ivr.daemon import Daemon
@@ -262,3 +263,29 @@ async def test_queue_reload_keeps_waiting_callers_and_logged_in_agents(
         for ext in ("4001", "4002"):
             await ami.action("QueuePause", Interface=f"Local/{ext}@agent-sim/n", Paused="false")
         await ami.action("Hangup", Channel="reload-caller-1", check=False)
+
+
+async def test_skill_queue_widens_to_the_whole_group_after_the_rule_time(
+        ami: AmiClient, asterisk: Sandbox, logged_out: None) -> None:
+    """The generated rule lets agents without the skill ring once its time has passed (here the
+    sandbox's copy of skills-45s is shortened to 3 s for the test, then restored)."""
+    rules = asterisk.root / "etc" / "asterisk" / "queuerules.conf"
+    shipped = rules.read_text()
+    assert "penaltychange => 45,99" in shipped
+    rules.write_text(shipped.replace("penaltychange => 45,99", "penaltychange => 3,99"))
+    try:
+        await ami.action("QueueReload", Rules="yes")
+        assert cli("agents", "login", "bilal.haddad").returncode == 0
+        assert cli("agents", "login", "cecilia.berg").returncode == 0
+        assert cli("agents", "pause", "bilal.haddad", "--reason", "meeting").returncode == 0  # the Arabic speaker
+        call = await ami.originate_caller(context="ivr-queue", exten="s", dtmf="", hold=30, caller_id="+46701113304",
+                                          variables={"IVR_QUEUE": "kc-social-ar", "IVR_LANG": "ar",
+                                                     "IVR_MAX_PENALTY": "19", "__AGENT_TALK": "1"})
+        joined = await call.wait_event(15, Event="QueueCallerJoin", Queue="kc-social-ar")
+        rung = await call.wait_event(15, Event="AgentCalled")
+        assert rung.MemberName == "cecilia.berg"
+        assert rung.received_at - joined.received_at >= 2.5  # not before the rule widened the penalty
+        await call.hangup()
+    finally:
+        rules.write_text(shipped)
+        await ami.action("QueueReload", Rules="yes")

@@ -79,6 +79,8 @@ async def offer_connection(app: App, call: ActiveCall, channel: CallChannel, con
     if view is not None:
         app.events.emit(names.RETURNING_CALLER, call, **view)
     call.log.info("returning caller offered a connection", attempt=attempt.attempt_id, accepted=accepted)
+    # A caller who declines and goes through the menu still gets the returning-caller queue boost.
+    call.extra["returning"] = True
     if not accepted:
         return None
     route = return_route(config, attempt)

@@ -52,7 +52,8 @@ async def handle(app: App, session: AgiSession) -> None:
                     language=result.language, tags=result.tags, nodes=result.nodes,
                     config_version=result.config_version)
     if result.outcome is not None and not result.hung_up:
-        placement, priority = await _place(app, result, now, call.caller_hash)
+        placement, priority = await _place(app, result, now, call.caller_hash,
+                                           returning=bool(call.extra.get("returning")))
         if placement is not None:
             log.info("queue placement", group=placement.group, queue=placement.queue, priority=priority,
                      timeout=placement.timeout, next_queue=placement.next_queue,
@@ -63,15 +64,15 @@ async def handle(app: App, session: AgiSession) -> None:
              nodes=result.nodes, config_version=result.config_version)
 
 
-async def _place(app: App, result: CallResult, now: dt.datetime,
-                 caller_hash: str) -> tuple[Placement | None, int]:
+async def _place(app: App, result: CallResult, now: dt.datetime, caller_hash: str, *,
+                 returning: bool) -> tuple[Placement | None, int]:
     """Skills, overflow and priority for a call heading for a group (ivr.queues.routing)."""
     outcome = result.outcome
     if outcome is None or outcome.kind != "queue" or not outcome.group:
         return None, 0
     try:
         return await app.queues.route(app.config.current, outcome.group, result.language, now,
-                                      priority=outcome.priority, caller_hash=caller_hash)
+                                      priority=outcome.priority, caller_hash=caller_hash, returning=returning)
     except Exception:  # the menu's own queue is always a safe answer
         structlog.get_logger("ivr.queues").exception("queue placement failed; the menu's queue is used")
         return None, outcome.priority

@@ -26,13 +26,15 @@ class QueueRouter:
         self._log = structlog.get_logger("ivr.queues")
 
     async def route(self, config: ConfigSet, group: str, language: str, now: dt.datetime, *,
-                    priority: int, caller_hash: str) -> tuple[Placement, int]:
-        """The placement and the caller's queue priority (QUEUE_PRIO)."""
+                    priority: int, caller_hash: str, returning: bool | None = None) -> tuple[Placement, int]:
+        """The placement and the caller's queue priority (QUEUE_PRIO). `returning` is what the inbound
+        route already learned before the menu (one registry lookup per call); None asks `self.returning`."""
         placement = place(config, group, language, now, self.load)
         rules = config.rules.queueing.priority
         repeat = bool(caller_hash) and rules.repeat_within > 0 and \
             self.recent.called_again_within(caller_hash, rules.repeat_within)
-        returning = bool(caller_hash) and await self._is_returning(caller_hash)
+        if returning is None:
+            returning = bool(caller_hash) and await self._is_returning(caller_hash)
         base = priority + config.groups[placement.group].priority
         final, why = boosted(base, rules, repeat=repeat, returning=returning)
         return replace(placement, reasons=(*placement.reasons, *why)), final

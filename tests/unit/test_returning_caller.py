@@ -100,6 +100,16 @@ async def test_declining_gives_the_menu_after_the_notice_in_swedish_and_english(
     assert await rows(daemon, "SELECT return_outcome FROM contact_attempts") == [("declined",)]
 
 
+async def test_a_declining_returning_caller_gets_the_queue_boost_without_a_second_lookup(daemon: Daemon) -> None:
+    await missed(daemon)
+    boosted = await fake_call(daemon.server.port, keys=["", "1", "5"], caller=CITIZEN, variables=WEEKDAY)
+    plain = await fake_call(daemon.server.port, keys=["1", "5"], caller="+46709998877", variables=WEEKDAY)
+    returning_boost = daemon.app.config.current.rules.queueing.priority.returning_boost
+    assert int(boosted.variables["IVR_PRIORITY"]) == int(plain.variables["IVR_PRIORITY"]) + returning_boost
+    lookups = await rows(daemon, "SELECT COUNT(*) FROM contact_audit WHERE action = 'returning_caller_lookup'")
+    assert lookups == [(2,)]  # one lookup per call: the boost reuses what the offer step found
+
+
 async def test_disclosure_none_routes_the_call_and_tells_agents_nothing(daemon: Daemon, events: MemorySink) -> None:
     await missed(daemon, placer="sara.nilsson", department="social_services", disclosure="none")
     result = await fake_call(daemon.server.port, keys=["1"], caller=CITIZEN, variables=WEEKDAY, interrupt_plays=True)

@@ -59,6 +59,7 @@ async def test_sigterm_drains_then_hands_over_and_refuses_new_calls(ami: AmiClie
     assert (await late.wait_event(1, Event="VarSet", Variable="AGISTATUS")).Value == "FAILURE"
     assert not mentions(daemon, late.uniqueid)  # never accepted
     assert any(line.get("event") == "agi.sessions_cancelled" for line in daemon.log_lines())
+    assert "Traceback" not in daemon.log_text()  # handing over is the plan, not an error
     records = call_records(f"sqlite:///{daemon.state_dir / 'ivr.db'}")
     assert records[deciding.uniqueid]["menu_outcome"] == "queue"
     assert records[lingering.uniqueid]["path"] == '["hello", "menu"]'

@@ -83,6 +83,8 @@ async def test_sigkill_keeps_every_caller_and_record(ami: AmiClient, agents_away
         await eventually(lambda: waiting_in(bus.snapshots(since), "kc-school") == {queued.uniqueid}
                          and waiting_in(bus.snapshots(since), "kc-general") >= {menu.uniqueid, arriving.uniqueid},
                          15, "queue snapshots after the restart list the three callers")
+        school = [s for s in bus.snapshots(since) if s["queue"] == "kc-school"][-1]
+        assert {m["agent"] for m in school["members"]} == {"Agent 2001", "Agent 2002"}  # the agents, re-learned
         resync = [line for line in daemon.log_lines(since=daemon.log_offset)
                   if line.get("event") == "queues re-synchronised"]
         assert resync and resync[0]["waiting"] >= 3

@@ -18,8 +18,6 @@ from harness.ami import AmiClient, AmiMessage, SimCall
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, quick_config
 
-from ivr.store.db import open_database
-
 SCHOOL_AGENTS = ("2001", "2002")
 CITIZEN = "+46701119988"
 STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-hold-")
@@ -40,16 +38,6 @@ async def press(ami: AmiClient, call: SimCall, digit: str) -> None:
     await ami.action("PlayDTMF", Channel=call.channel.replace(";1", ";2"), Digit=digit, Duration="150")
 
 
-def first_ids_skipped(db_file: Path) -> None:
-    """Callback ids start at 10: extensions.conf matches stand-ins with `_cbX.`, which needs two
-    digits, so callbacks 1-9 cannot be placed at all (reported with issue #3; remove once fixed)."""
-    db = open_database(f"sqlite:///{db_file}")
-    try:
-        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('callbacks', 9)")
-    finally:
-        db.close()
-
-
 def standin_joined(e: AmiMessage) -> bool:
     return e.Event == "QueueCallerJoin" and e.Queue == "kc-school" and bool(STANDIN.match(e.Channel or ""))
 
@@ -58,7 +46,6 @@ async def test_callback_in_flight_survives_a_sigkill_and_a_lost_standin(
         ami: AmiClient, school_agents_away: None, tmp_path: Path) -> None:
     daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"),
                            env={"IVR_CALLBACK_SCAN_S": "1"})
-    first_ids_skipped(daemon.state_dir / "ivr.db")
     await daemon.start()
     try:
         # kc-school offers a callback once more than two callers wait.

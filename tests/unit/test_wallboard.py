@@ -150,8 +150,16 @@ async def test_queued_call_appears_live_in_headless_chromium(tmp_path: Path) -> 
             state.emit(names.ANSWERED, None, uniqueid="x1", queue="kc-school", agent="Agent 2001", wait_s=25)
             state.emit(names.QUEUE_SNAPSHOT, None, **snapshot("kc-school", "1793000000.77", "other-call"))
             await browser.wait_for('[data-queue="kc-school"] [data-uniqueid="1793000000.77"]')
-            text = await browser.evaluate("document.querySelector('[data-queue=\"kc-school\"]').innerText")
-            assert "Agent 2001" in text and "100%" in text and "1 available" in text and "#1" in text
+            # Each stream event re-renders the board, so read the panel until it has settled.
+            expected = ("Agent 2001", "100%", "1 available", "#1")
+            text = ""
+            for _ in range(100):
+                text = await browser.evaluate(
+                    "(document.querySelector('[data-queue=\"kc-school\"]') || {innerText: ''}).innerText")
+                if all(part in text for part in expected):
+                    break
+                await asyncio.sleep(0.1)
+            assert all(part in text for part in expected), text
             assert await browser.wait_for("#status.live") == "live"
             shot = await browser.screenshot()
     finally:

@@ -21,7 +21,6 @@ from ivr.ami.errors import AmiAuthError, AmiError
 from ivr.app import App
 from ivr.callbacks.sealing import NumberSeal
 from ivr.callbacks.service import CallbackService
-from ivr.callerid.fallback_table import FallbackTable
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
 from ivr.config.holder import ConfigHolder
@@ -129,17 +128,15 @@ class Daemon:
 
     def _wire_contacts(self) -> None:
         """Outbound calls and returning callers (docs/privacy-and-caller-id.md): the contact registry in
-        the records database, its periodic purge, the pre-call notices and the dialplan's caller-ID
-        fallback table."""
+        the records database, its periodic purge and the pre-call notices. (The dialplan's caller-ID
+        table for when the daemon is down is generated: `ivr asterisk generate`.)"""
         settings = self.settings
         registry = ContactRegistry(settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}")
         key = GatewayKey.from_file(Path(settings.precall_key_file)) if settings.precall_key_file else None
         self.app.contacts = ContactServices(registry, PrecallNotifier(self.app.events, key))
         self.purge = PurgeLoop(registry, self.app.config)
-        self.fallback_table = FallbackTable(self.ami, self.app.config)
-        self.fallback_table.attach()
         DialEndListener(registry).attach(self.ami)
-        self._services += [registry, self.purge, self.fallback_table]
+        self._services += [registry, self.purge]
 
     def _wire_queues(self) -> None:
         """Queues (docs/queues-and-agents.md): the router sees the live queues through the AMI bridge's

@@ -4,18 +4,21 @@
   and routing_rules.yaml `queueing.announcements`;
 - `queuerules.conf`: the groups' `skills.widen_after` (penalty-widening rules of the skill queues);
 - `pjsip_agents.conf`: agents/agents.yaml (an endpoint and AOR per agent softphone; the passwords
-  live in `pjsip_agents_auth.conf`, never in git).
+  live in `pjsip_agents_auth.conf`, never in git);
+- `extensions_callerid.conf`: the officials' and agents' phones (the dialplan's caller-ID table for
+  when the daemon is down, [ivr-callerid-table]).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ivr.asterisk_gen.callerid import callerid_table
 from ivr.asterisk_gen.pjsip import pjsip_agents
 from ivr.asterisk_gen.queues import queue_rules, queues_conf
 from ivr.config.loader import ConfigSet
 
-GENERATED = ("queues_generated.conf", "queuerules.conf", "pjsip_agents.conf")
+GENERATED = ("queues_generated.conf", "queuerules.conf", "pjsip_agents.conf", "extensions_callerid.conf")
 
 
 def generate(config: ConfigSet) -> dict[str, str]:
@@ -24,6 +27,7 @@ def generate(config: ConfigSet) -> dict[str, str]:
         "queues_generated.conf": queues_conf(config),
         "queuerules.conf": queue_rules(config),
         "pjsip_agents.conf": pjsip_agents(config),
+        "extensions_callerid.conf": callerid_table(config),
     }
 
 

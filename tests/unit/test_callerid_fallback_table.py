@@ -1,44 +1,28 @@
-"""The dialplan's caller-ID table for when the daemon is down (AstDB `ivr_callerid`), written over AMI."""
+"""The dialplan's caller-ID table for when the daemon is down: extensions_callerid.conf, generated
+from the YAML by `ivr asterisk generate` ([ivr-callerid-table], read by [ivr-outbound-fallback])."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import re
 from pathlib import Path
-from typing import Any
 
-from ivr.ami.errors import AmiTimeout
-from ivr.callerid.fallback_table import FAMILY, FallbackTable, fallback_entries
+from ivr.asterisk_gen import generate
+from ivr.asterisk_gen.callerid import callerid_table
+from ivr.callerid.fallback_table import fallback_entries
 from ivr.config import ConfigSet
-from ivr.config.holder import ConfigHolder
 
 REPO = Path(__file__).resolve().parents[2]
+_LINE = re.compile(r"exten => ([0-9]+),1,Return\(([a-z_]+:\+[0-9]+)\)")
 
 
-class FakeAmi:
-    """Answers DB actions like Asterisk; `fail_on` makes one action time out."""
-
-    def __init__(self, fail_on: str = "") -> None:
-        self.sent: list[dict[str, str]] = []
-        self.connected = True
-        self.reconnect: list[Callable[[], Any]] = []
-        self.fail_on = fail_on
-        self.db: dict[str, str] = {"other/1": "x", f"{FAMILY}/9999": "stale"}
-
-    def on_reconnect(self, callback: Callable[[], Any]) -> None:
-        self.reconnect.append(callback)
-
-    async def action(self, fields: dict[str, str]) -> dict[str, str]:
-        self.sent.append(fields)
-        if fields["Action"] == self.fail_on:
-            raise AmiTimeout("no answer")
-        if fields["Action"] == "DBDelTree":
-            gone = [k for k in self.db if k.startswith(fields["Family"] + "/")]
-            for key in gone:
-                del self.db[key]
-            return {"Response": "Success"} if gone else {"Response": "Error", "Message": "Database entry not found"}
-        self.db[f"{fields['Family']}/{fields['Key']}"] = fields["Val"]
-        return {"Response": "Success", "Message": "Updated database successfully"}
+def table(text: str) -> dict[str, str]:
+    found = {}
+    for line in text.splitlines():
+        match = _LINE.fullmatch(line)
+        if match:
+            found[match[1]] = match[2]
+    return found
 
 
 def test_entries_are_each_phones_decision_without_a_purpose(shipped_config: ConfigSet) -> None:
@@ -50,36 +34,28 @@ def test_entries_are_each_phones_decision_without_a_purpose(shipped_config: Conf
         {a.extension for a in shipped_config.agents.values()}
 
 
-async def test_sync_replaces_the_family_and_keeps_other_families(shipped_config: ConfigSet) -> None:
-    ami = FakeAmi()
-    table = FallbackTable(ami, ConfigHolder([REPO], initial=shipped_config))
-    table.attach()
-    assert ami.reconnect == [table.sync]
-    await table.sync()
-    assert ami.sent[0] == {"Action": "DBDelTree", "Family": FAMILY}
-    assert ami.db[f"{FAMILY}/2102"] == "allowed_not_screened:+4640342102"
-    assert f"{FAMILY}/9999" not in ami.db and ami.db["other/1"] == "x"
-    assert table.synced_version == shipped_config.version
-    await table.sync()  # an empty family the second time round is fine too
-    assert table.synced_version == shipped_config.version
+def test_the_generated_context_has_one_extension_per_phone(shipped_config: ConfigSet) -> None:
+    text = generate(shipped_config)["extensions_callerid.conf"]
+    assert "\n[ivr-callerid-table]\n" in text
+    assert table(text) == fallback_entries(shipped_config)
+    # Every line is a comment, the context or an entry: nothing else reaches the dialplan.
+    assert all(line.startswith(";") or line in ("", "[ivr-callerid-table]") or _LINE.fullmatch(line)
+               for line in text.splitlines())
 
 
-async def test_a_failed_sync_is_retried_when_the_config_version_differs(shipped_config: ConfigSet) -> None:
-    ami = FakeAmi(fail_on="DBPut")
-    holder = ConfigHolder([REPO], initial=shipped_config)
-    table = FallbackTable(ami, holder, check_every_s=0.01)
-    await table.sync()
-    assert table.synced_version == ""
-    ami.fail_on = ""
-    await table.start()
-    try:
-        for _ in range(100):
-            if table.synced_version:
-                break
-            await __import__("asyncio").sleep(0.01)
-    finally:
-        await table.stop()
-    assert table.synced_version == shipped_config.version
-    holder.current = dataclasses.replace(shipped_config, version="reloaded")
-    await table.sync()
-    assert table.synced_version == "reloaded"
+def test_the_dialplan_includes_and_reads_the_table() -> None:
+    extensions = (REPO / "asterisk-config" / "extensions.conf").read_text()
+    assert '#include "extensions_callerid.conf"' in extensions
+    assert "DIALPLAN_EXISTS(ivr-callerid-table," in extensions and "Gosub(ivr-callerid-table," in extensions
+    assert "DB_EXISTS(ivr_callerid" not in extensions
+
+
+def test_entries_the_dialplan_would_refuse_are_left_out(shipped_config: ConfigSet) -> None:
+    """A pattern (`_X.`) or dialplan syntax must never become an extension or a value."""
+    official_id, official = next(iter(shipped_config.officials.items()))
+    odd = official.model_copy(update={"extension": "_X."})
+    config = dataclasses.replace(shipped_config, officials={**shipped_config.officials, official_id: odd})
+    entries = table(callerid_table(config))
+    assert "_X." not in callerid_table(config)
+    assert official.extension not in entries
+    assert len(entries) == len(fallback_entries(shipped_config)) - 1

@@ -6,7 +6,8 @@ queue (extensions.conf [ivr-callback-hold]) at the citizen's position and priori
 itself decides when it is their turn, exactly as if they had stayed on the line. When an agent
 answers it, ;1 runs [ivr-callback-connect]: the `callback` route gives the number (`connect`); how
 the call to the citizen ended comes from the hangup handler [ivr-callback-done] as the AMI
-UserEvent IvrCallbackDone, and stays in astdb (ivr-callback/<id>) for a daemon that was down then.
+UserEvent IvrCallbackDone, and stays in astdb (ivr-callback/<id>) for a daemon that was down then
+(read with DBGet, class `reporting`; the dialplan deletes it when the next attempt connects).
 Everything lives in the store, so a daemon restart loses nothing: after every AMI login the service
 checks which stand-ins still wait (QueueStatus) and places the missing ones by the citizen's
 original join time.
@@ -77,11 +78,6 @@ class CallbackService:
         if not re.fullmatch(r"[0-9]{1,12}", callback_id) or self._db is None:
             return
         await self.result(int(callback_id), header(msg, "DialStatus"))
-        await self._forget_result(int(callback_id))
-
-    async def _forget_result(self, callback_id: int) -> None:
-        with contextlib.suppress(AmiError):
-            await self.ami.action({"Action": "DBDel", "Family": "ivr-callback", "Key": str(callback_id)})
 
     async def start(self) -> None:
         """Never fails the daemon's start: the store is opened (and migrated) in the background."""
@@ -268,7 +264,6 @@ class CallbackService:
         if not status:
             return False
         await self.result(callback_id, status)
-        await self._forget_result(callback_id)
         return True
 
     # --- the periodic scan ---------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from harness.faults import (
     TcpProxy,
     call_records,
     eventually,
-    pg_schema,
     quick_config,
 )
+
+from ivr.testing.postgres import pg_schema
 
 CALL_FLOW = ["call_started", "menu_finished", "queued", "answered", "call_ended"]  # and ivr_node per node
 SHORT_TALK = {"__AGENT_TALK": "1", "__AGENT_ANSWER_DELAY": "0"}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ivr.config import ConfigError, ConfigSet, Problem, load_config
 from ivr.config.plan import Plan
+from ivr.testing.postgres import pg_schema
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "config"
@@ -64,3 +65,13 @@ def problems_of(config_tree: Path) -> Callable[..., list[Problem]]:
         return list(caught.value.problems)
 
     return collect
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same tests on the embedded store and on the real PostgreSQL (a private schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ivr.db'}"
+    else:
+        with pg_schema() as url:
+            yield url

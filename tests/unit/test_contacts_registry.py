@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,8 +13,7 @@ from ivr.contacts import store
 from ivr.contacts.registry import ContactRegistry
 from ivr.contacts.store import Attempt, new_attempt_id
 from ivr.store.db import Database, open_database
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+from ivr.testing.postgres import PG_ADMIN, pg_schema
 
 
 def attempt(number_hash: str = "h" * 64) -> Attempt:
@@ -26,16 +22,6 @@ def attempt(number_hash: str = "h" * 64) -> Attempt:
                    "main_number", None, "busy")
 
 
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_ADMIN}?options=-csearch_path%3D{schema}&application_name={schema}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 async def test_database_down_costs_nothing_and_is_retried(tmp_path: Path) -> None:

@@ -3,13 +3,10 @@ attempt a returning caller is offered, purge, counts, and an audit row for every
 
 from __future__ import annotations
 
-import contextlib
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from ivr.contacts import store
@@ -17,36 +14,19 @@ from ivr.contacts.store import Attempt, new_attempt_id
 from ivr.privacy import NumberHasher
 from ivr.store.db import Database, open_database
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 DAY = 86400.0
 T0 = 1_793_000_000.0
 CITIZEN = "+46701234567"
 HASHER = NumberHasher(b"unit-test-key-0123456789abcdef")
 
 
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_ADMIN}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        opened = open_database(f"sqlite:///{tmp_path / 'ivr.db'}")
-        yield opened
-        opened.close()
-    else:
-        with pg_schema() as url:
-            opened = open_database(url)
-            yield opened
-            opened.close()
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    opened = open_database(db_url)
+    yield opened
+    opened.close()
 
 
 def attempt(number: str = CITIZEN, *, at: float = T0, days: float = 30, placer: str = "johan.ek",

@@ -7,13 +7,11 @@ import asyncio
 import contextlib
 import json
 import socket
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from ivr.events import names
@@ -21,8 +19,8 @@ from ivr.records import store
 from ivr.records.recorder import CallRecorder
 from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.store.db import open_database
+from ivr.testing.postgres import pg_schema
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 CALLER = "+46701234567"
 T0 = 1_793_000_000.0  # 2026-10-26, a Monday
 WAIT = 10.0
@@ -44,26 +42,8 @@ class Clock:
         return self.now
 
 
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str]:
-    """A schema of this test's own in `test`; the URL puts it first on the search path."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_ADMIN}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ivr.db'}"
-    else:
-        with pg_schema() as url:
-            yield url
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ import csv
 import datetime as dt
 import io
 import json
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 
 from ivr.cli import main
@@ -22,9 +20,9 @@ from ivr.records import store
 from ivr.records.model import COLUMNS
 from ivr.reports.compute import percentile_nearest_rank
 from ivr.store.db import open_database
+from ivr.testing.postgres import pg_schema
 
 ZONE = ZoneInfo("Europe/Stockholm")
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def local(text: str) -> float:
@@ -66,16 +64,6 @@ MONTH = [
 ]
 
 
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_ADMIN}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -15,19 +15,17 @@ import subprocess
 import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
-import psycopg
 
 from ivr.records import store
 from ivr.store.db import open_database
 
 REPO = Path(__file__).resolve().parents[3]
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 # A caller who presses nothing is "mid-menu" for 15 s (10 s of silence, then 5 s waiting for a key);
 # one who presses 1-5 after the beep is in that queue within a second; 8 hears a goodbye.
@@ -198,17 +196,6 @@ class BusCapture:
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str]:
-    """A schema of the test's own in the shared `test` database (dropped after): its URL."""
-    schema = f"faults_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_ADMIN}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def call_records(url: str) -> dict[str, dict[str, Any]]:

@@ -40,6 +40,10 @@ class Settings:
     ami_port: int = field(default_factory=lambda: int(_env("IVR_AMI_PORT", "5038")))
     ami_user: str = field(default_factory=lambda: _env("IVR_AMI_USER", "ivr"))
     ami_secret: str = field(default_factory=lambda: read_secret("IVR_AMI_SECRET"))
+    # `ivr asterisk reload` only: a separate AMI login (manager.conf [ivr-admin]) holding the `system`
+    # class that Reload needs, so the daemon's own login does without it.
+    ami_admin_user: str = field(default_factory=lambda: _env("IVR_AMI_ADMIN_USER", "ivr-admin"))
+    ami_admin_secret: str = field(default_factory=lambda: read_secret("IVR_AMI_ADMIN_SECRET"))
     state_dir: Path = field(default_factory=lambda: Path(_env("IVR_STATE_DIR", "var")))
     allow_test_clock: bool = False
     log_level: str = field(default_factory=lambda: _env("IVR_LOG_LEVEL", "info"))

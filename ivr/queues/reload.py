@@ -5,6 +5,10 @@ queue entries (waiting callers, with their positions and wait times) are untouch
 *static* members are re-read - agents who logged in (dynamic members) stay logged in, paused or
 not. A queue that disappears from the file is removed once nobody waits in it.
 Phones: `Reload` of res_pjsip re-reads pjsip.conf (and pjsip_agents*.conf) without dropping calls.
+Dialplan: `Reload` of pbx_config re-reads extensions.conf and the generated caller-ID table
+(extensions_callerid.conf); calls in progress keep running.
+`Reload` needs the AMI class `system`, which the daemon's login does not hold: this runs as the
+separate admin login (IVR_AMI_ADMIN_USER / IVR_AMI_ADMIN_SECRET, manager.conf [ivr-admin]).
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ def _ok(answer: Any) -> bool:
 
 async def reload_asterisk(settings: Settings) -> list[str]:
     report = []
-    async with cli_ami(settings) as ami:
+    async with cli_ami(settings, admin=True) as ami:
         queues = await ami.action({"Action": "QueueReload", "Members": "yes", "Rules": "yes", "Parameters": "yes"})
         if not _ok(queues):
             raise RuntimeError(f"QueueReload refused: {queues.get('Message', '')}")
         report.append("queues: reloaded (waiting callers and logged-in agents kept)")
         phones = await ami.action({"Action": "Reload", "Module": "res_pjsip.so"})
         report.append("phones: reloaded" if _ok(phones) else f"phones: not reloaded ({phones.get('Message', '')})")
+        dialplan = await ami.action({"Action": "Reload", "Module": "pbx_config.so"})
+        report.append("dialplan (caller-ID table): reloaded" if _ok(dialplan)
+                      else f"dialplan (caller-ID table): not reloaded ({dialplan.get('Message', '')})")
     return report

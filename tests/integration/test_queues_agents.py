@@ -34,6 +34,8 @@ REPO = Path(__file__).resolve().parents[2]
 SIM = "Local/9{extension}@agent-sim/n"
 OPEN_DAY = {"IVR_TEST_NOW": "2026-12-22T10:00"}
 SECRET = os.environ.get("IVR_AMI_SECRET", IVR_DEV_SECRET)
+# `ivr asterisk reload` logs in as [ivr-admin] (the daemon's login has no `system` class).
+ADMIN_SECRET = os.environ.get("IVR_AMI_ADMIN_SECRET", "ivr-admin-dev-secret")
 AGENTS = ("anna.andersson", "bilal.haddad", "cecilia.berg", "david.lind", "emina.hodzic", "farah.ali")
 
 
@@ -108,7 +110,7 @@ async def daemon(tmp_path: Path, logged_out: None) -> AsyncIterator[Daemon]:
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "IVR_AMI_PORT": str(AMI_PORT), "IVR_AMI_USER": IVR_USER, "IVR_AMI_SECRET": SECRET,
-           "IVR_AGENT_INTERFACE": SIM}
+           "IVR_AMI_ADMIN_SECRET": ADMIN_SECRET, "IVR_AGENT_INTERFACE": SIM}
     return subprocess.run([sys.executable, "-m", "ivr", *args], capture_output=True, text=True, env=env, cwd=REPO,
                           timeout=60, check=False)
 
@@ -254,6 +256,7 @@ async def test_queue_reload_keeps_waiting_callers_and_logged_in_agents(
         done = cli("asterisk", "reload")
         assert done.returncode == 0, done.stderr
         assert "queues: reloaded" in done.stdout
+        assert "phones: reloaded" in done.stdout and "dialplan (caller-ID table): reloaded" in done.stdout
         await asyncio.sleep(1)
         status = await ami.action_list("QueueStatus", Queue="kc-building")
         assert [row.Uniqueid for row in status if row.Event == "QueueEntry"] == ["reload-caller-1"]

@@ -1,8 +1,9 @@
 """What the shipped AMI configuration exposes, read from asterisk-config/manager.conf and checked
 on the real Asterisk: AMI listens on loopback only, the daemon's user `ivr` is admitted from
 loopback only, its secret lives outside the repository, and it holds no `command` or `config`
-class (no CLI, no rewriting Asterisk's files). test_fallback.py checks that it can do what the
-daemon needs. SECURITY.md explains the one class it still holds that is too strong (`system`).
+class (no CLI, no rewriting Asterisk's files) and no `system` write class (no shell through
+Originate/System, no AstDB writes). test_fallback.py checks that it can do what the daemon needs.
+Reloads run as the separate admin login `ivr-admin`, which can reload and nothing more.
 """
 
 from __future__ import annotations
@@ -59,6 +60,17 @@ def test_daemon_user_has_no_cli_and_no_config_class() -> None:
     read, write = classes(ivr["read"][0]), classes(ivr["write"][0])
     assert read <= KNOWN_CLASSES and write <= KNOWN_CLASSES
     assert not {"all", "command", "config"} & (read | write)
+    assert "system" not in write  # Originate/System (a shell), GetConfig, DBPut
+
+
+def test_admin_user_can_only_reload_and_only_from_loopback() -> None:
+    admin = manager_sections()["ivr-admin"]
+    assert admin["deny"] == ["0.0.0.0/0.0.0.0"]
+    assert admin["permit"] == ["127.0.0.1/255.255.255.255"]
+    assert "secret" not in admin
+    assert "#include \"manager_ivr_admin_secret.conf\"" in MANAGER_CONF.read_text()
+    assert classes(admin["write"][0]) == {"system"}  # Reload needs it; no originate, no command, no config
+    assert classes(admin["read"][0]) == set()
 
 
 def test_nothing_but_loopback_can_reach_ami(asterisk: Sandbox) -> None:
@@ -90,6 +102,43 @@ async def test_daemon_user_cannot_run_cli_commands_or_rewrite_config(asterisk: S
         value = await ivr.action("Getvar", Variable="SHELL(id)", check=False)
         assert not value.Value  # live_dangerously = no: no shell from AMI functions
     assert "pwned" not in (asterisk.root / "etc" / "asterisk" / "extensions.conf").read_text()
+
+
+async def test_daemon_user_cannot_run_a_shell_or_write_astdb(asterisk: Sandbox) -> None:
+    secret = os.environ.get("IVR_AMI_SECRET", IVR_DEV_SECRET)
+    marker = asterisk.root / "tmp" / "ivr-security-pwned"
+    marker.unlink(missing_ok=True)
+    async with await AmiClient.connect(username=IVR_USER, secret=secret) as ivr:
+        shell = await ivr.action("Originate", Channel="Local/s@ivr-nowhere/n", Application="System",
+                                 Data="touch /tmp/ivr-security-pwned", Async="false", check=False)
+        assert shell.Response == "Error" and "Forbidden" in (shell.Message or "")
+        for action, fields in [("DBPut", {"Family": "ivr_callerid", "Key": "2104", "Val": "allowed:+4640000000"}),
+                               ("DBDel", {"Family": "ivr-callback", "Key": "1"}),
+                               ("Command", {"Command": "core show version"}),
+                               ("GetConfig", {"Filename": "manager.conf"}),
+                               ("Reload", {"Module": "pbx_config.so"})]:
+            with pytest.raises(AmiError, match="Permission denied"):
+                await ivr.action(action, **fields)
+        # What the daemon does need still works: reading callback results (class reporting).
+        read = await ivr.action("DBGet", Family="ivr-callback", Key="0", check=False)
+        assert "Permission denied" not in (read.Message or "")
+    assert not marker.exists()
+
+
+async def test_admin_user_can_reload_and_do_nothing_else(asterisk: Sandbox) -> None:
+    secret = os.environ.get("IVR_AMI_ADMIN_SECRET", "ivr-admin-dev-secret")
+    async with await AmiClient.connect(username="ivr-admin", secret=secret) as admin:
+        for module in ("pbx_config.so", "res_pjsip.so"):
+            assert (await admin.action("Reload", Module=module)).Response == "Success"
+        assert (await admin.action("QueueReload", Members="yes", Rules="yes", Parameters="yes")).Response == "Success"
+        for action, fields in [("Originate", {"Channel": "Local/s@ivr-nowhere/n", "Application": "System",
+                                              "Data": "id", "Async": "false"}),
+                               ("Command", {"Command": "core show version"}),
+                               ("UpdateConfig", {"SrcFilename": "extensions.conf", "DstFilename": "extensions.conf",
+                                                 "Action-000000": "NewCat", "Cat-000000": "pwned"})]:
+            with pytest.raises(AmiError, match="Permission denied"):
+                await admin.action(action, **fields)
+    assert "ivr-callerid-table" in asterisk.cli("dialplan show 2104@ivr-callerid-table")
 
 
 def test_sandbox_only_users_are_not_shipped() -> None:

@@ -10,7 +10,6 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -56,8 +55,7 @@ class Service(Protocol):
 def build_app(settings: Settings) -> App:
     holder = ConfigHolder(settings.config_paths)
     hasher = NumberHasher(load_key(default_file=settings.state_dir / "hash.key"))
-    schedules = holder.current.rules.schedules
-    zone = next(iter(schedules.values())).zone if schedules else ZoneInfo("Europe/Stockholm")
+    zone = holder.current.zone
     return App(settings=settings, config=holder, hasher=hasher, calls=CallRegistry(hasher),
                clock=Clock(zone, allow_test_clock=settings.allow_test_clock))
 

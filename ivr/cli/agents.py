@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from ivr.config import ConfigError, load_config
+from ivr.cli.common import load_or_print
 
 
 def register(sub: Any) -> None:
@@ -29,11 +29,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem.format(), file=sys.stderr)
+    config = load_or_print(args.config, stream=sys.stderr)
+    if config is None:
         return 1
     try:
         return asyncio.run(_run(args, config))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
 
-from ivr.cli.simulate import parse_moment
-from ivr.config import ConfigError, load_config
+from ivr.cli.common import load_or_print, parse_moment, plan_or_print
 from ivr.engine.interpreter import CallResult, run_call
 from ivr.engine.terminal import TerminalChannel, find_player
 from ivr.engine.trace import TraceStep
@@ -28,20 +26,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem.format())
+    config = load_or_print(args.config)
+    if config is None:
         return 1
     number = args.number or config.rules.main_number
-    plan = config.plan_for_number(number)
+    plan = plan_or_print(config, number)
     if plan is None:
-        print(f"no plan answers {number}; plans answer: "
-              + ", ".join(n for p in config.plans.values() for n in p.numbers))
         return 2
-    zone = next(iter(config.rules.schedules.values())).zone if config.rules.schedules else dt.UTC
-    now = parse_moment(args.at, zone)
+    now = parse_moment(args.at, config.zone)
     player = find_player() if args.play else None
     if args.play and player is None:
         print("(--play: no sound device or player found; printing the prompts only)")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ivr.config import ConfigError, load_config
+from ivr.cli.common import load_or_print
 
 
 def register(sub: Any) -> None:
@@ -21,11 +21,8 @@ def register(sub: Any) -> None:
 def run_build(args: argparse.Namespace) -> int:
     from ivr.prompts.render import build_prompts
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem.format())
+    config = load_or_print(args.config)
+    if config is None:
         return 1
     report = build_prompts(config, Path(args.out))
     print(f"prompts: {len(report.rendered)} rendered, {len(report.unchanged)} unchanged, "

@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from ivr.config import ConfigError, load_config
+from ivr.cli.common import load_or_print
 
 
 def register(sub: Any) -> None:
@@ -25,11 +25,8 @@ def run(args: argparse.Namespace) -> int:
     from ivr.queues.status import fetch_view, queue_rows
     from ivr.settings import Settings
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem.format(), file=sys.stderr)
+    config = load_or_print(args.config, stream=sys.stderr)
+    if config is None:
         return 1
 
     async def fetch() -> list[dict[str, Any]]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 from typing import Any
 
-from ivr.config import ConfigError, ConfigSet, load_config
+from ivr.cli.common import load_or_print, parse_moment, plan_or_print
+from ivr.config import ConfigSet
 from ivr.engine.interpreter import CallResult, run_call
 from ivr.engine.simulated import ScriptedChannel, parse_keys
 
@@ -30,29 +30,19 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_moment(text: str | None, zone: dt.tzinfo) -> dt.datetime:
-    if not text:
-        return dt.datetime.now(zone)
-    moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem.format())
+    config = load_or_print(args.config)
+    if config is None:
         return 1
     if args.outbound:
         return run_outbound(config, args)
     number = args.number or config.rules.main_number
-    plan = config.plan_for_number(number)
+    plan = plan_or_print(config, number)
     if plan is None:
-        print(f"no plan answers {number}; plans answer: "
-              + ", ".join(n for p in config.plans.values() for n in p.numbers))
         return 2
-    zone = next(iter(config.rules.schedules.values())).zone if config.rules.schedules else dt.UTC
+    zone = config.zone
     channel = ScriptedChannel(parse_keys(args.keys))
     result = asyncio.run(run_call(config, plan, channel, now=parse_moment(args.at, zone)))
     if args.json:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
@@ -41,6 +42,12 @@ class ConfigSet:
             if dialled in plan.numbers:
                 return plan
         return None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The city's time zone: that of the first schedule (all schedules of one site share it)."""
+        schedules = self.rules.schedules
+        return next(iter(schedules.values())).zone if schedules else ZoneInfo("Europe/Stockholm")
 
     @property
     def default_queue(self) -> str:

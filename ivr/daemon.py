@@ -104,7 +104,7 @@ class Daemon:
         settings, fanout = self.settings, self.app.events
         assert isinstance(fanout, FanoutSink)
         site = settings.mqtt_site or self.app.config.current.rules.site
-        self.records = RecordWriter(settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}",
+        self.records = RecordWriter(settings.store_url,
                                     settings.state_dir / "records-spool.jsonl",
                                     write_timeout_s=settings.db_write_timeout_s)
         self.bridge = AmiBridge(fanout, hasher=self.app.hasher, snapshot_every=settings.queue_snapshot_s)
@@ -129,7 +129,7 @@ class Daemon:
         the records database, its periodic purge and the pre-call notices. (The dialplan's caller-ID
         table for when the daemon is down is generated: `ivr asterisk generate`.)"""
         settings = self.settings
-        registry = ContactRegistry(settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}")
+        registry = ContactRegistry(settings.store_url)
         key = GatewayKey.from_file(Path(settings.precall_key_file)) if settings.precall_key_file else None
         self.app.contacts = ContactServices(registry, PrecallNotifier(self.app.events, key))
         self.purge = PurgeLoop(registry, self.app.config)
@@ -143,9 +143,8 @@ class Daemon:
         self.app.queues.load = LiveQueues(lambda: bridge.view,
                                           lambda: self.ami.connected and bridge.resyncs > 0).load
         seal = NumberSeal.from_environment(settings.state_dir)
-        db_url = settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}"
-        self.callbacks = CallbackService(self.app.config, db_url, seal, self.app.events, view=lambda: bridge.view,
-                                         scan_every=settings.callback_scan_s)
+        self.callbacks = CallbackService(self.app.config, settings.store_url, seal, self.app.events,
+                                         view=lambda: bridge.view, scan_every=settings.callback_scan_s)
         self.callbacks.attach(self.ami)
         self.app.callbacks = self.callbacks
         self._services.append(self.callbacks)
@@ -173,7 +172,7 @@ class Daemon:
     async def _migrate_once(self) -> None:
         """Migrate the database before the services that share it open it: on a fresh database,
         concurrent migrations fail all but one (UNIQUE schema_migrations.name)."""
-        url = with_connect_timeout(self.settings.db_url or f"sqlite:///{self.settings.state_dir / 'ivr.db'}")
+        url = with_connect_timeout(self.settings.store_url)
         try:
             await asyncio.to_thread(lambda: open_database(url).close())
         except Exception as exc:  # down: each service retries on its own

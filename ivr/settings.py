@@ -69,3 +69,9 @@ class Settings:
     callback_scan_s: float = field(default_factory=lambda: float(_env("IVR_CALLBACK_SCAN_S", "5")))
     # The city's SMS gateway's RSA public key (PEM) for pre-call notices; empty: no notices are sent.
     precall_key_file: str = field(default_factory=lambda: _env("IVR_PRECALL_PUBLIC_KEY_FILE", ""))
+
+    @property
+    def store_url(self) -> str:
+        """The store for call records, callbacks and the contact registry: IVR_DB_URL, else the embedded
+        SQLite file in the state folder."""
+        return self.db_url or f"sqlite:///{self.state_dir / 'ivr.db'}"

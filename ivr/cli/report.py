@@ -32,8 +32,7 @@ def register(sub: Any) -> None:
 def default_url() -> str:
     from ivr.settings import Settings
 
-    settings = Settings()
-    return settings.db_url or f"sqlite:///{settings.state_dir / 'ivr.db'}"
+    return Settings().store_url
 
 
 def run(args: argparse.Namespace) -> int:

@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
 # A call we never see hang up (AMI was down at the time) is forgotten after this long.
 _TRACK_LIMIT_S = 12 * 3600.0
+# And at most this many at once, oldest forgotten first: without AMI no hang-up ever arrives, and the
+# 12 h limit alone would let a busy day's calls pile up (BENCHMARKS.md).
+_TRACK_LIMIT_CALLS = 20_000
 _USER_EVENTS = {"ivrtransferred": names.TRANSFERRED, "ivrcallbackrequested": names.CALLBACK_REQUESTED,
                 "ivrcallbackplaced": names.CALLBACK_PLACED}
 _UNKNOWN_NUMBERS = frozenset({"", "unknown", "anonymous", "<unknown>"})
@@ -123,6 +126,8 @@ class AmiBridge:
         """EventSink side: remember calls the IVR took, to report their hang-up."""
         if event == names.CALL_STARTED and call is not None:
             self._tracked.setdefault(call.uniqueid, TrackedCall(started=call.started))
+            while len(self._tracked) > _TRACK_LIMIT_CALLS:
+                del self._tracked[next(iter(self._tracked))]
 
     # --- AMI event handlers ---------------------------------------------------------------------
 

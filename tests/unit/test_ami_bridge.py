@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from panoramisk.message import Message
 
 from ivr.events import names
@@ -137,6 +138,21 @@ def test_hangup_of_unknown_channel_is_ignored_and_of_ivr_call_ends_it() -> None:
     assert sink.events == [("call_ended", None, {"uniqueid": "u9", "duration_s": 9.5, "cause": "Normal Clearing"})]
     bridge.on_hangup(ami("Hangup", Uniqueid="u9"))  # a second hang-up event is not a second end
     assert len(sink.events) == 1
+
+
+def test_calls_never_seen_hanging_up_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ivr.events.ami_bridge._TRACK_LIMIT_CALLS", 3)
+    bridge, sink, clock = make()
+
+    class Call:
+        def __init__(self, uniqueid: str) -> None:
+            self.uniqueid, self.started = uniqueid, clock.now
+
+    for uniqueid in ("u1", "u2", "u3", "u4"):  # AMI is down: no Hangup ever comes for these
+        bridge.emit(names.CALL_STARTED, Call(uniqueid))  # type: ignore[arg-type]
+    bridge.on_hangup(ami("Hangup", Uniqueid="u1"))  # forgotten: the oldest went first
+    bridge.on_hangup(ami("Hangup", Uniqueid="u4"))
+    assert [data["uniqueid"] for event, _, data in sink.events if event == "call_ended"] == ["u4"]
 
 
 def test_user_events_from_the_dialplan() -> None:

@@ -19,6 +19,7 @@ import pytest
 from harness.ami import AmiClient
 from harness.daemon import DaemonProcess
 from harness.fake_agi import FakeAgi
+from harness.faults import BusCapture, private_broker
 from harness.sandbox import Sandbox
 
 HERE = Path(__file__).resolve().parent
@@ -83,3 +84,17 @@ async def daemon(asterisk: Sandbox, tmp_path: Path) -> AsyncIterator[DaemonProce
         yield process
     finally:
         await process.stop()
+
+
+@pytest.fixture
+async def bus(tmp_path: Path) -> AsyncIterator[BusCapture]:
+    """A private broker and a subscriber that records everything published on it."""
+    broker = private_broker(tmp_path / "mqtt")
+    broker.start()
+    capture = BusCapture(broker.port)
+    await capture.start()
+    try:
+        yield capture
+    finally:
+        await capture.stop()
+        broker.stop()

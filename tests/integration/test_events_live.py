@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -29,6 +28,7 @@ from ivr.events import names
 from ivr.records import store
 from ivr.settings import Settings
 from ivr.store.db import open_database
+from ivr.testing.mosquitto import free_port
 from ivr.wallboard.browser import chromium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,11 +40,6 @@ WAIT = 60.0
 SCHOOL_KEYS = "1ww" * 12
 ELDER_CARE_KEYS = "2ww" * 12
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from harness.ami import AmiClient, SimCall
 from harness.daemon import DaemonProcess
-from harness.faults import QUICK_KEYS, BusCapture, PrivateBroker, call_records, eventually, quick_config
+from harness.faults import QUICK_KEYS, BusCapture, call_records, eventually, quick_config
 
 AWAY = ("1001", "1002", "1003", "2001", "2002")  # the agents of kc-general and kc-school
 
@@ -30,17 +30,6 @@ async def agents_away(ami: AmiClient) -> AsyncIterator[None]:
         await ami.set_global(f"AGENT_{agent}_NOANSWER", "")
 
 
-@pytest.fixture
-async def bus(tmp_path: Path) -> AsyncIterator[BusCapture]:
-    broker = PrivateBroker(tmp_path / "mqtt")
-    broker.start()
-    capture = BusCapture(broker.port)
-    await capture.start()
-    try:
-        yield capture
-    finally:
-        await capture.stop()
-        broker.stop()
 
 
 def in_menu(call: SimCall) -> asyncio.Future[object]:

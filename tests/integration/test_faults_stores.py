@@ -19,10 +19,10 @@ from harness.daemon import DaemonProcess
 from harness.faults import (
     QUICK_KEYS,
     BusCapture,
-    PrivateBroker,
     TcpProxy,
     call_records,
     eventually,
+    private_broker,
     quick_config,
 )
 
@@ -42,7 +42,7 @@ async def served_in_normal_time(call: SimCall, result: str, limit: float = 6.0) 
 
 
 async def test_broker_down_calls_go_on_and_events_arrive_later(ami: AmiClient, tmp_path: Path) -> None:
-    broker = PrivateBroker(tmp_path / "mqtt")
+    broker = private_broker(tmp_path / "mqtt")
     broker.start()
     bus = BusCapture(broker.port)
     await bus.start()

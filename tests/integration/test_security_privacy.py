@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from harness.ami import AmiClient, SimCall, new_token
 from harness.daemon import DaemonProcess
-from harness.faults import QUICK_KEYS, BusCapture, PrivateBroker, call_records, quick_config
+from harness.faults import QUICK_KEYS, BusCapture, call_records, quick_config
 
 TALK = {"__AGENT_TALK": "1", "__AGENT_ANSWER_DELAY": "0"}
 # Caller ID -> keys. Asterisk drops spaces, dots and dashes from a number, so these are what the
@@ -38,17 +36,6 @@ DIGITS = ["46701234567", "701234567", "0709876543", "709876543", "46705551234", 
           "9" * 12]
 
 
-@pytest.fixture
-async def bus(tmp_path: Path) -> AsyncIterator[BusCapture]:
-    broker = PrivateBroker(tmp_path / "mqtt")
-    broker.start()
-    capture = BusCapture(broker.port)
-    await capture.start()
-    try:
-        yield capture
-    finally:
-        await capture.stop()
-        broker.stop()
 
 
 async def originate_raw_caller(ami: AmiClient, caller: bytes, dtmf: str) -> SimCall:

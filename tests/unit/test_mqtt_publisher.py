@@ -10,11 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import textwrap
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -25,6 +21,7 @@ import pytest
 
 from ivr.events import names
 from ivr.events.mqtt import Backlog, MessageBuilder, MqttConfig, MqttPublisher, OutMessage, topic_segment
+from ivr.testing.mosquitto import PrivateBroker
 
 REPO = Path(__file__).resolve().parents[2]
 CALLER = "+46701234567"
@@ -159,52 +156,14 @@ class Collector:
         return [m for m in self.messages if where in m.topic]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class PrivateBroker:
-    """A `mosquitto` of the test's own, with persistence so a subscriber's session survives a restart."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.folder = folder
-        self.conf = folder / "mosquitto.conf"
-        self.conf.write_text(textwrap.dedent(f"""\
-            listener {self.port} 127.0.0.1
-            allow_anonymous true
-            persistence true
-            persistence_location {folder}/
-            queue_qos0_messages true
-            log_dest file {folder}/mosquitto.log
-        """))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return
-            if self.process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {(self.folder / 'mosquitto.log').read_text()}")
-            # The broker gives no readiness signal other than its port; poll it.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(0.05)
-        raise RuntimeError("mosquitto did not open its port")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # graceful: it saves its persistence file
-            self.process.wait(10)
-        self.process = None
+def private_broker(folder: Path) -> PrivateBroker:
+    # QoS 0 messages are queued for a persistent subscriber too, so a restart test sees every snapshot.
+    return PrivateBroker(folder, options=["queue_qos0_messages true"])
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
-    running = PrivateBroker(tmp_path)
+    running = private_broker(tmp_path)
     running.start()
     try:
         yield running

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,16 +22,12 @@ from ivr.records import store
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.testing.fake_asterisk import fake_call
+from ivr.testing.mosquitto import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CALLER = "+46701234567"
 WAIT = 10.0
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

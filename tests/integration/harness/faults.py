@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
 import socket
-import subprocess
-import textwrap
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +21,7 @@ import aiomqtt
 
 from ivr.records import store
 from ivr.store.db import open_database
+from ivr.testing.mosquitto import PrivateBroker, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -68,12 +66,6 @@ def quick_config(folder: Path) -> list[str]:
     return [str(REPO / "routing_rules.yaml"), str(REPO / "agents"), str(plans)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def port_open(port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
         return True
@@ -102,42 +94,9 @@ def rss_kib(pid: int) -> int:
 
 # --- MQTT ---------------------------------------------------------------------------------------
 
-class PrivateBroker:
-    """A `mosquitto` of the test's own on a free port; persistent, so a subscriber's session (and
-    the QoS 1 messages queued for it) survives a restart."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.folder = folder
-        self.conf = folder / "mosquitto.conf"
-        self.conf.write_text(textwrap.dedent(f"""\
-            listener {self.port} 127.0.0.1
-            allow_anonymous true
-            persistence true
-            persistence_location {folder}/
-            max_queued_messages 100000
-            log_dest file {folder}/mosquitto.log
-        """))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            if port_open(self.port):
-                return
-            if self.process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {(self.folder / 'mosquitto.log').read_text()}")
-            with contextlib.suppress(subprocess.TimeoutExpired):  # no readiness signal but the port
-                self.process.wait(0.05)
-        raise RuntimeError("mosquitto did not open its port")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # graceful: it saves its persistence file
-            self.process.wait(10)
-        self.process = None
+def private_broker(folder: Path) -> PrivateBroker:
+    # Room for every QoS 1 event a subscriber misses while the broker or the daemon is away.
+    return PrivateBroker(folder, options=["max_queued_messages 100000"])
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 
 from .ami import AmiClient, AmiMessage, EventRecorder, new_token
 from .daemon import DaemonProcess
-from .faults import QUICK_KEYS, PrivateBroker, quick_config, rss_kib
+from .faults import QUICK_KEYS, private_broker, quick_config, rss_kib
 
 WARMUP_FRACTION = 0.2
 RSS_GROWTH = 0.10
@@ -186,7 +186,7 @@ async def run_soak(seconds: float, work_dir: Path, *, rate: float = 1.0, drain_s
                    mix: list[Kind] | None = None) -> SoakReport:
     """Place calls for `seconds` at `rate` a second (cycling through `mix`), let them finish, and report."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    broker = PrivateBroker(work_dir / "mqtt")
+    broker = private_broker(work_dir / "mqtt")
     broker.start()
     daemon = DaemonProcess(state_dir=work_dir / "daemon", config_paths=quick_config(work_dir / "config"),
                            env={"IVR_MQTT_HOST": "127.0.0.1", "IVR_MQTT_PORT": str(broker.port)})

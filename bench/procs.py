@@ -62,8 +62,25 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int | 
     return proc.returncode
 
 
+class ServerProcess:
+    """What the bench reads of a server it started: its pid, CPU/memory samples, and a clean stop."""
+
+    proc: subprocess.Popen[bytes] | None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def sample(self) -> ProcSample:
+        return sample(self.pid)
+
+    def stop(self) -> int | None:
+        return stop_process(self.proc) if self.proc is not None else None
+
+
 @dataclass
-class DaemonUnderTest:
+class DaemonUnderTest(ServerProcess):
     """`ivr run` on `config`, logging at its default level to `log_path` (os.devnull: to nowhere)."""
 
     config: Path
@@ -98,20 +115,9 @@ class DaemonUnderTest:
                                          stdin=subprocess.DEVNULL)
         wait_listening(self.proc, self.port, "ivr run")
 
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def sample(self) -> ProcSample:
-        return sample(self.pid)
-
-    def stop(self) -> int | None:
-        return stop_process(self.proc) if self.proc is not None else None
-
 
 @dataclass
-class FloorUnderTest:
+class FloorUnderTest(ServerProcess):
     sequences: Path
     work_dir: Path
     port: int = 0
@@ -128,17 +134,6 @@ class FloorUnderTest:
                 raise RuntimeError("floor server did not start")
             time.sleep(0.02)
         self.port = int(port_file.read_text())
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def sample(self) -> ProcSample:
-        return sample(self.pid)
-
-    def stop(self) -> int | None:
-        return stop_process(self.proc) if self.proc is not None else None
 
 
 def run_loadgen(spec: dict[str, Any], work_dir: Path, timeout: float = 300.0) -> dict[str, Any]:

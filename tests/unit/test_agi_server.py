@@ -84,6 +84,21 @@ class Recorder:
         self.done = asyncio.Event()
 
 
+def answer_expecting(rec: Recorder, error: type[BaseException]) -> Callable[[AgiSession], Awaitable[None]]:
+    """A route that sends ANSWER and records the `error` it raises and whether the session then says
+    the channel hung up."""
+
+    async def inbound(session: AgiSession) -> None:
+        try:
+            await session.command("ANSWER")
+        except error as exc:
+            rec.errors.append(exc)
+        rec.values.append(session.hung_up)
+        rec.done.set()
+
+    return inbound
+
+
 @pytest.fixture
 async def make_server() -> AsyncIterator[Callable[..., Awaitable[FastAgiServer]]]:
     servers: list[FastAgiServer] = []
@@ -286,15 +301,7 @@ async def test_missing_sound_on_live_channel_returns_empty_and_warns(
 async def test_511_raises_hangup(make_server: Callable[..., Awaitable[FastAgiServer]]) -> None:
     rec = Recorder()
 
-    async def inbound(session: AgiSession) -> None:
-        try:
-            await session.command("ANSWER")
-        except AgiHangup as exc:
-            rec.errors.append(exc)
-        rec.values.append(session.hung_up)
-        rec.done.set()
-
-    server = await make_server({"inbound": inbound})
+    server = await make_server({"inbound": answer_expecting(rec, AgiHangup)})
     fake = await FakeAsterisk.connect(server.port, header_block())
     await fake.answer("ANSWER", "511 Command Not Permitted on a dead channel or intercept routine")
     assert await fake.closed_by_server()
@@ -305,14 +312,7 @@ async def test_511_raises_hangup(make_server: Callable[..., Awaitable[FastAgiSer
 async def test_eof_mid_command_raises_hangup(make_server: Callable[..., Awaitable[FastAgiServer]]) -> None:
     rec = Recorder()
 
-    async def inbound(session: AgiSession) -> None:
-        try:
-            await session.command("ANSWER")
-        except AgiHangup as exc:
-            rec.errors.append(exc)
-        rec.done.set()
-
-    server = await make_server({"inbound": inbound})
+    server = await make_server({"inbound": answer_expecting(rec, AgiHangup)})
     fake = await FakeAsterisk.connect(server.port, header_block())
     await fake.expect("ANSWER")
     await fake.send(b"200 res")  # half a reply, then Asterisk goes away
@@ -393,14 +393,7 @@ async def test_garbage_reply_is_protocol_error_and_closes(
 ) -> None:
     rec = Recorder()
 
-    async def inbound(session: AgiSession) -> None:
-        try:
-            await session.command("ANSWER")
-        except AgiProtocolError as exc:
-            rec.errors.append(exc)
-        rec.done.set()
-
-    server = await make_server({"inbound": inbound})
+    server = await make_server({"inbound": answer_expecting(rec, AgiProtocolError)})
     fake = await FakeAsterisk.connect(server.port, header_block())
     await fake.answer("ANSWER", "\x00\x01 binary")
     assert await fake.closed_by_server()

@@ -21,8 +21,13 @@ from harness.daemon import DaemonProcess
 from harness.fake_agi import FakeAgi
 from harness.faults import BusCapture, private_broker
 from harness.sandbox import Sandbox
+from harness.sipp import agent_passwords, inbound_trunk_configured
+
+from ivr.asterisk_gen.pjsip import write_passwords
+from ivr.config import load_config
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -98,3 +103,23 @@ async def bus(tmp_path: Path) -> AsyncIterator[BusCapture]:
     finally:
         await capture.stop()
         broker.stop()
+
+
+@pytest.fixture
+def sip_trunk(asterisk: Sandbox) -> Sandbox:
+    """The operator's trunk as SIPp citizens reach it (harness/sipp.py citizen_call): the sandbox's
+    configuration identifies their source ports as the trunk."""
+    etc = asterisk.root / "etc" / "asterisk"
+    if not inbound_trunk_configured(etc):
+        raise RuntimeError(f"no PJSIP identify for the citizens' SIPp ports in {etc} (sandbox pjsip_trunk.conf)")
+    return asterisk
+
+
+@pytest.fixture
+def phone_passwords(asterisk: Sandbox) -> dict[str, str]:
+    """Agents' phone passwords (extension -> password) from the sandbox's pjsip_agents_auth.conf,
+    written as `ivr asterisk passwords` does (existing ones kept) and loaded into Asterisk."""
+    etc = asterisk.root / "etc" / "asterisk"
+    if write_passwords(load_config([REPO]), etc / "pjsip_agents_auth.conf"):
+        asterisk.cli("module reload res_pjsip.so")
+    return agent_passwords(etc)

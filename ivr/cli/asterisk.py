@@ -15,7 +15,7 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("asterisk", help="generate Asterisk queue/phone configuration from the YAML, reload it")
     actions = parser.add_subparsers(dest="action", required=True)
     gen = actions.add_parser("generate", help="write queues_generated.conf, queuerules.conf, pjsip_agents.conf, "
-                                              "extensions_callerid.conf")
+                                              "extensions_callerid.conf, pjsip_trunk.conf")
     gen.add_argument("--config", nargs="*", default=["."])
     gen.add_argument("--out", type=Path, default=Path("asterisk-config"), help="default: asterisk-config/")
     gen.add_argument("--check", action="store_true", help="write nothing; fail when the files are out of date")

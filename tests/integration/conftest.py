@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from harness.ami import AmiClient
+from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.fake_agi import FakeAgi
 from harness.faults import BusCapture, private_broker
@@ -123,3 +124,14 @@ def phone_passwords(asterisk: Sandbox) -> dict[str, str]:
     if write_passwords(load_config([REPO]), etc / "pjsip_agents_auth.conf"):
         asterisk.cli("module reload res_pjsip.so")
     return agent_passwords(etc)
+
+
+@pytest.fixture
+async def citizens(ami: AmiClient, sip_trunk: Sandbox, tmp_path: Path) -> AsyncIterator[Citizens]:
+    """Citizens calling the city: over SIP through the operator's trunk (SIPp), or as Local channels
+    with IVR_TEST_CITIZENS=local (harness/citizens.py); their calls are ended after the test."""
+    group = Citizens(ami, tmp_path / "sipp")
+    try:
+        yield group
+    finally:
+        await group.close()

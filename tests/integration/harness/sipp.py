@@ -33,6 +33,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .ports import CITIZEN_PORTS, OPERATOR_PORT, SIP_PORT, TRUNK_PORT
 
@@ -234,10 +235,17 @@ class SippResult:
         return self
 
 
+# Ports handed to SIPp processes of this test run that may not have bound them yet.
+_reserved: set[int] = set()
+
+
 def free_udp_port(candidates: Iterable[int] | None = None, span: int = 1) -> int:
-    """A UDP port on 127.0.0.1 that is free now (with the `span - 1` ports after it): the first free
-    one of `candidates`, or one the kernel picks."""
+    """A UDP port on 127.0.0.1 that is free now (with the `span - 1` ports after it) and not handed
+    out to another SIPp of this run: the first such of `candidates`, or one the kernel picks. It stays
+    reserved until `release_port()`."""
     def free(port: int) -> bool:
+        if any(p in _reserved for p in range(port, port + span)):
+            return False
         socks: list[socket.socket] = []
         try:
             for p in range(port, port + span):
@@ -254,6 +262,7 @@ def free_udp_port(candidates: Iterable[int] | None = None, span: int = 1) -> int
     if candidates is not None:
         for port in candidates:
             if free(port):
+                _reserved.update(range(port, port + span))
                 return port
         raise SippError(f"no free UDP port among {list(candidates)}")
     for _ in range(50):
@@ -262,8 +271,13 @@ def free_udp_port(candidates: Iterable[int] | None = None, span: int = 1) -> int
             port = int(s.getsockname()[1])
         port -= port % 2
         if port + span < 65536 and free(port):
+            _reserved.update(range(port, port + span))
             return port
     raise SippError("no free UDP port range for RTP")
+
+
+def release_port(port: int, span: int = 1) -> None:
+    _reserved.difference_update(range(port, port + span))
 
 
 def render(name: str, **values: object) -> str:
@@ -360,6 +374,8 @@ class Sipp:
         except TimeoutError:
             self.kill()
             stdout, stderr = await self.process.communicate()
+        release_port(self.port)
+        release_port(self.media_port, 4)
         errors = self.error_file.read_text(errors="replace") if self.error_file.exists() else ""
         return SippResult(self.process.returncode if self.process.returncode is not None else -1,
                           self.messages(), stdout.decode(errors="replace"), stderr.decode(errors="replace"),
@@ -403,43 +419,84 @@ def _pcap_packets(path: Path) -> Iterator[tuple[float, bytes]]:
         offset += incl
 
 
-def keys_pcap(keys: str, path: Path) -> float:
-    """Write one pcap that presses `keys` (digits, * and #; "w" pauses KEY_PAUSE) as RFC 4733 events,
-    from the shipped per-key pcaps with fresh RTP sequence numbers and timestamps; returns its length
-    in seconds."""
-    header = (PCAP_DIR / _KEY_FILES["0"]).read_bytes()[:24]
-    out = bytearray(header)
-    t = 0.0
-    seq = 1000
-    rtp_ts = 8000
-    for key in keys:
-        if key == "w":
-            t += KEY_PAUSE
-            continue
-        if key not in _KEY_FILES:
-            raise ValueError(f"not a key: {key!r}")
-        packets = list(_pcap_packets(PCAP_DIR / _KEY_FILES[key]))
-        first = packets[0][0]
-        for when, frame in packets:
-            pkt = bytearray(frame)
-            rtp = 42  # Ethernet 14 + IPv4 20 + UDP 8 in the shipped files
-            struct.pack_into(">H", pkt, rtp + 2, seq & 0xFFFF)
-            struct.pack_into(">I", pkt, rtp + 4, rtp_ts)  # one event: the same timestamp for all its packets
-            seq += 1
-            at = t + (when - first)
-            sec, usec = divmod(round(at * 1e6), 1_000_000)
-            out += struct.pack("<IIII", sec, usec, len(pkt), len(pkt))
-            out += pkt
-        t += (packets[-1][0] - first) + KEY_GAP
-        rtp_ts += int((packets[-1][0] - first + KEY_GAP) * 8000) + 160
-    path.write_bytes(bytes(out))
-    return t
+class KeyPcaps:
+    """Writes pcaps of RFC 4733 key presses for one call: the packets of the shipped per-key pcaps
+    with RTP sequence numbers and timestamps that keep increasing across all the call's pcaps."""
+
+    def __init__(self) -> None:
+        self.seq = 1000
+        self.rtp_ts = 8000
+
+    def write(self, keys: str, path: Path) -> float:
+        """A pcap pressing `keys` (digits, * and #; "w" pauses KEY_PAUSE); returns its length in s."""
+        out = bytearray((PCAP_DIR / _KEY_FILES["0"]).read_bytes()[:24])
+        t = 0.0
+        for key in keys:
+            if key == "w":
+                t += KEY_PAUSE
+                self.rtp_ts += int(KEY_PAUSE * 8000)
+                continue
+            if key not in _KEY_FILES:
+                raise ValueError(f"not a key: {key!r}")
+            packets = list(_pcap_packets(PCAP_DIR / _KEY_FILES[key]))
+            first = packets[0][0]
+            for when, frame in packets:
+                pkt = bytearray(frame)
+                rtp = 42  # Ethernet 14 + IPv4 20 + UDP 8 in the shipped files
+                struct.pack_into(">H", pkt, rtp + 2, self.seq & 0xFFFF)
+                struct.pack_into(">I", pkt, rtp + 4, self.rtp_ts)  # one event: one timestamp for its packets
+                self.seq += 1
+                sec, usec = divmod(round((t + when - first) * 1e6), 1_000_000)
+                out += struct.pack("<IIII", sec, usec, len(pkt), len(pkt))
+                out += pkt
+            length = packets[-1][0] - first + KEY_GAP
+            t += length
+            self.rtp_ts += int(length * 8000) + 160
+        path.write_bytes(bytes(out))
+        return t
+
+
+def _check_keys(keys: str) -> None:
+    bad = set(keys) - set(_KEY_FILES) - {"w"}
+    if bad:
+        raise ValueError(f"keys {keys!r}: only 0-9 * # and w pauses")
 
 
 # --- roles ----------------------------------------------------------------------------------------
 
 def _workdir(workdir: Path | None) -> Path:
-    return workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="sipp-"))
+    if workdir is None:
+        return Path(tempfile.mkdtemp(prefix="sipp-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
+def _key_steps(first_wait: float, pcaps: list[Path | None], wait_ms: int) -> str:
+    """The scenario steps that press the keys: the first group `first_wait` s after the answer, each
+    later one when the harness's MESSAGE arrives (Asterisk's BYE meanwhile ends the call cleanly)."""
+    steps: list[str] = []
+    for i, pcap in enumerate(pcaps):
+        if i == 0:
+            steps.append(f'<pause milliseconds="{int(first_wait * 1000)}"/>')
+        else:
+            steps.append(f"""<recv request="BYE" optional="true" next="bye_ok"/>
+  <recv request="MESSAGE" timeout="{wait_ms}">
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=press{i}
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>""")
+        if pcap is not None:
+            steps.append(f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
+    return "\n  ".join(steps)
 
 
 @dataclass
@@ -468,8 +525,8 @@ class CitizenCall:
 
 def citizen_scenario(
     *, caller: str | None, display: str | None = None, withheld: bool = False, codec: str = "PCMA",
-    keys: str = "", first_wait: float = 1.0, hold: float = 60.0, hangup_after: float | None = None,
-    pcap: Path | None = None, asserted: str | None = None,
+    first_wait: float = 1.0, hold: float = 60.0, hangup_after: float | None = None,
+    pcaps: list[Path | None] | None = None, asserted: str | None = None,
 ) -> str:
     if codec not in _CODECS:
         raise ValueError(f"codec must be one of {sorted(_CODECS)}")
@@ -484,23 +541,53 @@ def citizen_scenario(
             raise ValueError("a caller number, or withheld=True")
         name = f'"{display}" ' if display else ""
         from_header = f"{name}<sip:{caller}@[local_ip]:[local_port]>"
-    actions = ""
-    if keys:
-        assert pcap is not None
-        actions = (f'<pause milliseconds="{int(first_wait * 1000)}"/>\n'
-                   f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
     wait_ms = int((hangup_after if hangup_after is not None else hold) * 1000)
     return render(
         "citizen.xml", from_header=from_header, extra_headers="\n      ".join(extra) or "Subject: call",
-        payload=_CODECS[codec], codec=codec, keys=actions, wait_ms=wait_ms,
+        payload=_CODECS[codec], codec=codec, keys=_key_steps(first_wait, pcaps or [], wait_ms), wait_ms=wait_ms,
         on_timeout='ontimeout="hangup"' if hangup_after is not None else "",
     )
 
 
-async def citizen_call(
+class Citizen:
+    """A citizen's call in progress (SIPp UAC through the operator's trunk): `press()` presses the
+    next group of `then` keys now; `result()` waits for the call to end."""
+
+    def __init__(self, sipp: Sipp, number: str, caller: str | None, codec: str, then: list[str]) -> None:
+        self.sipp = sipp
+        self.number = number
+        self.caller = caller
+        self.codec = codec
+        self.then = then
+        self.pressed = 0
+
+    async def press(self, timeout: float = 10) -> str:
+        """Press the next group of keys (`then`), now; returns them once SIPp took the request."""
+        if self.pressed >= len(self.then):
+            raise SippError(f"no more keys to press (then={self.then})")
+        self.pressed += 1
+        self.sipp.poke()
+        tag = f"tag=press{self.pressed}"
+        await self.sipp.wait_message(lambda m: m.direction == "sent" and m.status == 200
+                                     and m.cseq_method == "MESSAGE" and tag in (m.headers.get("To") or ""),
+                                     timeout, f"the press of {self.then[self.pressed - 1]!r}")
+        return self.then[self.pressed - 1]
+
+    async def result(self, check: bool = True) -> CitizenCall:
+        result = await self.sipp.wait()
+        if check:
+            result.check()
+        return CitizenCall(result, self.number, self.caller, self.codec)
+
+    def kill(self) -> None:
+        self.sipp.kill()
+
+
+async def start_citizen(
     number: str = MAIN_NUMBER,
     keys: str = "",
     *,
+    then: Iterable[str] = (),
     caller: str | None = "0701234567",
     display: str | None = None,
     withheld: bool = False,
@@ -511,28 +598,41 @@ async def citizen_call(
     hangup_after: float | None = None,
     remote: str = f"{HOST}:{TRUNK_PORT}",
     workdir: Path | None = None,
-    check: bool = True,
-) -> CitizenCall:
-    """A citizen calls `number` through the operator's trunk (SIPp UAC from one of CITIZEN_PORTS),
-    presses `keys` as RFC 4733 events `first_wait` seconds after the answer, and waits up to `hold`
-    seconds for Asterisk's BYE (an error if none comes) — or, with `hangup_after`, hangs up itself
-    after that many seconds unless Asterisk did first. Withheld: anonymous From and `Privacy: id`
-    (with `asserted` as the network's P-Asserted-Identity, if given)."""
+) -> Citizen:
+    """A citizen calls `number` through the operator's trunk (SIPp UAC from one of CITIZEN_PORTS to
+    the trunk's transport) and presses `keys` as RFC 4733 events `first_wait` s after the answer (and
+    each group of `then` when the test calls `press()`). It waits up to `hold` s for Asterisk's BYE
+    (an error if none comes) or, with `hangup_after`, hangs up itself after that many seconds unless
+    Asterisk did first. Withheld: anonymous From and `Privacy: id` (with `asserted` as the network's
+    P-Asserted-Identity, if given)."""
+    then = list(then)
+    for group in [keys, *then]:
+        _check_keys(group)
     work = _workdir(workdir)
-    pcap: Path | None = None
-    if keys:
-        pcap = work / f"keys-{uuid.uuid4().hex[:8]}.pcap"
-        keys_pcap(keys, pcap)
-    scenario = citizen_scenario(caller=caller, display=display, withheld=withheld, codec=codec, keys=keys,
-                                first_wait=first_wait, hold=hold, hangup_after=hangup_after, pcap=pcap,
+    writer = KeyPcaps()
+    pcaps: list[Path | None] = []
+    for i, group in enumerate([keys, *then]):
+        if group:
+            path = work / f"keys-{uuid.uuid4().hex[:8]}-{i}.pcap"
+            writer.write(group, path)
+            pcaps.append(path)
+        else:
+            pcaps.append(None)
+    scenario = citizen_scenario(caller=caller, display=display, withheld=withheld, codec=codec,
+                                first_wait=first_wait, hold=hold, hangup_after=hangup_after, pcaps=pcaps,
                                 asserted=asserted)
-    limit = (hangup_after if hangup_after is not None else hold) + first_wait + 30
+    limit = (hangup_after if hangup_after is not None else hold) * (len(then) + 1) + first_wait + 30
     sipp = Sipp(scenario, workdir=work, remote=remote, port=free_udp_port(CITIZEN_PORTS), timeout=limit,
                 service=number, name="citizen")
-    result = await sipp.run()
-    if check:
-        result.check()
-    return CitizenCall(result, number, None if withheld else caller, codec)
+    await sipp.start()
+    return Citizen(sipp, number, None if withheld else caller, codec, then)
+
+
+async def citizen_call(number: str = MAIN_NUMBER, keys: str = "", *, check: bool = True,
+                       **options: Any) -> CitizenCall:
+    """`start_citizen(...)` and wait for the call to end (see there)."""
+    citizen = await start_citizen(number, keys, **options)
+    return await citizen.result(check)
 
 
 def uas_scenario(user: str, *, ring: float, answer: bool = True, hangup_after: float | None = None,

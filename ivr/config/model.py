@@ -357,7 +357,7 @@ class Trunk(Frozen):
     # Offered in this order; Sweden's PSTN is A-law, so alaw comes first.
     codecs: tuple[Codec, ...] = Field(("alaw", "ulaw"), min_length=1)
     # Source addresses of the operator's inbound calls (`identify`): IP addresses or networks.
-    inbound_from: tuple[IpNetwork, ...] = Field(min_length=1)
+    inbound_from: tuple[IpNetwork, ...]
     # How the caller ID travels: P-Asserted-Identity, Remote-Party-ID, or only the From header.
     caller_id_header: Literal["pai", "rpid", "from"] = "pai"
     # The domain in From (and PAI/RPID) when the operator asks for one; default: Asterisk's address.
@@ -379,6 +379,8 @@ class Trunk(Frozen):
             raise ValueError("codecs must start with alaw (Sweden's PSTN is A-law; the first codec is offered first)")
         if len(set(self.codecs)) != len(self.codecs):
             raise ValueError("a codec is listed twice")
+        if not self.inbound_from:
+            raise ValueError("inbound_from is empty: no inbound call from the operator would be accepted")
         if self.transport != "udp" and self.local_address is None:
             raise ValueError(f"transport {self.transport} needs local_address (the address Asterisk's trunk "
                              "transport binds to)")

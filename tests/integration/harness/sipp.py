@@ -479,9 +479,8 @@ def _key_steps(first_wait: float, pcaps: list[Path | None], wait_ms: int) -> str
         if i == 0:
             steps.append(f'<pause milliseconds="{int(first_wait * 1000)}"/>')
         else:
-            steps.append(f"""<recv request="BYE" optional="true" next="bye_ok"/>
-  <recv request="MESSAGE" timeout="{wait_ms}">
-  </recv>
+            steps.append(f"""<recv request="BYE" optional="true" next="bye_ok" timeout="{wait_ms}"/>
+  <recv request="MESSAGE"/>
   <send>
     <![CDATA[
       SIP/2.0 200 OK

@@ -4,11 +4,11 @@ IVR_TEST_CITIZENS=local. Either way the test gets a `SimCall` handle on the chan
 (its Uniqueid, its AMI events), and `press()` presses the next group of keys given as `then`.
 
 Over SIP nothing can be set on the channel by the caller, so:
-- IVR_TEST_NOW (the daemon's test clock, read at the start of the call) is set as a global for the
-  duration of the test (channel variables override it; `Citizens.close()` clears it);
+- IVR_TEST_NOW (the daemon's test clock, read at the start of the call) travels in the INVITE's
+  X-IVR-Test-Now header, which a daemon run with --allow-test-clock reads (ivr/clock.py);
 - other `variables` are set on the PJSIP channel over AMI as soon as it exists: fine for what the
-  dialplan reads later (e.g. IVR_TRANSFER_RING, __TRUNK_NOANSWER), never for what the first
-  priorities read.
+  dialplan reads later (e.g. IVR_TRANSFER_RING, __TRUNK_NOANSWER, __AGENT_TALK), never for what the
+  first priorities read.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ami import AmiClient, AmiError, SimCall, new_token
+from .ami import AmiClient, SimCall, new_token
 from .sipp import Citizen, CitizenCall, SippError, start_citizen
 
 TEST_CLOCK = "IVR_TEST_NOW"
+TEST_CLOCK_HEADER = "X-IVR-Test-Now"  # ivr/clock.py TEST_CLOCK_HEADER
 TRUNK_CHANNEL = "PJSIP/operator-"
 
 
@@ -58,6 +59,11 @@ class CitizenHandle(SimCall):
             await self.ami.action("PlayDTMF", Channel=self.channel.replace(";1", ";2"), Digit=digit, Duration="150")
         return keys
 
+    def kill(self) -> None:
+        """End a SIP citizen's SIPp at once (for a call Asterisk can no longer end: it restarted)."""
+        if self.sip is not None:
+            self.sip.kill()
+
     async def sip_result(self, timeout: float = 30) -> CitizenCall:
         """The SIP messages of the whole call, once it has ended (SIP citizens only)."""
         assert self.sip is not None, "not a SIP call"
@@ -73,7 +79,6 @@ class Citizens:
         self.transport = transport or default_transport()
         self.calls: list[CitizenHandle] = []
         self._claimed: set[str] = set()
-        self._clock: str | None = None
 
     @property
     def over_sip(self) -> bool:
@@ -110,23 +115,21 @@ class Citizens:
             self.calls.append(handle)
             return handle
         clock = variables.pop(TEST_CLOCK, None)
-        if clock is not None:
-            if self._clock not in (None, clock):
-                raise ValueError("SIP citizens share one test clock per test (a global)")
-            if self._clock is None:
-                await self.ami.set_global(TEST_CLOCK, clock)
-                self._clock = clock
         since = self.ami.recorder.mark()
+        token = new_token()
+        # The display name tells concurrent calls from one number apart in AMI's Newchannel.
+        display = f"{caller_name} {token[:8]}"
         keys_time = 0.5 * dtmf.count("w") + 0.45 * len(dtmf.replace("w", ""))
         sip = await start_citizen(
-            exten, dtmf, then=then, caller=None if withheld else caller_id, display=caller_name, withheld=withheld,
-            asserted=asserted, codec=codec, first_wait=first_wait, hangup_after=first_wait + keys_time + hold,
-            workdir=self.workdir)
+            exten, dtmf, then=then, caller=None if withheld else caller_id, display=display, withheld=withheld,
+            asserted=asserted, headers={TEST_CLOCK_HEADER: clock} if clock else None, codec=codec,
+            first_wait=first_wait, hangup_after=first_wait + keys_time + hold, workdir=self.workdir)
         expected = asserted if withheld and asserted else ("anonymous" if withheld else caller_id)
         try:
             channel = await self.ami.recorder.wait_for(
                 lambda e: e.Event == "Newchannel" and (e.Channel or "").startswith(TRUNK_CHANNEL)
-                and e.CallerIDNum == expected and e.Uniqueid not in self._claimed,
+                and e.CallerIDNum == expected and e.Uniqueid not in self._claimed
+                and (withheld or e.CallerIDName == display),
                 timeout, since=since, what=f"the SIP call from {expected} arriving")
         except (TimeoutError, AssertionError) as exc:
             sip.kill()
@@ -135,7 +138,7 @@ class Citizens:
         self._claimed.add(uniqueid)
         for name, value in variables.items():
             await self.ami.action("Setvar", Channel=channel.Channel, Variable=name, Value=value)
-        handle = CitizenHandle(self.ami, new_token(), uniqueid, f"sip-{uniqueid}-none", expected, exten,
+        handle = CitizenHandle(self.ami, token, uniqueid, f"sip-{uniqueid}-none", expected, exten,
                                "main-number", since, sip=sip, then=then)
         self.calls.append(handle)
         return handle
@@ -146,9 +149,5 @@ class Citizens:
         for call in self.calls:
             if call.sip is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(call.sip.sipp.wait(), 10)
+                    await asyncio.wait_for(call.sip.sipp.wait(), 5)
                 call.sip.kill()
-        if self._clock is not None:
-            with contextlib.suppress(AmiError, TimeoutError):
-                await self.ami.set_global(TEST_CLOCK, "")
-            self._clock = None

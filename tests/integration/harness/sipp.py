@@ -30,7 +30,7 @@ import struct
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -525,11 +525,11 @@ class CitizenCall:
 def citizen_scenario(
     *, caller: str | None, display: str | None = None, withheld: bool = False, codec: str = "PCMA",
     first_wait: float = 1.0, hold: float = 60.0, hangup_after: float | None = None,
-    pcaps: list[Path | None] | None = None, asserted: str | None = None,
+    pcaps: list[Path | None] | None = None, asserted: str | None = None, headers: Mapping[str, str] | None = None,
 ) -> str:
     if codec not in _CODECS:
         raise ValueError(f"codec must be one of {sorted(_CODECS)}")
-    extra: list[str] = []
+    extra: list[str] = [f"{name}: {value}" for name, value in (headers or {}).items()]
     if withheld:
         from_header = '"Anonymous" <sip:anonymous@anonymous.invalid>'
         extra.append("Privacy: id")
@@ -591,6 +591,7 @@ async def start_citizen(
     display: str | None = None,
     withheld: bool = False,
     asserted: str | None = None,
+    headers: Mapping[str, str] | None = None,
     codec: str = "PCMA",
     first_wait: float = 1.0,
     hold: float = 60.0,
@@ -603,7 +604,7 @@ async def start_citizen(
     each group of `then` when the test calls `press()`). It waits up to `hold` s for Asterisk's BYE
     (an error if none comes) or, with `hangup_after`, hangs up itself after that many seconds unless
     Asterisk did first. Withheld: anonymous From and `Privacy: id` (with `asserted` as the network's
-    P-Asserted-Identity, if given)."""
+    P-Asserted-Identity, if given). `headers` are added to the INVITE."""
     then = list(then)
     for group in [keys, *then]:
         _check_keys(group)
@@ -619,7 +620,7 @@ async def start_citizen(
             pcaps.append(None)
     scenario = citizen_scenario(caller=caller, display=display, withheld=withheld, codec=codec,
                                 first_wait=first_wait, hold=hold, hangup_after=hangup_after, pcaps=pcaps,
-                                asserted=asserted)
+                                asserted=asserted, headers=headers)
     limit = (hangup_after if hangup_after is not None else hold) * (len(then) + 1) + first_wait + 30
     sipp = Sipp(scenario, workdir=work, remote=remote, port=free_udp_port(CITIZEN_PORTS), timeout=limit,
                 service=number, name="citizen")

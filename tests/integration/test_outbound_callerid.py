@@ -202,9 +202,9 @@ async def test_the_operator_receives_the_tables_choice_daemon_down(
     assert official("2103")[1] not in (official("2103")[0], MAIN, "")
     calls, invites = await run_cases(ami, tmp_path, down)
     for call, case in zip(calls, down, strict=True):
-        # The table carries the number and presentation only: [ivr-outbound-fallback] clears the name;
-        # the unknown phone keeps its own ("Phone").
-        assert_presentation(invites[case.number], case, mode="pai", name="Phone" if case.phone == "2999" else None)
+        # The table gives the number, the presentation and the city's name, as the daemon would; the
+        # unknown phone keeps its own caller ID and name ("Phone").
+        assert_presentation(invites[case.number], case, mode="pai", name="Phone" if case.phone == "2999" else NAME)
         assert call.first(lambda e: e.Event == "Newexten" and e.Context == "ivr-outbound-fallback"), case
         from_table = call.events(lambda e: e.Event == "Newexten" and e.Context == "ivr-callerid-table")
         assert bool(from_table) == (case.phone != "2999"), case
@@ -232,5 +232,5 @@ async def test_emergency_calls_skip_the_daemon(ami: AmiClient, daemon: DaemonPro
     case = Case("direct_line", "officials-outbound", "2101", "112", "112", official("2101")[0])
     calls, invites = await run_cases(ami, tmp_path, [case])
     # The official can be called back: the board's default (the table), with no daemon in between.
-    assert_presentation(invites["112"], case, mode="pai", name=None)
+    assert_presentation(invites["112"], case, mode="pai", name=NAME)
     assert not calls[0].events(lambda e: e.Event == "Newexten" and e.Application == "AGI")

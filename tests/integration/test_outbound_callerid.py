@@ -138,8 +138,12 @@ async def test_the_operator_receives_the_policys_choice_daemon_up(
         ami: AmiClient, daemon: DaemonProcess, sip_operator: str, tmp_path: Path) -> None:
     assert "send_pai = yes" in sip_operator  # the shipped mode (routing_rules.yaml trunk.caller_id_header)
     calls, invites = await run_cases(ami, tmp_path, UP)
+    assert CONFIG.rules.trunk is not None
+    offered = [{"alaw": "PCMA", "ulaw": "PCMU", "g722": "G722"}[c] for c in CONFIG.rules.trunk.codecs]
     for case in UP:
         assert_presentation(invites[case.number], case, mode="pai", name=NAME)
+        # The trunk's codecs in its order: A-law first (Sweden's PSTN), then RFC 4733 events.
+        assert invites[case.number].sdp_codecs() == [*offered, "telephone-event"], case
     for call, case in zip(calls, UP, strict=True):
         assert call.first(lambda e: e.Event == "VarSet" and e.Variable == "IVR_OUT_RESULT" and e.Value == "dial"), case
         assert not call.events(lambda e: e.Event == "Newexten" and e.Context == "ivr-outbound-fallback"), case

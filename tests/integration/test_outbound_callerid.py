@@ -6,7 +6,9 @@ SIPp's message log: the request URI (the number dialled), From (user and display
 P-Asserted-Identity or Remote-Party-ID, and Privacy. The officials' and agents' phones that place
 the calls are still Local channels originated over AMI into their PJSIP contexts
 ([officials-outbound], [agent-phones]) with the phone's extension as caller ID (the dialplan knows a
-non-PJSIP phone by that caller ID); everything from [outbound-trunk] on is the production path.
+non-PJSIP phone by that caller ID), except in the last test, where two officials' phones are SIPp
+UACs authenticating as their PJSIP endpoints. Everything from [outbound-trunk] on is the production
+path.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import pytest
 from harness.ami import AmiClient, SimCall
 from harness.daemon import DaemonProcess
 from harness.sandbox import Sandbox
-from harness.sipp import OperatorUas, SipMessage, operator_uas
+from harness.sipp import OperatorUas, SipMessage, agent_phone, operator_uas
 from harness.trunk import operator_trunk
 
 from ivr.asterisk_gen.callerid import callerid_table
@@ -238,3 +241,50 @@ async def test_emergency_calls_skip_the_daemon(ami: AmiClient, daemon: DaemonPro
     # The official can be called back: the board's default (the table), with no daemon in between.
     assert_presentation(invites["112"], case, mode="pai", name=NAME)
     assert not calls[0].events(lambda e: e.Event == "Newexten" and e.Application == "AGI")
+
+
+@pytest.fixture
+def officials_phones(asterisk: Sandbox) -> Iterator[dict[str, str]]:
+    """PJSIP endpoints for officials 2101 and 2104 as an admin writes them (pjsip.conf's official-phone
+    template, one long random password each), added to the sandbox's installed pjsip_sandbox.conf
+    for this test and removed again. Extension → password."""
+    path = asterisk.root / "etc" / "asterisk" / "pjsip_sandbox.conf"
+    original = path.read_text(encoding="utf-8")
+    passwords = {extension: secrets.token_urlsafe(18) for extension in ("2101", "2104")}
+    blocks = "".join(f"""
+; TEST ONLY: official {extension}'s desk phone (tests/integration/test_outbound_callerid.py)
+[{extension}](official-phone)
+auth = {extension}
+aors = {extension}
+[{extension}](agent-auth)
+username = {extension}
+password = {password}
+[{extension}](agent-aor)
+""" for extension, password in passwords.items())
+    path.write_text(original + blocks, encoding="utf-8")
+    asterisk.cli("module reload res_pjsip.so")
+    try:
+        yield passwords
+    finally:
+        path.write_text(original, encoding="utf-8")
+        asterisk.cli("module reload res_pjsip.so")
+
+
+async def test_an_officials_sip_phone_reaches_the_operator_with_the_policys_choice(
+        daemon: DaemonProcess, sip_operator: str, officials_phones: dict[str, str], tmp_path: Path) -> None:
+    """No Local channel: official 2101's and 2104's phones are SIPp UACs that authenticate as their
+    PJSIP endpoints and dial; the dialplan knows the official by the authenticated endpoint."""
+    cases = [Case("direct_line", "officials-outbound", "2101", "0701170001", "0701170001", official("2101")[0]),
+             Case("withheld", "officials-outbound", "2104", "0701170002", "0701170002", MAIN, withheld=True)]
+    async with operator_uas(calls=len(cases), ring=0.1, hangup_after=1.0, workdir=tmp_path / "operator") as operator:
+        async with agent_phone("2101", officials_phones["2101"], workdir=tmp_path / "p2101") as direct, \
+                agent_phone("2104", officials_phones["2104"], workdir=tmp_path / "p2104") as protected:
+            dialled = await asyncio.gather(direct.dial(cases[0].dialled), protected.dial(cases[1].dialled))
+        invites = await invites_for(operator, cases)
+    for case, result in zip(cases, dialled, strict=True):
+        assert_presentation(invites[case.number], case, mode="pai", name=NAME)
+        # The phone's own call: challenged, authenticated, answered by the operator, ended by Asterisk.
+        assert [m.status for m in result.responses("INVITE", "received") if m.status in (401, 200)] == [401, 200]
+        assert result.requests("BYE", "received"), case
+    decided = [line for line in daemon.log_lines() if line.get("event") == "outbound caller ID decided"]
+    assert sorted(line["shown"] for line in decided) == ["direct_line", "withheld"]

@@ -6,14 +6,15 @@ SIPp's message log: the request URI (the number dialled), From (user and display
 P-Asserted-Identity or Remote-Party-ID, and Privacy. The officials' and agents' phones that place
 the calls are still Local channels originated over AMI into their PJSIP contexts
 ([officials-outbound], [agent-phones]) with the phone's extension as caller ID (the dialplan knows a
-non-PJSIP phone by that caller ID), except in the last test, where two officials' phones are SIPp
-UACs authenticating as their PJSIP endpoints. Everything from [outbound-trunk] on is the production
-path.
+non-PJSIP phone by that caller ID), except in the last test, where officials' and an agent's phones
+are SIPp UACs authenticating as their PJSIP endpoints (all four choices). Everything from
+[outbound-trunk] on is the production path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 import secrets
@@ -24,10 +25,11 @@ import pytest
 from harness.ami import AmiClient, SimCall
 from harness.daemon import DaemonProcess
 from harness.sandbox import Sandbox
-from harness.sipp import OperatorUas, SipMessage, agent_phone, operator_uas
+from harness.sipp import OperatorUas, SipMessage, agent_passwords, agent_phone, operator_uas
 from harness.trunk import operator_trunk
 
 from ivr.asterisk_gen.callerid import callerid_table
+from ivr.asterisk_gen.pjsip import write_passwords
 from ivr.config import load_config
 from ivr.config.loader import ConfigSet
 from ivr.config.model import CallerIdRule
@@ -244,12 +246,17 @@ async def test_emergency_calls_skip_the_daemon(ami: AmiClient, daemon: DaemonPro
 
 
 @pytest.fixture
-def officials_phones(asterisk: Sandbox) -> Iterator[dict[str, str]]:
-    """PJSIP endpoints for officials 2101 and 2104 as an admin writes them (pjsip.conf's official-phone
-    template, one long random password each), added to the sandbox's installed pjsip_sandbox.conf
-    for this test and removed again. Extension → password."""
-    path = asterisk.root / "etc" / "asterisk" / "pjsip_sandbox.conf"
+def sip_phones(asterisk: Sandbox) -> Iterator[dict[str, str]]:
+    """Real PJSIP phones. Officials 2101 and 2104: endpoints as an admin writes them (pjsip.conf's
+    official-phone template, one long random password each), added to the sandbox's installed
+    pjsip_sandbox.conf for this test. Agent 1001: the generated endpoint with its password from
+    pjsip_agents_auth.conf (`ivr asterisk passwords`; written here when the sandbox has none).
+    Everything is put back afterwards. Extension → password."""
+    etc = asterisk.root / "etc" / "asterisk"
+    path, auth = etc / "pjsip_sandbox.conf", etc / "pjsip_agents_auth.conf"
     original = path.read_text(encoding="utf-8")
+    had_auth = auth.exists()
+    write_passwords(CONFIG, auth)
     passwords = {extension: secrets.token_urlsafe(18) for extension in ("2101", "2104")}
     blocks = "".join(f"""
 ; TEST ONLY: official {extension}'s desk phone (tests/integration/test_outbound_callerid.py)
@@ -264,22 +271,30 @@ password = {password}
     path.write_text(original + blocks, encoding="utf-8")
     asterisk.cli("module reload res_pjsip.so")
     try:
-        yield passwords
+        yield {**passwords, "1001": agent_passwords(etc)["1001"]}
     finally:
         path.write_text(original, encoding="utf-8")
+        if not had_auth:
+            auth.unlink()
         asterisk.cli("module reload res_pjsip.so")
 
 
-async def test_an_officials_sip_phone_reaches_the_operator_with_the_policys_choice(
-        daemon: DaemonProcess, sip_operator: str, officials_phones: dict[str, str], tmp_path: Path) -> None:
-    """No Local channel: official 2101's and 2104's phones are SIPp UACs that authenticate as their
-    PJSIP endpoints and dial; the dialplan knows the official by the authenticated endpoint."""
+async def test_real_sip_phones_reach_the_operator_with_the_policys_choice(
+        daemon: DaemonProcess, sip_operator: str, sip_phones: dict[str, str], tmp_path: Path) -> None:
+    """No Local channel: officials' and an agent's phones are SIPp UACs that authenticate as their
+    PJSIP endpoints and dial; the dialplan knows the caller by the authenticated endpoint. All four
+    choices, daemon up."""
     cases = [Case("direct_line", "officials-outbound", "2101", "0701170001", "0701170001", official("2101")[0]),
-             Case("withheld", "officials-outbound", "2104", "0701170002", "0701170002", MAIN, withheld=True)]
+             Case("department_number", "officials-outbound", "2101", "*8110701170002", "0701170002",
+                  official("2101")[1]),
+             Case("withheld", "officials-outbound", "2104", "0701170003", "0701170003", MAIN, withheld=True),
+             Case("main_number", "agent-phones", "1001", "0701170004", "0701170004", MAIN)]
     async with operator_uas(calls=len(cases), ring=0.1, hangup_after=1.0, workdir=tmp_path / "operator") as operator:
-        async with agent_phone("2101", officials_phones["2101"], workdir=tmp_path / "p2101") as direct, \
-                agent_phone("2104", officials_phones["2104"], workdir=tmp_path / "p2104") as protected:
-            dialled = await asyncio.gather(direct.dial(cases[0].dialled), protected.dial(cases[1].dialled))
+        async with contextlib.AsyncExitStack() as stack:
+            phones = {extension: await stack.enter_async_context(
+                agent_phone(extension, password, workdir=tmp_path / f"phone-{extension}"))
+                for extension, password in sip_phones.items()}
+            dialled = await asyncio.gather(*[phones[case.phone].dial(case.dialled) for case in cases])
         invites = await invites_for(operator, cases)
     for case, result in zip(cases, dialled, strict=True):
         assert_presentation(invites[case.number], case, mode="pai", name=NAME)
@@ -287,4 +302,4 @@ async def test_an_officials_sip_phone_reaches_the_operator_with_the_policys_choi
         assert [m.status for m in result.responses("INVITE", "received") if m.status in (401, 200)] == [401, 200]
         assert result.requests("BYE", "received"), case
     decided = [line for line in daemon.log_lines() if line.get("event") == "outbound caller ID decided"]
-    assert sorted(line["shown"] for line in decided) == ["direct_line", "withheld"]
+    assert sorted(line["shown"] for line in decided) == sorted(case.shown for case in cases)

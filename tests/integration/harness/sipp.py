@@ -471,13 +471,18 @@ def _workdir(workdir: Path | None) -> Path:
     return workdir
 
 
-def _key_steps(first_wait: float, pcaps: list[Path | None], wait_ms: int) -> str:
+# One group of keys: the pause before its first key (SIPp replays a pcap from its first packet, so
+# leading "w"s are a scenario <pause>), and its pcap (None: no keys).
+KeyGroup = tuple[float, "Path | None"]
+
+
+def _key_steps(first_wait: float, groups: list[KeyGroup], wait_ms: int) -> str:
     """The scenario steps that press the keys: the first group `first_wait` s after the answer, each
     later one when the harness's MESSAGE arrives (Asterisk's BYE meanwhile ends the call cleanly)."""
     steps: list[str] = []
-    for i, pcap in enumerate(pcaps):
+    for i, (lead, pcap) in enumerate(groups):
         if i == 0:
-            steps.append(f'<pause milliseconds="{int(first_wait * 1000)}"/>')
+            steps.append(f'<pause milliseconds="{int((first_wait + lead) * 1000)}"/>')
         else:
             steps.append(f"""<recv request="BYE" optional="true" next="bye_ok" timeout="{wait_ms}"/>
   <recv request="MESSAGE"/>
@@ -493,6 +498,8 @@ def _key_steps(first_wait: float, pcaps: list[Path | None], wait_ms: int) -> str
 
     ]]>
   </send>""")
+            if lead > 0:
+                steps.append(f'<pause milliseconds="{int(lead * 1000)}"/>')
         if pcap is not None:
             steps.append(f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
     return "\n  ".join(steps)
@@ -525,7 +532,7 @@ class CitizenCall:
 def citizen_scenario(
     *, caller: str | None, display: str | None = None, withheld: bool = False, codec: str = "PCMA",
     first_wait: float = 1.0, hold: float = 60.0, hangup_after: float | None = None,
-    pcaps: list[Path | None] | None = None, asserted: str | None = None, headers: Mapping[str, str] | None = None,
+    groups: list[KeyGroup] | None = None, asserted: str | None = None, headers: Mapping[str, str] | None = None,
 ) -> str:
     if codec not in _CODECS:
         raise ValueError(f"codec must be one of {sorted(_CODECS)}")
@@ -543,7 +550,7 @@ def citizen_scenario(
     wait_ms = int((hangup_after if hangup_after is not None else hold) * 1000)
     return render(
         "citizen.xml", from_header=from_header, extra_headers="\n      ".join(extra) or "Subject: call",
-        payload=_CODECS[codec], codec=codec, keys=_key_steps(first_wait, pcaps or [], wait_ms), wait_ms=wait_ms,
+        payload=_CODECS[codec], codec=codec, keys=_key_steps(first_wait, groups or [], wait_ms), wait_ms=wait_ms,
         on_timeout='ontimeout="hangup"' if hangup_after is not None else "",
     )
 
@@ -610,16 +617,18 @@ async def start_citizen(
         _check_keys(group)
     work = _workdir(workdir)
     writer = KeyPcaps()
-    pcaps: list[Path | None] = []
+    groups: list[KeyGroup] = []
     for i, group in enumerate([keys, *then]):
-        if group:
+        pressed = group.lstrip("w")
+        lead = KEY_PAUSE * (len(group) - len(pressed))
+        if pressed:
             path = work / f"keys-{uuid.uuid4().hex[:8]}-{i}.pcap"
-            writer.write(group, path)
-            pcaps.append(path)
+            writer.write(pressed, path)
+            groups.append((lead, path))
         else:
-            pcaps.append(None)
+            groups.append((lead, None))
     scenario = citizen_scenario(caller=caller, display=display, withheld=withheld, codec=codec,
-                                first_wait=first_wait, hold=hold, hangup_after=hangup_after, pcaps=pcaps,
+                                first_wait=first_wait, hold=hold, hangup_after=hangup_after, groups=groups,
                                 asserted=asserted, headers=headers)
     limit = (hangup_after if hangup_after is not None else hold) * (len(then) + 1) + first_wait + 30
     sipp = Sipp(scenario, workdir=work, remote=remote, port=free_udp_port(CITIZEN_PORTS), timeout=limit,

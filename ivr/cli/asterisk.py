@@ -40,6 +40,7 @@ def _config(paths: list[str]) -> Any:
 
 def run_generate(args: argparse.Namespace) -> int:
     from ivr.asterisk_gen import stale_files, write_files
+    from ivr.asterisk_gen.trunk import AUTH, AUTH_FILE
 
     config = _config(args.config)
     if config is None:
@@ -51,6 +52,11 @@ def run_generate(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in write_files(config, args.out):
         print(f"wrote {path}")
+    trunk = config.rules.trunk
+    if trunk is not None and trunk.auth is not None and not (args.out / AUTH_FILE).exists():
+        print(f"note: the trunk authenticates as {trunk.auth.username}: write its password in "
+              f"{args.out / AUTH_FILE} ([{AUTH}], type = auth; asterisk-config/README.md), never in git",
+              file=sys.stderr)
     return 0
 
 

@@ -177,3 +177,17 @@ def test_trunk_problems_at_their_line(config_tree: Path, capsys: pytest.CaptureF
     with pytest.raises(ConfigError) as caught:
         load_config(["."])
     assert [p.format() for p in caught.value.problems] == lines
+
+
+def test_generate_reminds_of_the_missing_secret_file(config_tree: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    with_trunk(config_tree, TRUNK + '  auth: {username: "4640341000"}\n')
+    out = tmp_path / "etc"
+    out.mkdir()
+    assert main(["asterisk", "generate", "--config", ".", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "pjsip_trunk_auth.conf" in err and "4640341000" in err
+    assert "outbound_auth = operator-auth" in (out / "pjsip_trunk.conf").read_text(encoding="utf-8")
+    (out / "pjsip_trunk_auth.conf").write_text("[operator-auth]\n", encoding="utf-8")
+    assert main(["asterisk", "generate", "--config", ".", "--out", str(out)]) == 0
+    assert "pjsip_trunk_auth.conf" not in capsys.readouterr().err

@@ -3,6 +3,7 @@ turned into pjsip_trunk.conf by `ivr asterisk generate` (ivr.asterisk_gen.trunk)
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,8 @@ def test_no_trunk_means_no_operator() -> None:
 
 def test_secret_file_is_ignored_by_git() -> None:
     assert "asterisk-config/pjsip_trunk_auth.conf" in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "pjsip_trunk_auth.conf" not in {Path(line).name for line in tracked.splitlines()}
 
 
 # --- `ivr check` -------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ it is and leaves it running afterwards (for poking at it by hand after a run).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,9 +25,6 @@ from harness.fake_agi import FakeAgi
 from harness.faults import BusCapture, private_broker
 from harness.sandbox import Sandbox
 from harness.sipp import agent_passwords, inbound_trunk_configured
-
-from ivr.asterisk_gen.pjsip import write_passwords
-from ivr.config import load_config
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -119,9 +118,15 @@ def sip_trunk(asterisk: Sandbox) -> Sandbox:
 @pytest.fixture
 def phone_passwords(asterisk: Sandbox) -> dict[str, str]:
     """Agents' phone passwords (extension -> password) from the sandbox's pjsip_agents_auth.conf,
-    written as `ivr asterisk passwords` does (existing ones kept) and loaded into Asterisk."""
+    written by `ivr asterisk passwords` as an admin would (existing ones kept) and loaded into Asterisk."""
     etc = asterisk.root / "etc" / "asterisk"
-    if write_passwords(load_config([REPO]), etc / "pjsip_agents_auth.conf"):
+    path = etc / "pjsip_agents_auth.conf"
+    before = path.read_bytes() if path.exists() else b""
+    done = subprocess.run([sys.executable, "-m", "ivr", "asterisk", "passwords", "--config", str(REPO),
+                           "--out", str(path)], capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ivr asterisk passwords failed:\n{done.stdout}{done.stderr}")
+    if path.read_bytes() != before:
         asterisk.cli("module reload res_pjsip.so")
     return agent_passwords(etc)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,28 @@ from ivr.privacy import NumberHasher, mask_number
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
     from ivr.engine.interpreter import CallResult
+
+
+# agi_callerid values that name nobody.
+_NO_NUMBER = frozenset({"", "unknown", "anonymous", "<unknown>", "restricted"})
+# agi_callingpres is the Q.931 presentation: bits 0x60 are 0 (allowed), 0x20 (restricted: the
+# caller withheld the number) or 0x40 (not available).
+_PRESENTATION_MASK = 0x60
+
+
+def presented_caller(headers: Mapping[str, str]) -> str:
+    """The caller's number as the IVR may use it (registry look-ups, repeat-caller boosts, call
+    records, the callback number): "" when there is none or the caller withheld it. A withheld call
+    from the operator (`Privacy: id`) may still carry the network's asserted number, which Asterisk
+    puts in agi_callerid with the presentation restricted (trust_id_inbound): that number is not
+    the IVR's to use."""
+    caller = headers.get("callerid", "").strip()
+    if caller.lower() in _NO_NUMBER:
+        return ""
+    presentation = headers.get("callingpres", "0").strip() or "0"
+    if not presentation.isdigit() or int(presentation) & _PRESENTATION_MASK:
+        return ""
+    return caller
 
 
 @dataclass
@@ -38,8 +61,8 @@ class CallRegistry:
         self._active: dict[str, ActiveCall] = {}
 
     def start(self, session: AgiSession, *, route: str) -> ActiveCall:
-        caller = session.headers.get("callerid", "")
-        known = caller not in ("", "unknown", "anonymous")
+        caller = presented_caller(session.headers)
+        known = bool(caller)
         uniqueid = session.headers.get("uniqueid", "")
         call = ActiveCall(
             uniqueid=uniqueid,

@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
 
 TEST_CLOCK_VARIABLE = "IVR_TEST_NOW"
+# A test caller over SIP cannot set channel variables: it sends the time in this INVITE header
+# instead (tests/integration/harness/citizens.py). Read only with --allow-test-clock, from PJSIP.
+TEST_CLOCK_HEADER = "X-IVR-Test-Now"
 
 
 class Clock:
@@ -21,11 +24,13 @@ class Clock:
         return dt.datetime.now(self.zone)
 
     async def now_for(self, session: AgiSession) -> dt.datetime:
-        """`IVR_TEST_NOW` on the channel, only when the daemon runs with --allow-test-clock."""
+        """`IVR_TEST_NOW` on the channel (or, on a PJSIP channel without it, the INVITE's
+        X-IVR-Test-Now header), only when the daemon runs with --allow-test-clock."""
         if not self.allow_test_clock:
             return self.now()
-        reply = await session.command("GET VARIABLE", TEST_CLOCK_VARIABLE)
-        text = (reply.data or "").strip() if reply.result == "1" else ""
+        text = await _read(session, TEST_CLOCK_VARIABLE)
+        if not text and session.headers.get("type") == "PJSIP":
+            text = await _read(session, f"PJSIP_HEADER(read,{TEST_CLOCK_HEADER})")
         if not text:
             return self.now()
         try:
@@ -33,3 +38,8 @@ class Clock:
         except ValueError:
             return self.now()
         return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+
+
+async def _read(session: AgiSession, name: str) -> str:
+    reply = await session.command("GET VARIABLE", name)
+    return (reply.data or "").strip() if reply.result == "1" else ""

@@ -12,7 +12,9 @@ import structlog
 from ivr.privacy import scrub_text
 
 # Keys that may legitimately hold long digit strings that are not phone numbers.
-_SAFE_KEYS = frozenset({"uniqueid", "linkedid", "timestamp", "config_version", "pid", "port", "event"})
+# A config version is a hex digest: one with seven digits in a row looked like a number and was masked.
+_SAFE_KEYS = frozenset({"uniqueid", "linkedid", "timestamp", "config_version", "version", "old_version",
+                        "new_version", "pid", "port", "event"})
 
 
 def scrub_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -15,7 +15,7 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("asterisk", help="generate Asterisk queue/phone configuration from the YAML, reload it")
     actions = parser.add_subparsers(dest="action", required=True)
     gen = actions.add_parser("generate", help="write queues_generated.conf, queuerules.conf, pjsip_agents.conf, "
-                                              "extensions_callerid.conf")
+                                              "extensions_callerid.conf, pjsip_trunk.conf")
     gen.add_argument("--config", nargs="*", default=["."])
     gen.add_argument("--out", type=Path, default=Path("asterisk-config"), help="default: asterisk-config/")
     gen.add_argument("--check", action="store_true", help="write nothing; fail when the files are out of date")
@@ -40,6 +40,7 @@ def _config(paths: list[str]) -> Any:
 
 def run_generate(args: argparse.Namespace) -> int:
     from ivr.asterisk_gen import stale_files, write_files
+    from ivr.asterisk_gen.trunk import AUTH, AUTH_FILE
 
     config = _config(args.config)
     if config is None:
@@ -51,6 +52,11 @@ def run_generate(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in write_files(config, args.out):
         print(f"wrote {path}")
+    trunk = config.rules.trunk
+    if trunk is not None and trunk.auth is not None and not (args.out / AUTH_FILE).exists():
+        print(f"note: the trunk authenticates as {trunk.auth.username}: write its password in "
+              f"{args.out / AUTH_FILE} ([{AUTH}], type = auth; asterisk-config/README.md), never in git",
+              file=sys.stderr)
     return 0
 
 

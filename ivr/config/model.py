@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -296,6 +297,98 @@ class QueueSettings(Frozen):
     priority: PriorityBoosts = Field(default_factory=PriorityBoosts)
 
 
+# --- the operator's SIP trunk (asterisk-config/README.md "Connecting the operator's trunk") ----------
+# `ivr asterisk generate` turns it into pjsip_trunk.conf. Addresses Asterisk matches inbound calls
+# against are IP literals (no DNS lookup per call); the password never appears here.
+Codec = Literal["alaw", "ulaw", "g722"]
+HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")]
+SipUser = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+_.-]{1,64}$")]
+FilePath = Annotated[str, StringConstraints(pattern=r"^/[^\s;]{1,250}$")]
+
+
+def _ip_literal(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError as exc:
+        raise ValueError(f"'{text}' is not an IP address") from exc
+
+
+_WITH_PORT = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<v4>[0-9.]+)):(?P<port>[0-9]{1,5})$")
+
+
+def _ip_network(text: str) -> str:
+    """An IP address or network as `identify` matches it; an address may name a source port
+    (`192.0.2.10:5060`, `[2001:db8::1]:5060`) when only that port is the operator."""
+    with_port = _WITH_PORT.match(text)
+    try:
+        if with_port:
+            port = int(with_port["port"])
+            if not 1 <= port <= 65535:
+                raise ValueError(text)
+            address = ipaddress.ip_address(with_port["v6"] or with_port["v4"])
+            return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"'{text}' is not an IP address (optionally with :port) or network such as "
+                         "192.0.2.0/28 (host names would be looked up in DNS)") from exc
+
+
+IpAddress = Annotated[str, AfterValidator(_ip_literal)]
+IpNetwork = Annotated[str, AfterValidator(_ip_network)]
+
+
+class TrunkAuth(Frozen):
+    """The operator's digest credentials. The password lives in pjsip_trunk_auth.conf next to pjsip.conf
+    (an `[operator-auth]` section; mode 0640, never in git)."""
+
+    username: SipUser
+    # Also REGISTER with the operator (a trunk that finds the city by registration, not by address).
+    registration: bool = False
+    registration_expiry: int = Field(3600, ge=60, le=86400)
+
+
+class Trunk(Frozen):
+    """The operator's SIP trunk: where outbound calls go and which addresses inbound calls come from."""
+
+    # The operator's SBC: an IP address (no DNS per call) or a host name (looked up when dialling).
+    address: IpAddress | HostName
+    port: int = Field(5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    # Offered in this order; Sweden's PSTN is A-law, so alaw comes first.
+    codecs: tuple[Codec, ...] = Field(("alaw", "ulaw"), min_length=1)
+    # Source addresses of the operator's inbound calls (`identify`): IP addresses or networks.
+    inbound_from: tuple[IpNetwork, ...]
+    # How the caller ID travels: P-Asserted-Identity, Remote-Party-ID, or only the From header.
+    caller_id_header: Literal["pai", "rpid", "from"] = "pai"
+    # The domain in From (and PAI/RPID) when the operator asks for one; default: Asterisk's address.
+    from_domain: HostName | None = None
+    # The server's own address towards the operator: Asterisk's trunk transport binds here. Needed for
+    # tcp and tls; with udp, leaving it out uses the phones' transport (pjsip.conf transport-udp).
+    local_address: IpAddress | None = None
+    local_port: int = Field(5060, ge=1, le=65535)
+    # TLS: the certificate and key Asterisk presents (PEM files on the server).
+    tls_certificate: FilePath | None = None
+    tls_private_key: FilePath | None = None
+    # Seconds between OPTIONS pings; 0 = never (Asterisk then never marks the trunk unreachable).
+    qualify_seconds: int = Field(60, ge=0, le=3600)
+    auth: TrunkAuth | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Trunk:
+        if self.codecs[0] != "alaw":
+            raise ValueError("codecs must start with alaw (Sweden's PSTN is A-law; the first codec is offered first)")
+        if len(set(self.codecs)) != len(self.codecs):
+            raise ValueError("a codec is listed twice")
+        if not self.inbound_from:
+            raise ValueError("inbound_from is empty: no inbound call from the operator would be accepted")
+        if self.transport != "udp" and self.local_address is None:
+            raise ValueError(f"transport {self.transport} needs local_address (the address Asterisk's trunk "
+                             "transport binds to)")
+        if self.transport == "tls" and not (self.tls_certificate and self.tls_private_key):
+            raise ValueError("transport tls needs tls_certificate and tls_private_key")
+        return self
+
+
 class RoutingRules(Frozen):
     site: Identifier = "malmo"
     main_number: E164
@@ -306,6 +399,9 @@ class RoutingRules(Frozen):
     queueing: QueueSettings = Field(default_factory=QueueSettings)
     caller_id: CallerIdPolicy = Field(default_factory=CallerIdPolicy)
     contact_registry: ContactRegistry = Field(default_factory=ContactRegistry)
+    # The operator's SIP trunk; without it `ivr asterisk generate` writes a trunk-less pjsip_trunk.conf
+    # and outbound calls fail (callers being transferred fall back to the default queue).
+    trunk: Trunk | None = None
 
 
 class GroupsFile(Frozen):

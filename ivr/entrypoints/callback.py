@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ivr.agi.channel import AgiChannel
 from ivr.callbacks.numbers import callback_number, last_digits
 from ivr.callbacks.store import NewCallback
+from ivr.calls import presented_caller
 from ivr.engine.channel import CallerHungUp
 from ivr.privacy import mask_number
 from ivr.queues.membership import group_of_queue
@@ -69,7 +70,7 @@ async def _request(app: App, session: AgiSession) -> None:
         await say("callback-unavailable")
         return
     try:
-        number = await _ask_number(session, channel, say, callback_number(session.headers.get("callerid", "")))
+        number = await _ask_number(session, channel, say, callback_number(presented_caller(session.headers)))
     except CallerHungUp:
         call.log.info("caller hung up during the callback dialogue")
         return

@@ -72,6 +72,9 @@ def number(message: Mapping[str, Any], key: str, default: float = 0.0) -> float:
 @dataclass
 class TrackedCall:
     started: float
+    # The IVR's reference for the caller (ActiveCall.caller_ref: "" for a withheld number); None for
+    # a call the IVR did not take, whose reference comes from AMI's CallerIDNum.
+    caller_ref: str | None = None
     talk_s: float | None = None
     wrapup_s: float | None = None
     agent: str = ""
@@ -125,7 +128,8 @@ class AmiBridge:
     def emit(self, event: str, call: ActiveCall | None = None, **data: Any) -> None:
         """EventSink side: remember calls the IVR took, to report their hang-up."""
         if event == names.CALL_STARTED and call is not None:
-            self._tracked.setdefault(call.uniqueid, TrackedCall(started=call.started))
+            tracked = self._tracked.setdefault(call.uniqueid, TrackedCall(started=call.started))
+            tracked.caller_ref = call.caller_ref
             while len(self._tracked) > _TRACK_LIMIT_CALLS:
                 del self._tracked[next(iter(self._tracked))]
 
@@ -314,6 +318,9 @@ class AmiBridge:
             del self._tracked[uniqueid]
 
     def _ref(self, msg: Mapping[str, Any]) -> str:
+        tracked = self._tracked.get(header(msg, "Uniqueid"))
+        if tracked is not None and tracked.caller_ref is not None:
+            return tracked.caller_ref  # the IVR knows whether the caller withheld the number
         caller = header(msg, "CallerIDNum")
         if self._hasher is None or caller.lower() in _UNKNOWN_NUMBERS:
             return ""

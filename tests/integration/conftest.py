@@ -12,17 +12,22 @@ it is and leaves it running afterwards (for poking at it by hand after a run).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from harness.ami import AmiClient
+from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.fake_agi import FakeAgi
 from harness.faults import BusCapture, private_broker
 from harness.sandbox import Sandbox
+from harness.sipp import agent_passwords, inbound_trunk_configured
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -98,3 +103,40 @@ async def bus(tmp_path: Path) -> AsyncIterator[BusCapture]:
     finally:
         await capture.stop()
         broker.stop()
+
+
+@pytest.fixture
+def sip_trunk(asterisk: Sandbox) -> Sandbox:
+    """The operator's trunk as SIPp citizens reach it (harness/sipp.py citizen_call): the sandbox's
+    configuration identifies their source ports as the trunk."""
+    etc = asterisk.root / "etc" / "asterisk"
+    if not inbound_trunk_configured(etc):
+        raise RuntimeError(f"no PJSIP identify for the citizens' SIPp ports in {etc} (sandbox pjsip_trunk.conf)")
+    return asterisk
+
+
+@pytest.fixture
+def phone_passwords(asterisk: Sandbox) -> dict[str, str]:
+    """Agents' phone passwords (extension -> password) from the sandbox's pjsip_agents_auth.conf,
+    written by `ivr asterisk passwords` as an admin would (existing ones kept) and loaded into Asterisk."""
+    etc = asterisk.root / "etc" / "asterisk"
+    path = etc / "pjsip_agents_auth.conf"
+    before = path.read_bytes() if path.exists() else b""
+    done = subprocess.run([sys.executable, "-m", "ivr", "asterisk", "passwords", "--config", str(REPO),
+                           "--out", str(path)], capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ivr asterisk passwords failed:\n{done.stdout}{done.stderr}")
+    if path.read_bytes() != before:
+        asterisk.cli("module reload res_pjsip.so")
+    return agent_passwords(etc)
+
+
+@pytest.fixture
+async def citizens(ami: AmiClient, sip_trunk: Sandbox, tmp_path: Path) -> AsyncIterator[Citizens]:
+    """Citizens calling the city: over SIP through the operator's trunk (SIPp), or as Local channels
+    with IVR_TEST_CITIZENS=local (harness/citizens.py); their calls are ended after the test."""
+    group = Citizens(ami, tmp_path / "sipp")
+    try:
+        yield group
+    finally:
+        await group.close()

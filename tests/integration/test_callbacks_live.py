@@ -3,6 +3,9 @@ the caller presses 1 in a busy queue, confirms their number and hangs up; a stan
 place; the daemon is restarted; when an agent is free for them the agent is connected first, then
 the citizen is dialled showing the main number, and the callback is done with its number deleted.
 (tests/integration/test_faults_callbacks.py covers a SIGKILLed daemon and a lost stand-in.)
+The citizen calls over SIP through the operator's trunk and presses keys as RFC 4733 events on the
+test's cue (IVR_TEST_CITIZENS=local: a Local channel); the callers ahead and behind are Local channels
+put straight into the queue (tests/integration/README.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from harness.ami import AmiClient, SimCall
+from harness.citizens import Citizens
 from harness.faults import QUICK_KEYS, QUICK_PLAN
 from test_queues_agents import SIM, logged_out, settings_for, started, until  # noqa: F401 (fixture)
 
@@ -54,12 +58,6 @@ async def social_standins_paused(ami: AmiClient) -> AsyncIterator[None]:
         await ami.action("QueuePause", Interface=f"Local/{ext}@agent-sim/n", Queue="kc-social", Paused="false")
 
 
-async def press(ami: AmiClient, call: SimCall, digit: str) -> None:
-    """The caller presses a key now (from their half of the Local channel, as SendDTMF would)."""
-    assert call.channel is not None
-    await ami.action("PlayDTMF", Channel=call.channel.replace(";1", ";2"), Digit=digit, Duration="150")
-
-
 async def filler(ami: AmiClient, caller_id: str) -> SimCall:
     """Someone else waiting in kc-social (straight into the queue, without the menu)."""
     call = await ami.originate_caller(context="ivr-queue", exten="s", dtmf="", hold=120, caller_id=caller_id,
@@ -69,12 +67,13 @@ async def filler(ami: AmiClient, caller_id: str) -> SimCall:
 
 
 @pytest.mark.usefixtures("logged_out", "social_standins_paused")
-async def test_callback_keeps_the_place_and_connects_agent_then_citizen(ami: AmiClient, tmp_path: Path) -> None:
+async def test_callback_keeps_the_place_and_connects_agent_then_citizen(ami: AmiClient, citizens: Citizens,
+                                                                        tmp_path: Path) -> None:
     settings = settings_for(quick_config(tmp_path / "config"), tmp_path / "state")
     daemon = await started(settings)
     try:
         ahead = await filler(ami, "+46701117701")
-        citizen = await ami.originate_caller(dtmf=QUICK_KEYS["kc-social"], hold=60, caller_id=CITIZEN)
+        citizen = await citizens.call(dtmf=QUICK_KEYS["kc-social"], then=["1", "1"], hold=60, caller_id=CITIZEN)
         offered = await citizen.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_CALLBACK_OFFER", 20)
         assert offered.Value == "1"
         await citizen.wait_event(10, Event="Newexten", AppData="ivr/sv/callback-offer")
@@ -85,10 +84,10 @@ async def test_callback_keeps_the_place_and_connects_agent_then_citizen(ami: Ami
         music = await citizen.wait_event(10, Event="MusicOnHoldStart", since=joined.index + 1)
         await citizen.wait_event(15, Event="MusicOnHoldStart", since=music.index + 1)
         await asyncio.sleep(0.5)
-        await press(ami, citizen, "1")  # "call me back"
+        await citizen.press()  # 1: "call me back"
         await citizen.wait_for(lambda e: e.Event == "AGIExecStart" and "callback-your-number" in (e.Command or ""),
                                15, what="the number read back")
-        await press(ami, citizen, "1")  # "yes, this number"
+        await citizen.press()  # 1: "yes, this number"
         await citizen.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT" and e.Value == "callback",
                                20, what="the callback booked")
         await citizen.wait_hangup(15)
@@ -141,18 +140,19 @@ async def test_callback_keeps_the_place_and_connects_agent_then_citizen(ami: Ami
 
 @pytest.mark.usefixtures("logged_out", "social_standins_paused")
 async def test_one_during_the_offer_asks_at_once_and_star_goes_back_to_the_queue(
-        ami: AmiClient, tmp_path: Path) -> None:
+        ami: AmiClient, citizens: Citizens, tmp_path: Path) -> None:
     daemon = await started(settings_for(quick_config(tmp_path / "config"), tmp_path / "state"))
     try:
         ahead = await filler(ami, "+46701117703")
-        citizen = await ami.originate_caller(dtmf=QUICK_KEYS["kc-social"], hold=60, caller_id="+46701117704")
+        citizen = await citizens.call(dtmf=QUICK_KEYS["kc-social"], then=["1", "*"], hold=60,
+                                      caller_id="+46701117704")
         await citizen.wait_event(20, Event="Newexten", AppData="ivr/sv/callback-offer")
         await asyncio.sleep(1)
-        await press(ami, citizen, "1")  # while the offer is still playing
+        await citizen.press()  # 1, while the offer is still playing
         await citizen.wait_for(lambda e: e.Event == "AGIExecStart" and "callback-your-number" in (e.Command or ""),
                                15, what="the number read back")
         assert not citizen.events(lambda e: e.Event == "QueueCallerJoin")  # asked before joining
-        await press(ami, citizen, "*")  # "no, back to the queue"
+        await citizen.press()  # *: "no, back to the queue"
         joined = await citizen.wait_event(20, Event="QueueCallerJoin", Queue="kc-social")
         assert joined.Position == "2"  # behind the caller who was there first; never dropped
         assert not citizen.events(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT"

@@ -1,6 +1,7 @@
 """The real daemon on the real Asterisk (this run's sandbox instance): scripted calls give the
 expected product events, in order, on the MQTT broker, the expected call records, and the queued
-call on the wallboard in a headless Chromium.
+call on the wallboard in a headless Chromium. Citizens call over SIP through the operator's trunk
+(IVR_TEST_CITIZENS=local: Local channels).
 
 A queued callback ("ring upp mig", issue #3's service) ends the call as `callback`.
 """
@@ -21,6 +22,7 @@ from typing import Any
 import aiomqtt
 import pytest
 from harness.ami import IVR_DEV_SECRET, IVR_USER, AmiClient
+from harness.citizens import Citizens
 from harness.ports import AGI_PORT, AMI_PORT
 
 from ivr.daemon import Daemon
@@ -146,11 +148,11 @@ def in_order(seen: list[str], expected: list[str]) -> bool:
 
 
 async def test_calls_on_the_bus_in_records_and_on_the_wallboard(
-        daemon: Daemon, bus: Bus, ami: AmiClient, social_agents_away: None, tmp_path: Path) -> None:
-    answered = await ami.originate_caller(dtmf=SCHOOL_KEYS, hold=40, variables={**OPEN_DAY, "__AGENT_TALK": "2"})
-    waiting = await ami.originate_caller(dtmf=ELDER_CARE_KEYS, hold=120, variables=OPEN_DAY)
-    closed = await ami.originate_caller(dtmf="", hold=30, variables={"IVR_TEST_NOW": "2026-12-24T10:00"})
-    hung_up = await ami.originate_caller(dtmf="", first_wait=0.5, hold=1, variables=OPEN_DAY)
+        daemon: Daemon, bus: Bus, citizens: Citizens, social_agents_away: None, tmp_path: Path) -> None:
+    answered = await citizens.call(dtmf=SCHOOL_KEYS, hold=40, variables={**OPEN_DAY, "__AGENT_TALK": "2"})
+    waiting = await citizens.call(dtmf=ELDER_CARE_KEYS, hold=120, variables=OPEN_DAY)
+    closed = await citizens.call(dtmf="", hold=30, variables={"IVR_TEST_NOW": "2026-12-24T10:00"})
+    hung_up = await citizens.call(dtmf="", first_wait=0.5, hold=1, variables=OPEN_DAY)
     calls = {"answered": answered, "waiting": waiting, "closed": closed, "hung_up": hung_up}
 
     # The waiting caller shows on the wallboard, live, in its queue.
@@ -208,17 +210,18 @@ async def test_calls_on_the_bus_in_records_and_on_the_wallboard(
 
 
 async def test_queued_callback_is_recorded_as_callback(
-        daemon: Daemon, bus: Bus, ami: AmiClient, social_agents_away: None, tmp_path: Path) -> None:
+        daemon: Daemon, bus: Bus, ami: AmiClient, citizens: Citizens, social_agents_away: None,
+        tmp_path: Path) -> None:
     """With more than two callers waiting in kc-social the next one is offered a callback; pressing 1
     in the queue and confirming the number with 1 books it and ends the call."""
     try:
-        waiting = [await ami.originate_caller(dtmf=ELDER_CARE_KEYS, hold=90, variables=OPEN_DAY,
-                                              caller_id=f"+4670111220{i}") for i in range(3)]
+        waiting = [await citizens.call(dtmf=ELDER_CARE_KEYS, hold=90, variables=OPEN_DAY,
+                                       caller_id=f"+4670111220{i}") for i in range(3)]
         for call in waiting:
             await bus.wait(call.uniqueid, "queued")
         # 2s through the menu (en, social services, elder care), then 1s: leave the queue, confirm.
-        asker = await ami.originate_caller(dtmf="2ww" * 10 + "1ww" * 20, hold=60, variables=OPEN_DAY,
-                                           caller_id="+46701112209")
+        asker = await citizens.call(dtmf="2ww" * 10 + "1ww" * 20, hold=60, variables=OPEN_DAY,
+                                    caller_id="+46701112209")
         requested = await bus.wait(asker.uniqueid, "callback_requested")
         await bus.wait(asker.uniqueid, "call_ended")
         await asyncio.wait_for(daemon.records.flushed.wait(), 10)
@@ -268,10 +271,10 @@ async def test_queue_snapshots_and_agent_states_are_retained(daemon: Daemon, ami
 
 
 async def test_ami_reconnect_rebuilds_the_queue_view(
-        daemon: Daemon, ami: AmiClient, bus: Bus, social_agents_away: None) -> None:
+        daemon: Daemon, citizens: Citizens, bus: Bus, social_agents_away: None) -> None:
     """After the AMI link drops and comes back, the view is rebuilt from QueueStatus: a caller the
     view had lost (as if its QueueCallerJoin had been missed) is back, and its hang-up is reported."""
-    call = await ami.originate_caller(dtmf=ELDER_CARE_KEYS, hold=90, variables=OPEN_DAY)
+    call = await citizens.call(dtmf=ELDER_CARE_KEYS, hold=90, variables=OPEN_DAY)
     await bus.wait(call.uniqueid, "queued")
     daemon.bridge.view.queue("kc-social").callers.clear()
     before = daemon.bridge.resyncs

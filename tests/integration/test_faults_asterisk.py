@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 
 from harness.ami import AmiClient
+from harness.citizens import CitizenHandle, Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, eventually, quick_config
 from harness.sandbox import Sandbox
@@ -20,9 +21,10 @@ async def test_asterisk_restart_daemon_reconnects_and_serves_the_next_call(aster
                                                                            tmp_path: Path) -> None:
     daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"))
     await daemon.start()
+    doomed: CitizenHandle | None = None
     try:
         async with await AmiClient.connect() as ami:
-            doomed = await ami.originate_caller(dtmf="", hold=60)
+            doomed = await Citizens(ami, tmp_path / "sipp").call(dtmf="", hold=60)
             await doomed.wait_for(lambda e: e.Event == "AGIExecStart" and "silence/10" in (e.Command or ""), 15)
             mark = daemon.log_path.stat().st_size
             restart = await asyncio.to_thread(asterisk.run, "restart")
@@ -42,7 +44,8 @@ async def test_asterisk_restart_daemon_reconnects_and_serves_the_next_call(aster
         assert daemon.proc is not None and daemon.proc.poll() is None
 
         async with await AmiClient.connect() as ami:
-            call = await ami.originate_caller(dtmf=QUICK_KEYS["kc-streets"], hold=15)
+            citizens = Citizens(ami, tmp_path / "sipp")
+            call = await citizens.call(dtmf=QUICK_KEYS["kc-streets"], hold=15)
             joined = await call.wait_event(20, Event="QueueCallerJoin")
             assert joined.Queue == "kc-streets"
             finished = await eventually(
@@ -50,8 +53,10 @@ async def test_asterisk_restart_daemon_reconnects_and_serves_the_next_call(aster
                          if line.get("event") == "menu finished" and line.get("uniqueid") == call.uniqueid],
                 5, "the daemon ran the new call's menu")
             assert finished[0]["queue"] == "kc-streets"
-            await call.hangup()
+            await citizens.close()
     finally:
+        if doomed is not None:
+            doomed.kill()  # a SIP citizen's call died with Asterisk: its SIPp never heard a BYE
         await daemon.stop()
     after = daemon.log_lines(since=mark)
     assert not [line for line in after if line.get("event") in ("agi.handler_failed", "agi.connection_failed")]

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness.ami import AmiClient, AmiMessage, SimCall
+from harness.ami import AmiClient, AmiMessage
+from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, quick_config
 
@@ -32,37 +33,31 @@ async def school_agents_away(ami: AmiClient) -> AsyncIterator[None]:
         await ami.set_global(f"AGENT_{agent}_NOANSWER", "")
 
 
-async def press(ami: AmiClient, call: SimCall, digit: str) -> None:
-    """The caller presses a key now (sent from the caller's half of the Local channel)."""
-    assert call.channel is not None
-    await ami.action("PlayDTMF", Channel=call.channel.replace(";1", ";2"), Digit=digit, Duration="150")
-
-
 def standin_joined(e: AmiMessage) -> bool:
     return e.Event == "QueueCallerJoin" and e.Queue == "kc-school" and bool(STANDIN.match(e.Channel or ""))
 
 
 async def test_callback_in_flight_survives_a_sigkill_and_a_lost_standin(
-        ami: AmiClient, school_agents_away: None, tmp_path: Path) -> None:
+        ami: AmiClient, citizens: Citizens, school_agents_away: None, tmp_path: Path) -> None:
     daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"),
                            env={"IVR_CALLBACK_SCAN_S": "1"})
     await daemon.start()
     try:
         # kc-school offers a callback once more than two callers wait.
-        fillers = [await ami.originate_caller(dtmf=QUICK_KEYS["kc-school"], hold=90, caller_id=f"+4670111000{i}")
+        fillers = [await citizens.call(dtmf=QUICK_KEYS["kc-school"], hold=90, caller_id=f"+4670111000{i}")
                    for i in range(3)]
         await asyncio.gather(*(f.wait_event(15, Event="QueueCallerJoin", Queue="kc-school") for f in fillers))
-        citizen = await ami.originate_caller(dtmf=QUICK_KEYS["kc-school"], hold=90, caller_id=CITIZEN)
+        citizen = await citizens.call(dtmf=QUICK_KEYS["kc-school"], then=["1", "1"], hold=90, caller_id=CITIZEN)
         await citizen.wait_event(25, Event="QueueCallerJoin", Queue="kc-school")  # after the offer
         # The others leave, so that the citizen is at the head with the agents' phones ringing: Queue()
         # is then surely listening for keys (not in the middle of its position announcement).
         for filler in fillers:
             await filler.hangup()
         await citizen.wait_event(20, Event="AgentCalled")
-        await press(ami, citizen, "1")  # "call me back"
+        await citizen.press()  # 1: "call me back"
         await citizen.wait_for(lambda e: e.Event == "AGIExecStart" and "callback-your-number" in (e.Command or ""),
                                15, what="the number confirmation")
-        await press(ami, citizen, "1")  # "yes, this number"
+        await citizen.press()  # 1: "yes, this number"
         await citizen.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT" and e.Value == "callback",
                                20, what="the callback booked")
         first = await ami.recorder.wait_for(standin_joined, 15, what="the stand-in in kc-school")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from harness.ami import AmiClient, SimCall
+from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, BusCapture, call_records, eventually, quick_config
 
@@ -43,22 +44,22 @@ def waiting_in(snapshots: list[dict[str, object]], queue: str) -> set[str]:
     return {str(c["uniqueid"]) for c in latest[-1]["callers"]} if latest else set()  # type: ignore[attr-defined]
 
 
-async def test_sigkill_keeps_every_caller_and_record(ami: AmiClient, agents_away: None, bus: BusCapture,
-                                                     tmp_path: Path) -> None:
+async def test_sigkill_keeps_every_caller_and_record(
+        citizens: Citizens, ami: AmiClient, agents_away: None, bus: BusCapture, tmp_path: Path) -> None:
     daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"),
                            env={"IVR_MQTT_HOST": "127.0.0.1", "IVR_MQTT_PORT": str(bus.port),
                                 "IVR_QUEUE_SNAPSHOT_S": "1"})
     await daemon.start()
     try:
-        queued = await ami.originate_caller(dtmf=QUICK_KEYS["kc-school"], hold=120, caller_id="+46701110001")
-        menu = await ami.originate_caller(dtmf="", hold=120, caller_id="+46701110002")
+        queued = await citizens.call(dtmf=QUICK_KEYS["kc-school"], hold=120, caller_id="+46701110001")
+        menu = await citizens.call(dtmf="", hold=120, caller_id="+46701110002")
         await queued.wait_event(15, Event="QueueCallerJoin", Queue="kc-school")
         await in_menu(menu)
         await bus.wait_event(queued.uniqueid, "queued", 10)
 
         daemon.kill()
         killed_at = ami.recorder.mark()
-        arriving = await ami.originate_caller(dtmf="", hold=120, caller_id="+46701110003")
+        arriving = await citizens.call(dtmf="", hold=120, caller_id="+46701110003")
         for call in (menu, arriving):
             await call.wait_event(20, since=killed_at, Event="QueueCallerJoin", Queue="kc-general")
         assert (await arriving.wait_event(5, Event="VarSet", Variable="AGISTATUS")).Value == "FAILURE"

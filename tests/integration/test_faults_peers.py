@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.ami import AmiClient, SimCall
+from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, eventually, free_port, quick_config
 from harness.ports import AGI_PORT
@@ -97,7 +98,8 @@ async def served_in_normal_time(call: SimCall, queue: str) -> float:
     return time.monotonic() - started
 
 
-async def test_stuck_and_hostile_fastagi_peers_never_block_real_calls(ami: AmiClient, tmp_path: Path) -> None:
+async def test_stuck_and_hostile_fastagi_peers_never_block_real_calls(
+        citizens: Citizens, ami: AmiClient, tmp_path: Path) -> None:
     daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"))
     await daemon.start()
     stuck = [Peer(f"stuck {i}", headers(f"stuck.{i}")) for i in range(5)]  # never answer a command
@@ -106,11 +108,11 @@ async def test_stuck_and_hostile_fastagi_peers_never_block_real_calls(ami: AmiCl
         peers = asyncio.gather(*(p.run(AGI_PORT, 12) for p in hostile))
         hung = asyncio.gather(*(p.run(AGI_PORT, 60) for p in stuck))
         await asyncio.sleep(0.5)  # every peer connected and misbehaving
-        calls = [await ami.originate_caller(dtmf=QUICK_KEYS[q], hold=20) for q in ("kc-school", "kc-social")]
+        calls = [await citizens.call(dtmf=QUICK_KEYS[q], hold=20) for q in ("kc-school", "kc-social")]
         times = await asyncio.gather(*(served_in_normal_time(c, q) for c, q in zip(calls, ("kc-school", "kc-social"),
                                                                                strict=True)))
         await peers
-        after = await ami.originate_caller(dtmf=QUICK_KEYS["kc-streets"], hold=20)
+        after = await citizens.call(dtmf=QUICK_KEYS["kc-streets"], hold=20)
         assert await served_in_normal_time(after, "kc-streets") < 5
         assert all(p.closed_after is None for p in stuck)  # still waited on, and nobody waited with them
         hung.cancel()
@@ -202,7 +204,8 @@ def _answer(frame: bytes) -> bytes:
     return b"Response: Error\r\n" + action_id + b"Message: not here\r\n\r\n"
 
 
-async def test_hostile_ami_server_costs_a_reconnect_and_no_call(ami: AmiClient, tmp_path: Path) -> None:
+async def test_hostile_ami_server_costs_a_reconnect_and_no_call(
+        citizens: Citizens, ami: AmiClient, tmp_path: Path) -> None:
     manager = HostileAmi()
     await manager.start()
     daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"),
@@ -211,7 +214,7 @@ async def test_hostile_ami_server_costs_a_reconnect_and_no_call(ami: AmiClient, 
     try:
         await eventually(lambda: any(line.get("event") == "ami.reconnected" for line in daemon.log_lines()),
                          20, "the daemon logged in again after the junk")
-        call = await ami.originate_caller(dtmf=QUICK_KEYS["kc-building"], hold=20, caller_id="+46701237777")
+        call = await citizens.call(dtmf=QUICK_KEYS["kc-building"], hold=20, caller_id="+46701237777")
         started = time.monotonic()
         # The fake Manager says no agent is logged in anywhere, so the router may pick kc-general instead.
         await call.wait_event(15, Event="QueueCallerJoin", Queue=["kc-building", "kc-general"])

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from harness.ami import AmiClient, SimCall
+from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import (
     QUICK_KEYS,
@@ -41,7 +42,8 @@ async def served_in_normal_time(call: SimCall, result: str, limit: float = 6.0) 
     assert time.monotonic() - started < limit
 
 
-async def test_broker_down_calls_go_on_and_events_arrive_later(ami: AmiClient, tmp_path: Path) -> None:
+async def test_broker_down_calls_go_on_and_events_arrive_later(
+        citizens: Citizens, ami: AmiClient, tmp_path: Path) -> None:
     broker = private_broker(tmp_path / "mqtt")
     broker.start()
     bus = BusCapture(broker.port)
@@ -51,7 +53,7 @@ async def test_broker_down_calls_go_on_and_events_arrive_later(ami: AmiClient, t
     await daemon.start()
     try:
         # Both calls wait long enough for an agent still in wrap-up after an earlier test; an agent ends them.
-        before = await ami.originate_caller(dtmf=QUICK_KEYS["kc-building"], hold=30, variables=SHORT_TALK)
+        before = await citizens.call(dtmf=QUICK_KEYS["kc-building"], hold=30, variables=SHORT_TALK)
         await before.wait_event(30, Event="AgentConnect")
         await bus.wait_event(before.uniqueid, "call_ended", 20)
 
@@ -59,7 +61,7 @@ async def test_broker_down_calls_go_on_and_events_arrive_later(ami: AmiClient, t
         broker.stop()
         await eventually(lambda: any(line.get("event") == "mqtt.disconnected" for line in daemon.log_lines()),
                          10, "the daemon noticed the broker is gone")
-        during = await ami.originate_caller(dtmf=QUICK_KEYS["kc-building"], hold=30, variables=SHORT_TALK)
+        during = await citizens.call(dtmf=QUICK_KEYS["kc-building"], hold=30, variables=SHORT_TALK)
         await served_in_normal_time(during, "queue")
         await during.wait_event(30, Event="AgentConnect")
         await during.wait_hangup(15)
@@ -81,8 +83,8 @@ async def test_broker_down_calls_go_on_and_events_arrive_later(ami: AmiClient, t
     assert all(line.get("dropped") == 0 for line in daemon.log_lines() if line.get("event") == "mqtt.disconnected")
 
 
-async def test_database_hung_then_down_records_spool_survive_sigkill_and_replay(ami: AmiClient,
-                                                                               tmp_path: Path) -> None:
+async def test_database_hung_then_down_records_spool_survive_sigkill_and_replay(
+        citizens: Citizens, ami: AmiClient, tmp_path: Path) -> None:
     proxy = TcpProxy(5432)
     await proxy.up()
     with pg_schema() as direct:
@@ -91,17 +93,17 @@ async def test_database_hung_then_down_records_spool_survive_sigkill_and_replay(
         spool = daemon.state_dir / "records-spool.jsonl"
         await daemon.start()
         try:
-            before = await ami.originate_caller(dtmf=QUICK_KEYS["goodbye"], hold=5)
+            before = await citizens.call(dtmf=QUICK_KEYS["goodbye"], hold=5)
             await eventually(lambda: _ended_at(direct, before), 15, "the first call's record in PostgreSQL")
 
             proxy.freeze()  # the database stops answering but keeps the connection open
-            hung = await ami.originate_caller(dtmf=QUICK_KEYS["goodbye"], hold=5)
+            hung = await citizens.call(dtmf=QUICK_KEYS["goodbye"], hold=5)
             await served_in_normal_time(hung, "hangup")
             await hung.wait_hangup(10)
             await eventually(lambda: hung.uniqueid in _spooled(spool), 15, "the hung database's rows spooled")
 
             await proxy.down()  # now it refuses outright
-            refused = await ami.originate_caller(dtmf=QUICK_KEYS["goodbye"], hold=5)
+            refused = await citizens.call(dtmf=QUICK_KEYS["goodbye"], hold=5)
             await served_in_normal_time(refused, "hangup")
             await refused.wait_hangup(10)
             await eventually(lambda: _final_in_spool(spool, refused), 15, "the refused database's rows spooled")
@@ -109,7 +111,7 @@ async def test_database_hung_then_down_records_spool_survive_sigkill_and_replay(
             assert set(_spooled(spool)) >= {hung.uniqueid, refused.uniqueid}
 
             await daemon.start()  # still no database: the daemon starts and serves all the same
-            restarted = await ami.originate_caller(dtmf=QUICK_KEYS["goodbye"], hold=5)
+            restarted = await citizens.call(dtmf=QUICK_KEYS["goodbye"], hold=5)
             await served_in_normal_time(restarted, "hangup")
             await restarted.wait_hangup(10)
             await proxy.up()

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from harness.ami import AmiClient, SimCall
+from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, eventually, quick_config
 
@@ -19,23 +20,24 @@ async def in_menu(call: SimCall) -> None:
                         what="the menu prompt")
 
 
-async def test_calls_beyond_the_limit_take_the_fallback_at_once(ami: AmiClient, tmp_path: Path) -> None:
+async def test_calls_beyond_the_limit_take_the_fallback_at_once(
+        citizens: Citizens, ami: AmiClient, tmp_path: Path) -> None:
     daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"),
                            env={"IVR_MAX_SESSIONS": "2"})
     await daemon.start()
     try:
         # Two callers take their time in the menu; they press their key 6 s in.
-        busy = [await ami.originate_caller(dtmf="w" * 12 + QUICK_KEYS[q], hold=40, caller_id=f"+4670222000{i}")
+        busy = [await citizens.call(dtmf="w" * 12 + QUICK_KEYS[q], hold=40, caller_id=f"+4670222000{i}")
                 for i, q in enumerate(("kc-school", "kc-streets"))]
         await asyncio.gather(*(in_menu(c) for c in busy))
         started = time.monotonic()
-        extra = [await ami.originate_caller(dtmf=QUICK_KEYS["kc-school"], hold=40, caller_id=f"+4670222001{i}")
+        extra = [await citizens.call(dtmf=QUICK_KEYS["kc-school"], hold=40, caller_id=f"+4670222001{i}")
                  for i in range(3)]
         extra_joins = await asyncio.gather(*(c.wait_event(15, Event="QueueCallerJoin") for c in extra))
         fallback_s = time.monotonic() - started
         busy_joins = await asyncio.gather(*(c.wait_event(20, Event="QueueCallerJoin") for c in busy))
 
-        after = await ami.originate_caller(dtmf=QUICK_KEYS["kc-building"], hold=20)
+        after = await citizens.call(dtmf=QUICK_KEYS["kc-building"], hold=20)
         after_join = await after.wait_event(15, Event="QueueCallerJoin")
         overloaded = await eventually(
             lambda: [line for line in daemon.log_lines() if line.get("event") == "agi.overloaded"], 5,

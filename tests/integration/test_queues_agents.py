@@ -5,7 +5,9 @@ time, agent state after an AMI reconnect, and a queue reload with a caller waiti
 
 Agents are dynamic members whose "phone" is a Local channel into [agent-sim] (Local/9<ext>@…, so
 they never clash with the sandbox's static stand-ins Local/<ext>@…); they answer after a second
-unless GLOBAL(AGENT_9<ext>_NOANSWER)=1.
+unless GLOBAL(AGENT_9<ext>_NOANSWER)=1 (test_agent_phones_sip.py has a real SIP phone as a member).
+Citizens who go through the menu call over SIP (IVR_TEST_CITIZENS=local: Local channels); callers
+put straight into a queue ([ivr-queue]) are Local channels (tests/integration/README.md).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import pytest
 from harness.ami import IVR_DEV_SECRET, IVR_USER, AmiClient
+from harness.citizens import Citizens
 from harness.ports import AGI_PORT, AMI_PORT
 from harness.sandbox import Sandbox
 
@@ -158,7 +161,8 @@ async def test_login_pause_logout_from_the_command_line(ami: AmiClient, logged_o
     assert agents["farah.ali"]["state"] == "logged_out"
 
 
-async def test_arabic_caller_reaches_the_agent_with_arabic_first(ami: AmiClient, daemon: Daemon) -> None:
+async def test_arabic_caller_reaches_the_agent_with_arabic_first(ami: AmiClient, citizens: Citizens,
+                                                                 daemon: Daemon) -> None:
     config = daemon.app.config.current
     control = AgentControl(daemon.ami, SIM)
     await control.login(config, "cecilia.berg")  # social, Swedish only
@@ -166,8 +170,8 @@ async def test_arabic_caller_reaches_the_agent_with_arabic_first(ami: AmiClient,
     await until(lambda: (daemon.app.queues.load("kc-social-ar").skilled_present or 0) >= 1,
                 what="the daemon sees Bilal in kc-social-ar")
     # Arabic (3), social services (2), individual and family care (1).
-    call = await ami.originate_caller(dtmf="w3wwwwwwww2wwwwwwww1", hold=40, caller_id="+46701113301",
-                                      variables={**OPEN_DAY, "__AGENT_TALK": "2"})
+    call = await citizens.call(dtmf="w3wwwwwwww2wwwwwwww1", hold=40, caller_id="+46701113301",
+                               variables={**OPEN_DAY, "__AGENT_TALK": "2"})
     join = await call.wait_event(90, Event="QueueCallerJoin")
     assert join.Queue == "kc-social-ar" and join.Language == "ar"
     limits = call.events(lambda e: e.Event == "VarSet" and e.Variable == "QUEUE_MAX_PENALTY" and e.index < join.index)
@@ -191,10 +195,10 @@ async def test_arabic_caller_reaches_the_agent_with_arabic_first(ami: AmiClient,
 
 
 async def test_waiting_caller_overflows_to_the_next_group_after_the_configured_time(
-        ami: AmiClient, daemon: Daemon) -> None:
+        citizens: Citizens, daemon: Daemon) -> None:
     # English (2), streets and parks (4); nobody answers in time (the stand-ins wait 30 s to answer).
-    call = await ami.originate_caller(dtmf="w2wwwwwww4", hold=60, caller_id="+46701113302",
-                                      variables={**OPEN_DAY, "__AGENT_ANSWER_DELAY": "30"})
+    call = await citizens.call(dtmf="w2wwwwwww4", hold=60, caller_id="+46701113302",
+                               variables={**OPEN_DAY, "__AGENT_ANSWER_DELAY": "30"})
     timeout = await call.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_QUEUE_TIMEOUT", 60)
     assert timeout.Value == "10"
     joined = await call.wait_event(60, Event="QueueCallerJoin", Queue="kc-streets")

@@ -1,12 +1,15 @@
 """Returning callers on the real Asterisk with the real daemon: an official's call showing the main number
 is not answered; when the citizen calls the main number, they are offered the official and connected,
-and when the official does not answer, they wait in the department's queue."""
+and when the official does not answer, they wait in the department's queue. The citizens call over SIP
+through the operator's trunk (IVR_TEST_CITIZENS=local: Local channels); the official's missed call is
+placed from a Local channel in [officials-outbound] (tests/integration/README.md)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from harness.ami import AmiClient, SimCall
+from harness.ami import AmiClient
+from harness.citizens import CitizenHandle, Citizens
 from harness.daemon import DaemonProcess
 
 WEEKDAY_10 = "2026-12-22T10:00"
@@ -30,22 +33,22 @@ async def attempts_ended(daemon: DaemonProcess, count: int) -> None:
         await asyncio.sleep(0.1)
 
 
-async def call_back(ami: AmiClient, citizen: str, **variables: str) -> SimCall:
+async def call_back(citizens: Citizens, citizen: str, **variables: str) -> CitizenHandle:
     """The citizen calls the main number and presses 1 during the notice."""
-    return await ami.originate_caller(caller_id=citizen, dtmf="w1", first_wait=1, hold=40,
-                                      variables={"IVR_TEST_NOW": WEEKDAY_10, **variables})
+    return await citizens.call(caller_id=citizen, dtmf="w1", first_wait=1, hold=40,
+                               variables={"IVR_TEST_NOW": WEEKDAY_10, **variables})
 
 
-async def test_returning_caller_reaches_the_official_or_the_departments_queue(ami: AmiClient,
-                                                                              daemon: DaemonProcess) -> None:
+async def test_returning_caller_reaches_the_official_or_the_departments_queue(
+        ami: AmiClient, citizens: Citizens, daemon: DaemonProcess) -> None:
     reached, queued, stranger = "+46701120001", "+46701120002", "+46701120003"
     await asyncio.gather(missed_call(ami, daemon, reached), missed_call(ami, daemon, queued))
     await attempts_ended(daemon, 2)
     answered, unanswered, menu = await asyncio.gather(
-        call_back(ami, reached),
+        call_back(citizens, reached),
         # The official's phone rings without an answer; 2 s instead of IVR_TRANSFER_RING's 45.
-        call_back(ami, queued, __TRUNK_NOANSWER="1", IVR_TRANSFER_RING="2"),
-        call_back(ami, stranger))
+        call_back(citizens, queued, __TRUNK_NOANSWER="1", IVR_TRANSFER_RING="2"),
+        call_back(citizens, stranger))
     # Connected to the official's direct line, who answers (the simulated far end).
     trunk = await answered.wait_event(30, Event="UserEvent", UserEvent="TrunkCall")
     assert trunk.Number == OFFICIAL_LINE

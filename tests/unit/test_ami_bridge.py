@@ -131,6 +131,7 @@ def test_hangup_of_unknown_channel_is_ignored_and_of_ivr_call_ends_it() -> None:
     class Call:
         uniqueid = "u9"
         started = clock.now
+        caller_ref = ""
 
     bridge.emit(names.CALL_STARTED, Call())  # type: ignore[arg-type]
     clock.now += 9.5
@@ -140,13 +141,31 @@ def test_hangup_of_unknown_channel_is_ignored_and_of_ivr_call_ends_it() -> None:
     assert len(sink.events) == 1
 
 
+def test_withheld_caller_of_the_ivr_is_queued_without_a_reference() -> None:
+    """A withheld call from the operator carries the network's number in CallerIDNum; the IVR knew it
+    was withheld (ActiveCall.caller_ref ""), so the queue events name no one. A call the IVR did not
+    take still gets its reference from AMI."""
+    bridge, sink, clock = make()
+
+    class Call:
+        uniqueid, started, caller_ref = "u1", clock.now, ""
+
+    bridge.emit(names.CALL_STARTED, Call())  # type: ignore[arg-type]
+    bridge.on_join(ami("QueueCallerJoin", Queue="kc-general", Uniqueid="u1", Position=1, CallerIDNum=CALLER))
+    bridge.on_join(ami("QueueCallerJoin", Queue="kc-general", Uniqueid="u2", Position=2, CallerIDNum=CALLER))
+    queued = {d["uniqueid"]: d for e, _, d in sink.events if e == names.QUEUED}
+    assert queued["u1"]["caller_ref"] == ""
+    assert queued["u2"]["caller_ref"] == HASHER.short(CALLER)
+    assert [c.caller_ref for c in bridge.view.queues["kc-general"].callers.values()] == ["", HASHER.short(CALLER)]
+
+
 def test_calls_never_seen_hanging_up_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("ivr.events.ami_bridge._TRACK_LIMIT_CALLS", 3)
     bridge, sink, clock = make()
 
     class Call:
         def __init__(self, uniqueid: str) -> None:
-            self.uniqueid, self.started = uniqueid, clock.now
+            self.uniqueid, self.started, self.caller_ref = uniqueid, clock.now, ""
 
     for uniqueid in ("u1", "u2", "u3", "u4"):  # AMI is down: no Hangup ever comes for these
         bridge.emit(names.CALL_STARTED, Call(uniqueid))  # type: ignore[arg-type]

@@ -38,9 +38,18 @@ def test_the_generated_context_has_one_extension_per_phone(shipped_config: Confi
     text = generate(shipped_config)["extensions_callerid.conf"]
     assert "\n[ivr-callerid-table]\n" in text
     assert table(text) == fallback_entries(shipped_config)
-    # Every line is a comment, the context or an entry: nothing else reaches the dialplan.
+    # The name shown with a number, as the daemon sets it.
+    assert f"exten => name,1,Return({shipped_config.rules.caller_id.name})" in text.splitlines()
+    # Every line is a comment, the context, an entry or the name: nothing else reaches the dialplan.
     assert all(line.startswith(";") or line in ("", "[ivr-callerid-table]") or _LINE.fullmatch(line)
+               or line == f"exten => name,1,Return({shipped_config.rules.caller_id.name})"
                for line in text.splitlines())
+
+
+def test_a_name_with_dialplan_syntax_is_left_out(shipped_config: ConfigSet) -> None:
+    caller_id = shipped_config.rules.caller_id.model_copy(update={"name": "Malmö stad,x)"})
+    config = dataclasses.replace(shipped_config, rules=shipped_config.rules.model_copy(update={"caller_id": caller_id}))
+    assert "exten => name," not in callerid_table(config)
 
 
 def test_the_dialplan_includes_and_reads_the_table() -> None:

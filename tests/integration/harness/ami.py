@@ -466,6 +466,9 @@ class SimCall:
             e.Linkedid == self.uniqueid
             or e.Uniqueid in (self.uniqueid, self.far_uniqueid)
             or e.DestLinkedid == self.uniqueid
+            # The sandbox's stand-in operator ([trunk-sim]) answers the trunk's SIP call as a new
+            # channel; its TrunkCall event names the sending call's Linkedid.
+            or e.SenderLinkedid == self.uniqueid
         )
 
     def events(self, predicate: Predicate | None = None) -> list[AmiMessage]:

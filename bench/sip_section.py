@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import re
 import resource
 import shutil
 import string
@@ -27,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +54,7 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class SipPlan:
-    rates: tuple[float, ...] = (5, 10, 20, 40)
+    rates: tuple[float, ...] = (5, 10, 15, 20, 30, 40)
     window_s: float = 6.0  # each step sends `rate` calls a second for this long
     first_wait_s: float = 0.5  # from the answer to the first key (as section 2's [caller-sim])
     hold_s: float = 3.0  # after the last key, before the citizen hangs up (as section 2)
@@ -59,6 +62,7 @@ class SipPlan:
     settle_s: float = 15.0  # after SIPp ended, how long the bench still waits for late QueueCallerJoins
     audio: bool = True  # A-law audio from sip-tester's g711a.pcap between the keys (else keys only)
     stop_at_first_failure: bool = True
+    idle_s: float = 5.0  # CPU of Asterisk and the daemon with no calls, measured first (0: not measured)
 
 
 # --- media: one pcap per walk ----------------------------------------------------------------------
@@ -140,8 +144,8 @@ def write_walk_pcap(keys: str, path: Path, *, first_wait_s: float, audio: bool, 
     for at, kind, rtp in packets:
         pkt = bytearray(rtp)
         if kind == 1:  # one event: one timestamp for all its packets (its start)
-            start = max(e for e, _ in events if e <= at + 1e-9)
-            timestamp = event_ts.setdefault(start, 8000 + round(start * 8000))
+            event_at = max(e for e, _ in events if e <= at + 1e-9)
+            timestamp = event_ts.setdefault(event_at, 8000 + round(event_at * 8000))
         else:
             timestamp = 8000 + round(at * 8000)
         struct.pack_into(">HII", pkt, 2, seq & 0xFFFF, timestamp, _SSRC)
@@ -191,16 +195,43 @@ def read_stats(path: Path) -> dict[str, str]:
     return dict(zip(names, values, strict=False))
 
 
-def error_kinds(path: Path, limit: int = 5) -> list[str]:
-    """The most common kinds of error SIPp logged (its lines without the time stamp)."""
+_ENTRY = re.compile(r"\d{4}-\d\d-\d\d\t[\d:.]+\t[\d.]+: ")
+# What SIPp logs for calls that went as planned: the citizen's own hang-up when Asterisk sent no BYE
+# (the scenario's ontimeout), and a retransmitted 200 OK to its BYE arriving after the call ended.
+_PLANNED = {"receive timeout on message bench citizen: jumping to label": "the citizen hung up itself (planned)",
+            "Dead call (successful), received 'SIP/2.0 200 OK": "a late 200 OK to the citizen's BYE (retransmitted)"}
+
+
+def error_kinds(path: Path, limit: int = 6) -> list[str]:
+    """The kinds of event SIPp logged (-trace_err), most common first, call numbers left out."""
     if not path.exists():
         return []
     kinds: Counter[str] = Counter()
-    for line in path.read_text(errors="replace").splitlines():
-        text = line.split("\t", 1)[-1].strip()
-        if text and not text.startswith(("-", "Sipp", "SIPp")):
-            kinds[" ".join(text.split())[:160]] += 1
+    for entry in _ENTRY.split(path.read_text(errors="replace"))[1:]:
+        first = entry.split("\n", 1)[0]
+        text = re.sub(r"Call-Id: \S+ ?", "", first)  # the call's number and position in the scenario
+        text = re.sub(r"\b\d+-\d+@[\d.]+ ?", "", text)
+        text = re.sub(r":\d+,", ":", text)
+        text = " ".join(re.sub(r"label \d+.*", "label", text).split())
+        kinds[_PLANNED.get(text, text[:120])] += 1
     return [f"{count}× {text}" for text, count in kinds.most_common(limit)]
+
+
+def daemon_outcomes(log: Path, since: float, until: float) -> dict[str, int]:
+    """How the daemon's menus ended between two times (its `menu finished` log lines): queue,
+    abandoned (the caller hung up in the menu), ..."""
+    found: Counter[str] = Counter()
+    if not log.exists():
+        return {}
+    for line in log.read_text(errors="replace").splitlines():
+        if '"menu finished"' not in line:
+            continue
+        with contextlib.suppress(ValueError, KeyError):
+            entry = json.loads(line)
+            when = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+            if since <= when <= until:
+                found[str(entry.get("outcome"))] += 1
+    return dict(found)
 
 
 # --- the bench -------------------------------------------------------------------------------------
@@ -285,7 +316,7 @@ class SipBench:
         before = {name: sample(pid).cpu_s for name, pid in pids.items()}
         sipp_before = _children_cpu_s()
         load_before = os.getloadavg()[0]
-        began = time.perf_counter()
+        began, wall_began = time.perf_counter(), time.time()
         proc = await asyncio.create_subprocess_exec(*command, cwd=self.work, stdin=asyncio.subprocess.DEVNULL,
                                                     stdout=asyncio.subprocess.DEVNULL,
                                                     stderr=asyncio.subprocess.PIPE)
@@ -306,6 +337,7 @@ class SipBench:
         if result.counter("OutgoingCall(C)") == 0:
             raise RuntimeError(f"SIPp placed no call (exit {result.returncode}): {' '.join(command)}\n"
                                f"{stderr.decode(errors='replace')[-2000:]}")
+        outcomes = daemon_outcomes(Path(self.daemon.log_path), wall_began, time.time())
         missing = [c for c in callers if c not in self.joins.by_caller]
         wrong = [c for c in callers if c in self.joins.by_caller and self.joins.by_caller[c][0] != expected[c].queue]
         not_sip = [c for c in callers if c in self.joins.by_caller
@@ -317,7 +349,7 @@ class SipBench:
             "not_queued": len(missing), "wrong_queue": len(wrong), "not_sip": len(not_sip),
             "wrong_queues": dict(Counter(self.joins.by_caller[c][0] for c in wrong)),
             "sipp_successful": result.counter("SuccessfulCall(C)"), "sipp_failed": result.counter("FailedCall(C)"),
-            "sipp_returncode": result.returncode, "sipp_errors": result.errors,
+            "sipp_returncode": result.returncode, "sipp_errors": result.errors, "daemon_menu_outcomes": outcomes,
             "sipp_stderr": stderr.decode(errors="replace").strip()[-500:],
             "seconds": result.seconds, "load_1min_before": round(load_before, 2),
             **{f"{name}_cpu_s": round(value, 3) for name, value in used.items()},
@@ -325,6 +357,16 @@ class SipBench:
             **{f"{name}_pct_of_core": round(100 * value / sipp_s, 1) for name, value in used.items()},
         }
         return row
+
+    async def idle(self) -> dict[str, Any]:
+        """CPU of Asterisk and the daemon with no calls at all, over `idle_s`."""
+        pids = {"asterisk": self.sandbox.pid, "daemon": self.daemon.pid}
+        before = {name: sample(pid).cpu_s for name, pid in pids.items()}
+        began = time.perf_counter()
+        await asyncio.sleep(self.plan.idle_s)
+        seconds = time.perf_counter() - began
+        return {f"{name}_pct_of_core": round(100 * (sample(pid).cpu_s - before[name]) / seconds, 1)
+                for name, pid in pids.items()}
 
     async def run_route(self, route_index: int, route: str) -> list[dict[str, Any]]:
         rows = []
@@ -364,6 +406,7 @@ async def _run(plan: SipPlan, config: Path, work: Path, progress: Progress) -> d
                              env={"IVR_AMI_PORT": str(sandbox.ami_port), "IVR_AMI_USER": IVR_USER,
                                   "IVR_AMI_SECRET": IVR_SECRET, "IVR_MAX_SESSIONS": "1000"})
     rows: list[dict[str, Any]] = []
+    idle: dict[str, Any] | None = None
     bench: SipBench | None = None
     try:
         daemon.start()
@@ -371,6 +414,10 @@ async def _run(plan: SipPlan, config: Path, work: Path, progress: Progress) -> d
         await ami.connect()
         try:
             bench = SipBench(plan, sandbox, daemon, work, ami, progress)
+            if plan.idle_s:
+                idle = {"route": "idle (no calls)", **await bench.idle()}
+                progress(f"  idle: asterisk {idle['asterisk_pct_of_core']} %, daemon {idle['daemon_pct_of_core']} % "
+                         "of a core")
             for route_index, route in enumerate(ROUTES):
                 rows += await bench.run_route(route_index, route)
         finally:
@@ -383,11 +430,18 @@ async def _run(plan: SipPlan, config: Path, work: Path, progress: Progress) -> d
     if daemon_best and native_best:
         ratios.append({"what": "SIP: max calls/s with zero failures, ivr run / native dialplan",
                        "value": round(daemon_best["rate"] / native_best["rate"], 3)})
-    for name in ("asterisk", "daemon"):
-        if daemon_best and native_best and native_best[f"{name}_ms_per_call"]:
-            ratios.append({"what": f"SIP: {name} CPU per call, ivr run / native dialplan (at each best rate)",
-                           "value": round(daemon_best[f"{name}_ms_per_call"] / native_best[f"{name}_ms_per_call"], 3)})
-    return {"instance": sandbox.instance, "rows": rows, "ratios": ratios,
+    # CPU per call compared at one rate: the highest at which both routes queued every call.
+    both = [(d, n) for d in rows for n in rows if d["route"] == "ivr run" and n["route"] == "native dialplan"
+            and d["rate"] == n["rate"] and d["ok"] == d["calls"] and n["ok"] == n["calls"]]
+    if both:
+        daemon_row, native_row = max(both, key=lambda pair: pair[0]["rate"])
+        for name in ("asterisk", "daemon"):
+            if native_row[f"{name}_ms_per_call"]:
+                ratios.append({"what": f"SIP: {name} CPU per call, ivr run / native dialplan, "
+                                       f"{daemon_row['rate']:g} calls/s",
+                               "value": round(daemon_row[f"{name}_ms_per_call"] / native_row[f"{name}_ms_per_call"],
+                                              3)})
+    return {"instance": sandbox.instance, "rows": rows, "ratios": ratios, "idle": idle,
             "call_s": round(bench.call_s + plan.hold_s, 2) if bench else None, "audio": plan.audio,
             "best": {"ivr run": daemon_best, "native dialplan": native_best}}
 

@@ -26,16 +26,17 @@ def tone(path: Path, seconds: float = LENGTH_S) -> None:
         out.writeframes(frames)
 
 
-def write_short_prompts(config: ConfigSet, dest: Path) -> int:
-    """Every prompt of every plan in every language, and the dialplan's own sounds; how many files."""
+def write_short_prompts(config: ConfigSet, dest: Path, seconds: float = LENGTH_S) -> int:
+    """Every prompt of every plan in every language, and the dialplan's own sounds, each a tone of
+    `seconds`; how many files."""
     written = 0
     for plan in config.plans.values():
         for prompt_id in plan.prompts:
             for language in plan.languages:
-                tone(dest / f"{plan.sound(prompt_id, language)}.wav")
+                tone(dest / f"{plan.sound(prompt_id, language)}.wav", seconds)
                 written += 1
     for language in config.rules.languages:
         for name in SYSTEM_SOUNDS:
-            tone(dest / "ivr" / language / f"{name}.wav")
+            tone(dest / "ivr" / language / f"{name}.wav", seconds)
             written += 1
     return written

@@ -4,8 +4,8 @@ queues, and, in the same run, through the same menu as native dialplan.
 
 The benchmark runs its own sandbox instance (IVR_SANDBOX_INSTANCE, as every sandbox command) on a copy
 of asterisk-config/ with bench/asterisk/ added (the native menu, reached by its own number 4034199
-through the same trunk endpoint) and with 0.2 s prompts (bench/prompts.py). Citizens come from one
-SIPp UAC on a port the sandbox identifies as the operator's trunk (asterisk-config/sandbox/
+through the same trunk endpoint) and with 2 s tones for prompts (bench/prompts.py, SipPlan.prompt_s).
+Citizens come from one SIPp UAC on a port the sandbox identifies as the operator's trunk (asterisk-config/sandbox/
 pjsip_trunk.conf), to the trunk's transport, only on 127.0.0.1. Each call answers, sends audio, presses
 its walk's keys (bench/walks.py: the same walks as section 2), holds `hold_s` and hangs up; it passes
 when its channel joins the walk's queue (AMI QueueCallerJoin, matched by the caller number SIPp put in
@@ -57,7 +57,14 @@ class SipPlan:
     rates: tuple[float, ...] = (5, 10, 15, 20, 30, 40)
     window_s: float = 6.0  # each step sends `rate` calls a second for this long
     first_wait_s: float = 0.5  # from the answer to the first key (as section 2's [caller-sim])
-    hold_s: float = 3.0  # after the last key, before the citizen hangs up (as section 2)
+    # Every prompt is a tone this long. Citizens press on a timer (1 s between keys, as section 2), and
+    # a key that reaches Asterisk while the daemon is between two AGI commands is lost (res_agi reads
+    # and drops it); with 2 s prompts the walk's keys land while a prompt plays, as a real caller's
+    # do, instead of in the gaps between section 2's 0.2 s prompts.
+    prompt_s: float = 2.0
+    # After the last key, before the citizen hangs up: room for "connecting" and, on the daemon's
+    # route when the queue is busy, the callback offer ([ivr-queue]) before Queue().
+    hold_s: float = 6.0
     answer_s: float = 30.0  # a call that gets no 200 OK in this long fails in SIPp
     settle_s: float = 15.0  # after SIPp ended, how long the bench still waits for late QueueCallerJoins
     audio: bool = True  # A-law audio from sip-tester's g711a.pcap between the keys (else keys only)
@@ -396,7 +403,7 @@ async def _run(plan: SipPlan, config: Path, work: Path, progress: Progress) -> d
     prompts = work / "short-prompts"
     if prompts.exists():
         shutil.rmtree(prompts)
-    write_short_prompts(load_config([config]), prompts)
+    write_short_prompts(load_config([config]), prompts, plan.prompt_s)
     sandbox = Sandbox(prepare_config(work), prompts)
     progress(f"  starting sandbox instance {sandbox.instance} (AMI {sandbox.ami_port}, FastAGI {sandbox.agi_port}, "
              f"trunk 127.0.0.1:{5082 + 100 * sandbox.instance})")
@@ -441,7 +448,7 @@ async def _run(plan: SipPlan, config: Path, work: Path, progress: Progress) -> d
                                        f"{daemon_row['rate']:g} calls/s",
                                "value": round(daemon_row[f"{name}_ms_per_call"] / native_row[f"{name}_ms_per_call"],
                                               3)})
-    return {"instance": sandbox.instance, "rows": rows, "ratios": ratios, "idle": idle,
+    return {"instance": sandbox.instance, "rows": rows, "ratios": ratios, "idle": idle, "prompt_s": plan.prompt_s,
             "call_s": round(bench.call_s + plan.hold_s, 2) if bench else None, "audio": plan.audio,
             "best": {"ivr run": daemon_best, "native dialplan": native_best}}
 

@@ -100,7 +100,8 @@ def print_asterisk(result: dict[str, Any]) -> None:
 
 def print_sip(result: dict[str, Any]) -> None:
     print(f"\n### 5. Load over SIP (sandbox instance {result['instance']}): SIPp citizens through the operator's "
-          f"trunk, {'A-law audio and ' if result['audio'] else ''}RFC 4733 keys, {result['call_s']} s a call\n")
+          f"trunk, {'A-law audio and ' if result['audio'] else ''}RFC 4733 keys, {result['prompt_s']} s prompts, "
+          f"{result['call_s']} s a call\n")
     print(table(["route", "offered calls/s", "calls", "queued", "not queued", "wrong queue", "SIPp failed",
                  "Asterisk ms CPU/call", "daemon ms CPU/call", "SIPp ms CPU/call", "Asterisk % of a core",
                  "daemon % of a core", "SIPp % of a core", "load avg (1 min) before"],

@@ -8,10 +8,11 @@ through the same trunk endpoint) and with 2 s tones for prompts (bench/prompts.p
 Citizens come from one SIPp UAC on a port the sandbox identifies as the operator's trunk
 (asterisk-config/sandbox/pjsip_trunk.conf), to the trunk's transport, only on 127.0.0.1. Once answered,
 each call sends audio, presses its walk's keys (bench/walks.py: the same walks as section 2), holds
-`hold_s` and hangs up; it passes when its channel joins the walk's queue (AMI QueueCallerJoin, matched by the caller number SIPp put in
-From). Each step sends `rate` calls a second for `window_s` (SIPp -r, bounded by -m, -l and
--timeout); rates rise until a step has a failure, for each route. CPU of Asterisk and of the daemon
-comes from /proc, SIPp's own from the rusage of the children this process reaped (only SIPp).
+`hold_s` and hangs up; it passes when its channel joins the walk's queue (AMI QueueCallerJoin, matched
+by the caller number SIPp put in From). Each step sends `rate` calls a second for `window_s` (SIPp -r,
+bounded by -m, -l and -timeout); rates rise until a step has a failure, for each route. CPU of
+Asterisk and of the daemon comes from /proc, SIPp's own from the rusage of the children this process
+reaped (only SIPp).
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@ on a shared, noisy machine; see BENCHMARKS.md).
 
     bench/run                 everything (about 9 minutes)
     bench/run --skip asterisk without the real-Asterisk section
+    bench/run --only sip      only the load over SIP (SIPp through the operator's trunk, about 4 minutes)
     bench/run --what-if       also the daemon with its GC tuned and on uvloop (rows not counted in targets)
     bench/run --smoke         a few seconds: tiny sizes, no Asterisk (tests/unit/test_bench_smoke.py)
+    bench/run --smoke --only sip   two SIP calls a route (tests/integration/test_bench_sip_smoke.py)
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import agi_section, ami_section, asterisk_section, config_section
+from bench import agi_section, ami_section, asterisk_section, config_section, sip_section
 from bench.benchconfig import write_bench_config
 from bench.procs import REPO
 from bench.stats import raise_open_files_limit
 from bench.tables import table
 
-SECTIONS = ("agi", "asterisk", "ami", "config")
+SECTIONS = ("agi", "asterisk", "ami", "config", "sip")
+# Sections that need a real Asterisk (the sandbox): never in --smoke.
+REAL_ASTERISK = ("asterisk", "sip")
 TARGETS = {"p99_ms": 5.0, "floor_fraction": 0.5, "kb_per_call": 50.0}
 
 
@@ -39,11 +43,15 @@ def plans(smoke: bool, what_if: bool) -> dict[str, Any]:
             "ami": ami_section.AmiPlan(events=2000),
             "config": config_section.ConfigPlan(nodes=150, groups=20, agents=50, repeats=1, first_prompt_calls=5,
                                                 first_prompt_sizes=(1,)),
+            # Only with --only (they need the sandbox): one short step per route.
+            "asterisk": asterisk_section.AsteriskPlan(rates=(1,), window_s=2.0, settle_s=15.0),
+            "sip": sip_section.SipPlan(rates=(1,), window_s=2.0, settle_s=10.0, idle_s=1.0),
         }
     # The what-if rows need the bench extra (uvloop: pip install -e '.[bench]').
     what_if_size = 2000 if what_if and importlib.util.find_spec("uvloop") else 0
     return {"agi": agi_section.AgiPlan(what_if_size=what_if_size), "ami": ami_section.AmiPlan(),
-            "asterisk": asterisk_section.AsteriskPlan(), "config": config_section.ConfigPlan()}
+            "asterisk": asterisk_section.AsteriskPlan(), "config": config_section.ConfigPlan(),
+            "sip": sip_section.SipPlan()}
 
 
 def machine() -> dict[str, Any]:
@@ -88,6 +96,33 @@ def print_asterisk(result: dict[str, Any]) -> None:
                  for r in result["rows"]]))
     for route, row in result["best"].items():
         print(f"- {route}: {row['rate'] if row else 'none'} calls/s with zero failures")
+
+
+def print_sip(result: dict[str, Any]) -> None:
+    print(f"\n### 5. Load over SIP (sandbox instance {result['instance']}): SIPp citizens through the operator's "
+          f"trunk, {'A-law audio and ' if result['audio'] else ''}RFC 4733 keys, {result['prompt_s']} s prompts, "
+          f"{result['call_s']} s a call\n")
+    print(table(["route", "offered calls/s", "calls", "queued", "not queued", "wrong queue", "SIPp failed",
+                 "Asterisk ms CPU/call", "daemon ms CPU/call", "SIPp ms CPU/call", "Asterisk % of a core",
+                 "daemon % of a core", "SIPp % of a core", "load avg (1 min) before"],
+                [[r["route"], r["rate"], r["calls"], r["ok"], r["not_queued"], r["wrong_queue"], r["sipp_failed"],
+                  r["asterisk_ms_per_call"], r["daemon_ms_per_call"], r["sipp_ms_per_call"],
+                  r["asterisk_pct_of_core"], r["daemon_pct_of_core"], r["sipp_pct_of_core"], r["load_1min_before"]]
+                 for r in result["rows"]]))
+    idle = result.get("idle")
+    if idle:
+        print(f"- idle, no calls (measured first): Asterisk {idle['asterisk_pct_of_core']} %, daemon "
+              f"{idle['daemon_pct_of_core']} % of a core")
+    for route, row in result["best"].items():
+        print(f"- {route}: {row['rate'] if row else 'none'} calls/s with zero failures")
+    for row in result["rows"]:
+        if row["ok"] != row["calls"]:
+            print(f"- {row['route']} at {row['rate']:g} calls/s: {row['not_queued']} not queued, "
+                  f"{row['wrong_queue']} in the wrong queue {row['wrong_queues'] or ''}, "
+                  f"{row['not_sip']} not over SIP; "
+                  f"SIPp: {row['sipp_successful']} successful, {row['sipp_failed']} failed, exit "
+                  f"{row['sipp_returncode']}, logged: {'; '.join(row['sipp_errors']) or 'nothing'}; the daemon's menus "
+                  f"ended: {row['daemon_menu_outcomes'] or 'none'}")
 
 
 def print_ami(result: dict[str, Any]) -> None:
@@ -140,13 +175,19 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         best = asterisk["best"]["ivr run"]
         found.append({"target": "real Asterisk: some rate with zero failures", "value": best["rate"] if best else None,
                       "met": best is not None})
+    sip = results.get("sip")
+    if sip:
+        best = sip["best"]["ivr run"]
+        found.append({"target": "over SIP: some rate with zero failures", "value": best["rate"] if best else None,
+                      "met": best is not None})
     found.append({"target": "zero failed calls in every FastAGI run", "value": failures, "met": failures == 0})
     return found
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, no Asterisk: a few seconds")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, no Asterisk unless a real-Asterisk section is named with --only")
     parser.add_argument("--skip", action="append", default=[], choices=SECTIONS, help="leave a section out")
     parser.add_argument("--only", action="append", default=[], choices=SECTIONS, help="run only these sections")
     parser.add_argument("--work", type=Path, default=REPO / "tmp" / "bench", help="scratch folder (replaced)")
@@ -156,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record-ami", action="store_true",
                         help="keep the AMI events recorded in section 2 as bench/data/ami_events.txt")
     args = parser.parse_args(argv)
-    chosen = [s for s in (args.only or SECTIONS) if s not in args.skip and not (args.smoke and s == "asterisk")]
+    chosen = [s for s in (args.only or SECTIONS)
+              if s not in args.skip and not (args.smoke and not args.only and s in REAL_ASTERISK)]
     raise_open_files_limit()
     if args.work.exists():
         shutil.rmtree(args.work)
@@ -175,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "asterisk": lambda: asterisk_section.run(chosen_plans["asterisk"], config, args.work / "asterisk", _progress),
         "ami": lambda: ami_section.run(chosen_plans["ami"], _progress),
         "config": lambda: config_section.run(chosen_plans["config"], config, args.work / "config-bench", _progress),
+        "sip": lambda: sip_section.run(chosen_plans["sip"], config, args.work / "sip", _progress),
     }
     for section in chosen:
         (args.work / section).mkdir(exist_ok=True)
@@ -187,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     results["seconds"] = round(time.perf_counter() - began, 1)
     results["targets"] = targets(results)
     results["load_after"] = os.getloadavg()
-    printers = {"agi": print_agi, "asterisk": print_asterisk, "ami": print_ami, "config": print_config}
+    printers = {"agi": print_agi, "asterisk": print_asterisk, "ami": print_ami, "config": print_config,
+                "sip": print_sip}
     print("\n## Results")
     for section in chosen:
         printers[section](results[section])

@@ -179,6 +179,8 @@ Shown = Literal["direct_line", "department_number", "main_number", "withheld"]
 Disclosure = Literal["none", "department", "person"]
 # Whether supervisors may listen to (and whisper or barge into) the department's calls.
 Listening = Literal["allowed", "forbidden"]
+# Whether supervisors may listen to (and whisper or barge into) the department's calls.
+Listening = Literal["allowed", "forbidden"]
 PurposeCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
 DtmfKey = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
 
@@ -195,6 +197,9 @@ class Department(Frozen):
     disclosure: Disclosure = "department"
     # Publish a `precall_notice` event (the city's SMS gateway texts the citizen) before each call.
     precall_notice: bool = False
+    # May supervisors listen, whisper or barge into agents' calls of this department (ChanSpy,
+    # docs/queues-and-agents.md)? A call belongs to a department through its agent group.
+    listening: Listening = "allowed"
     # May supervisors listen, whisper or barge into agents' calls of this department (ChanSpy,
     # docs/queues-and-agents.md)? A call belongs to a department through its agent group.
     listening: Listening = "allowed"

@@ -9,6 +9,7 @@ from ivr.config.loader import ConfigSet, LoadedFiles
 from ivr.config.plan import Plan
 from ivr.config.problems import Problem
 from ivr.config.supervisors import check_supervisors
+from ivr.config.wrapup import check_wrapup
 from ivr.config.yamlsource import SourceDoc
 from ivr.nodes import Ref
 from ivr.nodes.language import LanguageNode
@@ -42,6 +43,7 @@ def check_config(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
 
     problems += check_queues(config, loaded)
     problems += check_supervisors(config, loaded)
+    problems += check_wrapup(loaded)
     return problems
 
 

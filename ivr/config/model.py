@@ -127,6 +127,9 @@ class ClosedRule(Frozen):
     prompt: Identifier = "queue-closed"
 
 
+WrapupCodeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
 class AgentGroup(Frozen):
     """A group of agents served by one Asterisk queue (plus one skill queue per skill language)."""
 
@@ -145,6 +148,12 @@ class AgentGroup(Frozen):
     overflow: OverflowRule | None = None
     callback: CallbackOffer | None = None
     closed: ClosedRule | None = None
+    # Wrap-up (disposition) codes the agent picks after a call, with a label per page language
+    # ({resolved: {sv: "Löst", en: "Resolved"}}); kept in the call record, counted by `ivr report`.
+    wrapup_codes: dict[WrapupCodeName, dict[Language, str]] = Field(default_factory=dict)
+    # The agent's page insists on a code (it cannot be skipped); docs/desktop.md says what happens
+    # when none comes.
+    wrapup_required: bool = False
 
     def skill_queue(self, language: str) -> str | None:
         return f"{self.queue}-{language}" if language in self.skills.languages else None
@@ -179,8 +188,6 @@ Shown = Literal["direct_line", "department_number", "main_number", "withheld"]
 Disclosure = Literal["none", "department", "person"]
 # Whether supervisors may listen to (and whisper or barge into) the department's calls.
 Listening = Literal["allowed", "forbidden"]
-# Whether supervisors may listen to (and whisper or barge into) the department's calls.
-Listening = Literal["allowed", "forbidden"]
 PurposeCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
 DtmfKey = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
 
@@ -197,9 +204,6 @@ class Department(Frozen):
     disclosure: Disclosure = "department"
     # Publish a `precall_notice` event (the city's SMS gateway texts the citizen) before each call.
     precall_notice: bool = False
-    # May supervisors listen, whisper or barge into agents' calls of this department (ChanSpy,
-    # docs/queues-and-agents.md)? A call belongs to a department through its agent group.
-    listening: Listening = "allowed"
     # May supervisors listen, whisper or barge into agents' calls of this department (ChanSpy,
     # docs/queues-and-agents.md)? A call belongs to a department through its agent group.
     listening: Listening = "allowed"

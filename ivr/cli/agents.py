@@ -57,7 +57,7 @@ async def _run(args: argparse.Namespace, config: Any) -> int:
                     reason = f" ({row['reason']})" if row["reason"] else ""
                     print(f"{row['agent']:<18} {row['name']:<20} {row['state']}{reason}  {' '.join(row['queues'])}")
             return 0
-        control = AgentControl(ami, settings.agent_interface)
+        control = AgentControl(ami, settings.agent_interface, settings.agent_browser_interface)
         if args.action == "login":
             done = await control.login(config, args.agent)
         elif args.action == "logout":

@@ -1,0 +1,210 @@
+// The supervisor's page: the agents of their groups (state, pause reason, time in state), callers
+// waiting per queue, force pause/logout, and listen/whisper/barge (ChanSpy, audited by the server).
+import { announce, api, ApiError, el, events, listOf, signOut, whoami } from "/desk/static/api.js";
+import { duration, mountSwitch, pick, t, toDate } from "/desk/static/i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const SPY = ["listen", "whisper", "barge"];
+
+let me = null;
+let reasons = [];
+const agents = new Map();  // id -> {data, row}
+const live = new Map();    // group -> {data, at}
+
+function fail(err) {
+  const message = err instanceof ApiError ? (err.message || err.code) : String(err && err.message || err);
+  $("error").textContent = t("error.generic", { message });
+}
+
+function stateName(state) {
+  const key = `state.${state || "unknown"}`;
+  const text = t(key);
+  return text === key ? String(state) : text;
+}
+
+function reasonLabel(code) {
+  const found = reasons.find((r) => r.code === code);
+  return found ? pick(found.label) : code;
+}
+
+function idOf(data) { return data.agent || data.id; }
+
+function nameOf(data) { return data.name || idOf(data); }
+
+// Rows are made once and then changed in place, so a keyboard user's focus on a button survives updates.
+function makeRow(id) {
+  const row = el("tr", { "data-agent": id },
+    el("th", { scope: "row", "data-field": "name" }),
+    el("td", { "data-field": "groups" }),
+    el("td", {}, el("span", { class: "state", "data-field": "state" })),
+    el("td", { "data-field": "reason" }),
+    el("td", { class: "num", "data-field": "time" }),
+    el("td", {}, el("div", { class: "row" },
+      el("button", { type: "button", "data-action": "pause" }),
+      el("button", { type: "button", "data-action": "logout", class: "danger" }),
+      ...SPY.map((mode) => el("button", { type: "button", "data-action": "spy", "data-mode": mode })))));
+  row.addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (!button) return;
+    const action = button.dataset.action;
+    if (action === "pause") force(id, "pause", { reason: $("force-reason").value }, t("sup.pause"));
+    else if (action === "logout") force(id, "logout", undefined, t("sup.logout"));
+    else if (action === "spy") spy(id, button.dataset.mode);
+  });
+  return row;
+}
+
+function cell(row, field) { return row.querySelector(`[data-field="${field}"]`); }
+
+function drawRow(id) {
+  const { data, row } = agents.get(id);
+  const name = nameOf(data);
+  const state = data.state || "unknown";
+  cell(row, "name").textContent = name;
+  cell(row, "groups").textContent = (data.groups || data.queues || []).join(", ");
+  const badge = cell(row, "state");
+  badge.dataset.state = state;
+  badge.textContent = stateName(state);
+  cell(row, "reason").textContent = state === "paused" && data.reason ? reasonLabel(data.reason) : "–";
+  drawTime(id);
+  const inQueues = !["logged_out", "unknown"].includes(state);
+  for (const button of row.querySelectorAll("button")) {
+    const action = button.dataset.action;
+    if (action === "pause") {
+      button.textContent = t("sup.pause");
+      button.setAttribute("aria-label", t("sup.pause.label", { name }));
+      button.disabled = !inQueues || state === "paused";
+    } else if (action === "logout") {
+      button.textContent = t("sup.logout");
+      button.setAttribute("aria-label", t("sup.logout.label", { name }));
+      button.disabled = !inQueues;
+    } else {
+      const mode = t(`sup.${button.dataset.mode}`);
+      button.textContent = mode;
+      button.setAttribute("aria-label", t("sup.spy.label", { mode, name }));
+      button.disabled = state !== "busy";
+    }
+  }
+}
+
+function drawTime(id) {
+  const { data, row } = agents.get(id);
+  const since = toDate(data.since);
+  cell(row, "time").textContent = since ? duration((Date.now() - since.getTime()) / 1000) : "–";
+}
+
+function setAgent(data) {
+  const id = idOf(data);
+  if (!id) return;
+  const known = agents.get(id);
+  if (known) {
+    known.data = { ...known.data, ...data };
+  } else {
+    agents.set(id, { data, row: makeRow(id) });
+    const rows = [...agents.entries()].sort(([, a], [, b]) => nameOf(a.data).localeCompare(nameOf(b.data)));
+    $("agent-rows").replaceChildren(...rows.map(([, v]) => v.row));
+  }
+  drawRow(id);
+  $("no-agents").hidden = agents.size > 0;
+}
+
+async function loadAgents() {
+  for (const data of listOf(await api("GET", "/supervisor/agents"), "agents")) setAgent(data);
+  $("no-agents").hidden = agents.size > 0;
+}
+
+async function force(id, action, body, label) {
+  $("error").textContent = "";
+  try {
+    await api("POST", `/supervisor/agents/${encodeURIComponent(id)}/${action}`, body);
+    announce($("announce"), t("sup.done", { action: label, name: nameOf(agents.get(id).data) }));
+  } catch (err) {
+    fail(err);
+  }
+}
+
+async function spy(id, mode) {
+  $("error").textContent = "";
+  try {
+    await api("POST", `/supervisor/agents/${encodeURIComponent(id)}/spy`, { mode });
+    announce($("announce"), t("sup.spy.started", { mode: t(`sup.${mode}`), name: nameOf(agents.get(id).data) }));
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function drawQueues() {
+  const now = Date.now() / 1000;
+  const rows = [...live.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([group, { data, at }]) => {
+    const queues = data.queues || (data.queue ? [data.queue] : []);
+    return el("tr", { "data-group": group },
+      el("th", { scope: "row" }, pick(data.name || data.group_name) || group),
+      el("td", {}, queues.join(", ")),
+      el("td", { class: "num", "data-field": "waiting" }, data.waiting ?? 0),
+      el("td", { class: "num", "data-field": "longest" },
+        data.waiting ? duration((data.longest_wait_s || 0) + (now - at)) : "–"),
+      el("td", { class: "num", "data-field": "callbacks" }, data.callbacks_pending ?? 0));
+  });
+  $("queue-rows").replaceChildren(...rows);
+}
+
+function setLive(data) {
+  if (!data || !data.group) return;
+  live.set(data.group, { data, at: Date.now() / 1000 });
+  drawQueues();
+}
+
+function drawReasons() {
+  const select = $("force-reason");
+  const chosen = select.value;
+  select.replaceChildren(...reasons.map((r) => el("option", { value: r.code }, pick(r.label))));
+  if (chosen) select.value = chosen;
+}
+
+let connected = true;
+function drawConn() {
+  $("conn").dataset.live = String(connected);
+  $("conn").textContent = connected ? t("conn.live") : t("conn.lost");
+}
+
+function redraw() {
+  document.title = `${t("sup.title")} – ${t("app.title")}`;
+  $("who").textContent = me ? t("signed_in_as", { name: me.name }) : "";
+  drawReasons();
+  for (const id of agents.keys()) drawRow(id);
+  drawQueues();
+  drawConn();
+}
+
+async function main() {
+  me = await whoami();
+  mountSwitch($("lang"), redraw);
+  $("signout").addEventListener("click", () => signOut());
+  events({
+    state: (data) => setAgent(data),
+    group: (data) => setLive(data),
+    spy: (data) => { if (data && data.message) announce($("announce"), String(data.message)); },
+  }, (up) => {
+    if (up && !connected) loadAgents().catch(fail);
+    connected = up;
+    drawConn();
+  });
+  redraw();
+  try {
+    reasons = listOf(await api("GET", "/pause-reasons"), "reasons");
+    drawReasons();
+    await loadAgents();
+    await Promise.all((me.groups || []).map(async (group) => {
+      setLive(await api("GET", `/groups/${encodeURIComponent(group)}/live`));
+    }));
+  } catch (err) {
+    fail(err);
+  }
+  document.body.dataset.ready = "true";
+  window.setInterval(() => {
+    for (const id of agents.keys()) drawTime(id);
+    drawQueues();
+  }, 1000);
+}
+
+main().catch(fail);

@@ -5,6 +5,7 @@
 | QueueCallerJoin | queued (+ queue_snapshot) |
 | QueueCallerLeave | position_changed for each caller behind (+ queue_snapshot) |
 | QueueCallerAbandon | abandoned |
+| AgentCalled | agent_ringing (a callback's stand-in: with callback_id) |
 | AgentConnect | answered |
 | AgentCalled, AgentComplete, QueueMember{Status,Pause,Added,Removed} | agent_state, when it changes |
 | Hangup of a call we know (call_started, or seen in a queue) | call_ended |
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ _USER_EVENTS = {"ivrtransferred": names.TRANSFERRED, "ivrcallbackrequested": nam
                 "ivrcallbackplaced": names.CALLBACK_PLACED}
 _UNKNOWN_NUMBERS = frozenset({"", "unknown", "anonymous", "<unknown>"})
 _STANDIN_CONTEXT = "@ivr-callback-hold"
+_STANDIN_ID = re.compile(r"^Local/cb(\d+)@ivr-callback-hold")
 
 
 def header(message: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -159,6 +162,12 @@ class AmiBridge:
 
     def on_agent_called(self, msg: Mapping[str, Any]) -> None:
         self._member_update(msg, status=6)
+        data: dict[str, Any] = {"uniqueid": header(msg, "Uniqueid"), "queue": header(msg, "Queue"),
+                                "agent": header(msg, "MemberName") or _interface(msg)}
+        standin = _STANDIN_ID.match(header(msg, "Channel"))
+        if standin:  # a queued callback's turn: the agent's page shows the callback, not a citizen's call
+            data["callback_id"] = int(standin[1])
+        self._send(names.AGENT_RINGING, **data)
 
     def on_agent_connect(self, msg: Mapping[str, Any]) -> None:
         uniqueid, interface = header(msg, "Uniqueid"), header(msg, "Interface")

@@ -64,6 +64,9 @@ class Settings:
     queue_snapshot_s: float = field(default_factory=lambda: float(_env("IVR_QUEUE_SNAPSHOT_S", "5")))
     # Agents' queue interface: their PJSIP softphone; the test sandbox uses Local/{extension}@agent-sim/n.
     agent_interface: str = field(default_factory=lambda: _env("IVR_AGENT_INTERFACE", "PJSIP/{extension}"))
+    # The supervisor's phone that the page rings for listening in (docs/queues-and-agents.md); the test
+    # sandbox uses a Local stand-in, Local/{extension}@supervisor-sim/n.
+    supervisor_interface: str = field(default_factory=lambda: _env("IVR_SUPERVISOR_INTERFACE", "PJSIP/{extension}"))
     # The web desktop's browser softphone (WebRTC endpoint web{extension}), when an agent logs in with it.
     agent_browser_interface: str = field(
         default_factory=lambda: _env("IVR_AGENT_BROWSER_INTERFACE", "PJSIP/web{extension}"))

@@ -5,7 +5,9 @@
   (WebRTC over the WebSocket transport, DTLS-SRTP, ICE; docs/webrtc.md).
 
 Both are in context agent-phones and carry the agent's name and extension as caller ID. The agent
-chooses per login which one the queues ring (`device`: desk or browser). Each endpoint's `auth`
+chooses per login which one the queues ring (`device`: desk or browser). Supervisors (agents YAML
+`supervisors:`) get one desk phone each, template `supervisor-phone` (context supervisor-phones: the
+listen/whisper/barge codes *49/*50/*51). Each endpoint's `auth`
 object lives in pjsip_agents_auth.conf, which holds the passwords and is never in git
 (`ivr asterisk passwords` writes it): without it no phone can register, which is the safe way to fail.
 """
@@ -57,6 +59,17 @@ def pjsip_agents(config: ConfigSet) -> str:
             f"[{web}](agent-webrtc-aor)",
             "",
         ]))
+    for supervisor_id, supervisor in sorted(config.supervisors.items(), key=lambda item: item[1].extension):
+        display = unicodedata.normalize("NFKD", supervisor.name).encode("ascii", "ignore").decode().replace('"', "")
+        parts.append("\n".join([
+            f"; supervisor {supervisor_id}",
+            f"[{supervisor.extension}](supervisor-phone)",
+            f"auth = {auth_name(supervisor.extension)}",
+            f"aors = {supervisor.extension}",
+            f'callerid = "{display}" <{supervisor.extension}>',
+            f"[{supervisor.extension}](agent-aor)",
+            "",
+        ]))
     return "\n".join(parts)
 
 
@@ -74,6 +87,11 @@ def write_passwords(config: ConfigSet, path: Path) -> list[str]:
             text += (f"\n[{auth_name(endpoint)}]\ntype = auth\nauth_type = userpass\n"
                      f"username = {endpoint}\npassword = {secrets.token_urlsafe(18)}\n")
             added.append(endpoint)
+    for supervisor in sorted(config.supervisors.values(), key=lambda s: s.extension):
+        if supervisor.extension not in have:
+            text += (f"\n[{auth_name(supervisor.extension)}]\ntype = auth\nauth_type = userpass\n"
+                     f"username = {supervisor.extension}\npassword = {secrets.token_urlsafe(18)}\n")
+            added.append(supervisor.extension)
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
     path.write_text(text, encoding="utf-8")

@@ -66,12 +66,13 @@ def test_phones_without_passwords(shipped_config: ConfigSet) -> None:
 def test_passwords_are_added_once_and_kept(shipped_config: ConfigSet, tmp_path: Path) -> None:
     path = tmp_path / "pjsip_agents_auth.conf"
     extensions = ["1001", "1002", "1003", "1004", "1005", "1006"]
-    assert write_passwords(shipped_config, path) == [e for ext in extensions for e in (ext, f"web{ext}")]
+    # Agents' desk and browser phones, then the supervisor's desk phone.
+    assert write_passwords(shipped_config, path) == [e for ext in extensions for e in (ext, f"web{ext}")] + ["1901"]
     first = path.read_text()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert write_passwords(shipped_config, path) == []
     assert path.read_text() == first
-    assert first.count("password = ") == 12 and "[agent-1003-auth]" in first and "[agent-web1003-auth]" in first
+    assert first.count("password = ") == 13 and "[agent-1003-auth]" in first and "[agent-web1003-auth]" in first
     desk, web = read_credentials(path, "1003"), read_credentials(path, "web1003")
     assert desk is not None and web is not None
     assert desk[0] == "1003" and web[0] == "web1003" and len(web[1]) >= 24 and web[1] != desk[1]

@@ -12,6 +12,7 @@ function retitle() { document.title = `${t("login.title")} – ${t("app.title")}
 
 mountSwitch(document.getElementById("lang"), retitle);
 retitle();
+document.body.dataset.ready = "true";
 
 // Already signed in: straight to the page.
 api("GET", "/me").then((me) => window.location.assign(home(me))).catch(() => {});

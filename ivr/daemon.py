@@ -28,6 +28,8 @@ from ivr.contacts.precall import GatewayKey, PrecallNotifier
 from ivr.contacts.purge import PurgeLoop
 from ivr.contacts.registry import ContactRegistry
 from ivr.contacts.services import ContactServices
+from ivr.desktop.context import DesktopContext
+from ivr.desktop.server import install, make_context, state_feed
 from ivr.entrypoints import ENTRYPOINTS, EntryPoint
 from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MqttConfig, MqttPublisher
@@ -112,17 +114,27 @@ class Daemon:
         self.mqtt = MqttPublisher(MqttConfig(settings.mqtt_host, settings.mqtt_port, site, settings.mqtt_username,
                                              settings.mqtt_password, settings.mqtt_backlog)) \
             if settings.mqtt_host else None
+        bridge = self.bridge
+        # The agents' desktop (docs/desktop.md) is served by the wallboard's web server.
+        self.desktop: DesktopContext | None = make_context(self.app, lambda: bridge.view) \
+            if settings.wallboard_port else None
+        desktop = self.desktop
         self.wallboard = Wallboard(WallboardState(site=site, zone=self.app.clock.zone), settings.wallboard_host,
-                                   settings.wallboard_port) if settings.wallboard_port else None
+                                   settings.wallboard_port,
+                                   extend=(lambda web_app: install(web_app, desktop)) if desktop else None) \
+            if settings.wallboard_port else None
         fanout.add(CallRecorder(self.records))
         fanout.add(self.bridge)
         if self.mqtt:
             fanout.add(self.mqtt)
         if self.wallboard:
             fanout.add(self.wallboard.state)
+        if desktop:
+            fanout.add(state_feed(desktop))
         # Started in this order, stopped in reverse (the records writer flushes last).
         self._services: list[Service] = [
-            s for s in (self.records, self.mqtt, self.wallboard, self.bridge) if s is not None]
+            s for s in (self.records, self.mqtt, desktop.store if desktop else None, self.wallboard, self.bridge)
+            if s is not None]
 
     def _wire_contacts(self) -> None:
         """Outbound calls and returning callers (docs/privacy-and-caller-id.md): the contact registry in

@@ -1,0 +1,64 @@
+"""Mounts the desktop on the wallboard's aiohttp app: the identifying/CSRF middleware, the route
+modules' routes (each module exports `routes(ctx) -> list[web.RouteDef]`), and the static files under
+`/desk/static/`. `Desktop` builds the runtime objects the daemon wires (docs/desktop.md)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from ivr.agents.control import AgentControl
+from ivr.app import App
+from ivr.desktop.auth import make_middleware
+from ivr.desktop.context import DesktopContext
+from ivr.desktop.feed import StateFeed
+from ivr.desktop.hub import DesktopHub
+from ivr.desktop.ratelimit import LoginLimiter
+from ivr.desktop.states import AgentStates
+from ivr.desktop.store import WebStore
+from ivr.desktop.users import agent_groups
+from ivr.events.queue_view import QueueView
+
+STATIC = Path(__file__).parent / "static"
+# Route modules, each `routes(ctx)`; the pages' and API's owners are in docs/desktop.md.
+ROUTE_MODULES = ("routes_session", "routes_agent", "routes_supervisor", "routes_events",
+                 "routes_calls", "routes_softphone", "routes_spy")
+log = structlog.get_logger("ivr.desktop")
+
+
+def install(app: web.Application, ctx: DesktopContext) -> None:
+    """Add the desktop to a not yet started aiohttp app (the wallboard's)."""
+    app.middlewares.append(make_middleware(ctx))
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(f"ivr.desktop.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ivr.desktop.{name}":
+                raise
+            log.warning("desktop route module missing", module=name)
+            continue
+        app.router.add_routes(module.routes(ctx))
+    app.router.add_static("/desk/static/", STATIC, show_index=False)
+
+
+def make_context(app: App, view: Callable[[], QueueView], *, store: WebStore | None = None) -> DesktopContext:
+    """The desktop's runtime objects for a daemon's `App` and the AMI bridge's live view."""
+    settings = app.settings
+    control = AgentControl(app.ami, settings.agent_interface, settings.agent_browser_interface)
+    hub = DesktopHub(lambda agent_id: agent_groups(app.config.current, agent_id))
+    return DesktopContext(
+        app=app, hub=hub,
+        store=store or WebStore(settings.store_url, idle_s=settings.web_session_idle_s,
+                                max_s=settings.web_session_max_s),
+        view=view, control=control,
+        states=AgentStates(view, app.config, control),
+        limiter=LoginLimiter(per_user=settings.web_login_failures_user,
+                             per_address=settings.web_login_failures_address, window_s=settings.web_login_window_s))
+
+
+def state_feed(ctx: DesktopContext) -> StateFeed:
+    return StateFeed(ctx.hub, ctx.states)

@@ -1,7 +1,7 @@
 // The agent's page: own state (log in with a device, pause with a reason, unpause, log out), the screen
 // pop, wrap-up, the browser phone's buttons, and the live picture of the agent's groups.
-import { announce, api, ApiError, el, events, listOf, signOut, whoami } from "/desk/static/api.js";
-import { duration, mountSwitch, pick, t, toDate } from "/desk/static/i18n.js";
+import { announce, api, ApiError, el, events, listOf, pauseReasons, signOut, whoami } from "/desk/static/api.js";
+import { duration, known, mountSwitch, pick, t, toDate } from "/desk/static/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const STATE_BUTTONS = ["login", "pause", "unpause", "logout"];
@@ -9,7 +9,7 @@ const STATE_BUTTONS = ["login", "pause", "unpause", "logout"];
 let me = null;
 let agent = null;        // GET /agent/state
 let call = null;         // the screen pop
-let reasons = [];        // [{code, label}]
+let reasons = [];        // GET /pause-reasons as it came
 const live = new Map();  // group -> {data, at}
 let targets = { groups: [], officials: [] };
 let softphone = null;    // H4's module, once started
@@ -30,7 +30,7 @@ function stateName(state) {
 }
 
 function reasonLabel(code) {
-  const found = reasons.find((r) => r.code === code);
+  const found = pauseReasons(reasons, (c) => known("reason", c)).find((r) => r.code === code);
   return found ? pick(found.label) : (code || "–");
 }
 
@@ -91,7 +91,8 @@ async function act(path, body) {
 function drawReasons() {
   const select = $("pause-reason");
   const chosen = select.value;
-  select.replaceChildren(...reasons.map((r) => el("option", { value: r.code }, pick(r.label))));
+  const list = pauseReasons(reasons, (c) => known("reason", c));
+  select.replaceChildren(...list.map((r) => el("option", { value: r.code }, pick(r.label))));
   if (chosen) select.value = chosen;
 }
 
@@ -384,7 +385,7 @@ async function main() {
   });
   redraw();
   try {
-    reasons = listOf(await api("GET", "/pause-reasons"), "reasons");
+    reasons = await api("GET", "/pause-reasons");
     drawReasons();
     await refreshState();
     setCall(await api("GET", "/agent/call"));

@@ -61,6 +61,7 @@ export function events(handlers, onStatus) {
       handle(data);
     });
   }
+  source.addEventListener("expired", () => { source.close(); window.location.assign("/desk/login"); });
   source.addEventListener("open", () => onStatus && onStatus(true));
   source.addEventListener("error", () => onStatus && onStatus(false));
   return source;
@@ -95,4 +96,12 @@ export function el(tag, attrs = {}, ...children) {
 export function announce(region, text) {
   region.textContent = "";
   window.setTimeout(() => { region.textContent = text; }, 50);
+}
+
+/** Pause reasons as [{code, label}], whatever the server's shape ({key, reason} or {code, label}). */
+export function pauseReasons(answer, labelOf) {
+  return listOf(answer, "reasons").map((r) => {
+    const code = r.reason ?? r.code;
+    return { code, label: r.label ?? labelOf(code) };
+  });
 }

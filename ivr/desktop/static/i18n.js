@@ -35,6 +35,10 @@ const CATALOGUE = {
     "agent.unpause": "Avsluta paus",
     "agent.logout": "Logga ut ur köerna",
     "agent.announce.state": "Din status: {state}",
+    "reason.lunch": "Lunch",
+    "reason.meeting": "Möte",
+    "reason.admin": "Administration",
+    "reason.training": "Utbildning",
     "state.available": "Ledig",
     "state.ringing": "Ringer",
     "state.busy": "I samtal",
@@ -170,6 +174,10 @@ const CATALOGUE = {
     "agent.unpause": "End pause",
     "agent.logout": "Log out of the queues",
     "agent.announce.state": "Your state: {state}",
+    "reason.lunch": "Lunch",
+    "reason.meeting": "Meeting",
+    "reason.admin": "Administration",
+    "reason.training": "Training",
     "state.available": "Available",
     "state.ringing": "Ringing",
     "state.busy": "In a call",
@@ -339,4 +347,11 @@ export function toDate(value) {
   if (value == null || value === "") return null;
   const when = new Date(typeof value === "number" ? value * 1000 : value);
   return Number.isNaN(when.getTime()) ? null : when;
+}
+
+/** A known word for a code (e.g. reason.lunch), else the code itself. */
+export function known(prefix, code) {
+  const key = `${prefix}.${code}`;
+  const text = t(key);
+  return text === key ? String(code ?? "") : text;
 }

@@ -1,7 +1,7 @@
 // The supervisor's page: the agents of their groups (state, pause reason, time in state), callers
 // waiting per queue, force pause/logout, and listen/whisper/barge (ChanSpy, audited by the server).
-import { announce, api, ApiError, el, events, listOf, signOut, whoami } from "/desk/static/api.js";
-import { duration, mountSwitch, pick, t, toDate } from "/desk/static/i18n.js";
+import { announce, api, ApiError, el, events, listOf, pauseReasons, signOut, whoami } from "/desk/static/api.js";
+import { duration, known, mountSwitch, pick, t, toDate } from "/desk/static/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const SPY = ["listen", "whisper", "barge"];
@@ -9,7 +9,6 @@ const SPY = ["listen", "whisper", "barge"];
 let me = null;
 let reasons = [];
 const agents = new Map();  // id -> {data, row}
-const live = new Map();    // group -> {data, at}
 
 function fail(err) {
   const message = err instanceof ApiError ? (err.message || err.code) : String(err && err.message || err);
@@ -23,7 +22,7 @@ function stateName(state) {
 }
 
 function reasonLabel(code) {
-  const found = reasons.find((r) => r.code === code);
+  const found = pauseReasons(reasons, (c) => known("reason", c)).find((r) => r.code === code);
   return found ? pick(found.label) : code;
 }
 
@@ -109,8 +108,11 @@ function setAgent(data) {
 }
 
 async function loadAgents() {
-  for (const data of listOf(await api("GET", "/supervisor/agents"), "agents")) setAgent(data);
+  const answer = await api("GET", "/supervisor/agents");
+  for (const data of listOf(answer, "agents")) setAgent(data);
   $("no-agents").hidden = agents.size > 0;
+  queues = { rows: Array.isArray(answer.queues) ? answer.queues : [], at: Date.now() / 1000 };
+  drawQueues();
 }
 
 async function force(id, action, body, label) {
@@ -133,31 +135,30 @@ async function spy(id, mode) {
   }
 }
 
+// Waiting callers per queue: the `queues` of GET /supervisor/agents, asked again when a group changes.
+let queues = { rows: [], at: 0 };
+
 function drawQueues() {
   const now = Date.now() / 1000;
-  const rows = [...live.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([group, { data, at }]) => {
-    const queues = data.queues || (data.queue ? [data.queue] : []);
-    return el("tr", { "data-group": group },
-      el("th", { scope: "row" }, pick(data.name || data.group_name) || group),
-      el("td", {}, queues.join(", ")),
-      el("td", { class: "num", "data-field": "waiting" }, data.waiting ?? 0),
-      el("td", { class: "num", "data-field": "longest" },
-        data.waiting ? duration((data.longest_wait_s || 0) + (now - at)) : "–"),
-      el("td", { class: "num", "data-field": "callbacks" }, data.callbacks_pending ?? 0));
-  });
+  const rows = queues.rows.map((q) => el("tr", { "data-queue": q.queue },
+    el("th", { scope: "row" }, q.group),
+    el("td", {}, q.queue),
+    el("td", { class: "num", "data-field": "waiting" }, q.waiting ?? 0),
+    el("td", { class: "num", "data-field": "longest" },
+      q.waiting ? duration((q.longest_wait_s || 0) + (now - queues.at)) : "–")));
   $("queue-rows").replaceChildren(...rows);
 }
 
-function setLive(data) {
-  if (!data || !data.group) return;
-  live.set(data.group, { data, at: Date.now() / 1000 });
-  drawQueues();
+let reloading = null;
+function reloadSoon() {
+  if (!reloading) reloading = window.setTimeout(() => { reloading = null; loadAgents().catch(fail); }, 300);
 }
 
 function drawReasons() {
   const select = $("force-reason");
   const chosen = select.value;
-  select.replaceChildren(...reasons.map((r) => el("option", { value: r.code }, pick(r.label))));
+  const list = pauseReasons(reasons, (c) => known("reason", c));
+  select.replaceChildren(...list.map((r) => el("option", { value: r.code }, pick(r.label))));
   if (chosen) select.value = chosen;
 }
 
@@ -182,7 +183,7 @@ async function main() {
   $("signout").addEventListener("click", () => signOut());
   events({
     state: (data) => setAgent(data),
-    group: (data) => setLive(data),
+    group: () => reloadSoon(),
     spy: (data) => { if (data && data.message) announce($("announce"), String(data.message)); },
   }, (up) => {
     if (up && !connected) loadAgents().catch(fail);
@@ -191,12 +192,9 @@ async function main() {
   });
   redraw();
   try {
-    reasons = listOf(await api("GET", "/pause-reasons"), "reasons");
+    reasons = await api("GET", "/pause-reasons");
     drawReasons();
     await loadAgents();
-    await Promise.all((me.groups || []).map(async (group) => {
-      setLive(await api("GET", `/groups/${encodeURIComponent(group)}/live`));
-    }));
   } catch (err) {
     fail(err);
   }
@@ -205,6 +203,7 @@ async function main() {
     for (const id of agents.keys()) drawTime(id);
     drawQueues();
   }, 1000);
+  window.setInterval(() => loadAgents().catch(fail), 10000);
 }
 
 main().catch(fail);

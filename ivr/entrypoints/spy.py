@@ -28,8 +28,8 @@ _MODE = re.compile(r"^[a-z]{1,16}$")
 # Supervisors hear the daemon's answers in Swedish, the contact center's working language.
 LANGUAGE = "sv"
 _PROMPTS: dict[RefusalCode, str] = {
-    "listening-forbidden": "spy-forbidden",
-    "not-in-call": "spy-not-in-call",
+    "listening_forbidden": "spy-forbidden",
+    "not_in_call": "spy-not-in-call",
     "unavailable": "agent-failed",
 }
 
@@ -52,8 +52,11 @@ async def handle(app: App, session: AgiSession) -> None:
         supervisor_for_phone(config, phone) if _PHONE.match(phone) else None)
     via: Via = "page" if ticket is not None else "phone"
     if service is None or supervisor is None:
-        call.log.warning("spy refused: not a supervisor's phone", phone_known=supervisor is not None)
-        await _answer(channel, "spy-unknown-phone", "unknown-phone")
+        call.log.warning("spy refused: not a supervisor's phone", service=service is not None)
+        if service is not None:
+            await service.refused(f"phone {phone[:16] or '?'}", f"extension {target[:8]}", mode, "unknown_phone",
+                                  via)
+        await _answer(channel, "spy-unknown-phone", "unknown_phone")
         return
     agent = agent_for_extension(config, target) if _PHONE.match(target) else None
     if ticket is not None and (ticket.agent != agent or ticket.mode != mode):

@@ -21,6 +21,10 @@ QUEUE_VARIABLES = ("IVR_QUEUED", "IVR_CB_QUEUE")
 class AmiActions(Protocol):
     async def action(self, fields: Any, timeout: float | None = None) -> Any: ...
 
+    async def originate(self, channel: str, *, context: str | None = None, exten: str | None = None,
+                        caller_id: str | None = None, variables: Mapping[str, str] | None = None,
+                        ring_timeout: float = 30.0) -> Any: ...
+
 
 def _rows(answer: Any) -> list[Mapping[str, Any]]:
     messages = answer if isinstance(answer, list) else [answer]

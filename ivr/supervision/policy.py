@@ -29,8 +29,8 @@ CHANSPY_OPTIONS: dict[SpyMode, str] = {"listen": "bqES", "whisper": "bqESw", "ba
 # Supervisors' phones dial <code><agent's extension> ([supervisor-phones] in extensions.conf).
 FEATURE_CODES: dict[str, SpyMode] = {"*49": "listen", "*50": "whisper", "*51": "barge"}
 
-RefusalCode = Literal["bad-mode", "unknown-supervisor", "unknown-agent", "not-your-agent", "not-in-call",
-                      "not-a-queue-call", "not-your-group", "listening-forbidden", "unavailable"]
+RefusalCode = Literal["bad_mode", "unknown_supervisor", "unknown_agent", "not_your_agent", "not_in_call",
+                      "not_a_queue_call", "not_your_group", "listening_forbidden", "unavailable"]
 
 
 class Refusal(Exception):
@@ -90,19 +90,19 @@ def check_mode(mode: str) -> SpyMode:
     for known in MODES:
         if mode == known:
             return known
-    raise Refusal("bad-mode", f"mode must be one of {', '.join(MODES)}")
+    raise Refusal("bad_mode", f"mode must be one of {', '.join(MODES)}")
 
 
 def check_agent(config: ConfigSet, supervisor_id: str, agent_id: str) -> None:
     """The supervisor may spy on this agent at all (before looking at any call)."""
     supervisor = config.supervisors.get(supervisor_id)
     if supervisor is None:
-        raise Refusal("unknown-supervisor", "you are not a supervisor")
+        raise Refusal("unknown_supervisor", "you are not a supervisor")
     agent = config.agents.get(agent_id)
     if agent is None:
-        raise Refusal("unknown-agent", f"no agent '{agent_id}'")
+        raise Refusal("unknown_agent", f"no agent '{agent_id}'")
     if not set(agent.groups) & set(supervisor.groups):
-        raise Refusal("not-your-agent", f"{agent.name} serves none of your groups")
+        raise Refusal("not_your_agent", f"{agent.name} serves none of your groups")
 
 
 def decide(config: ConfigSet, supervisor_id: str, agent_id: str, mode: str, call: LiveCall | None) -> Decision:
@@ -111,16 +111,16 @@ def decide(config: ConfigSet, supervisor_id: str, agent_id: str, mode: str, call
     check_agent(config, supervisor_id, agent_id)
     agent_name = config.agents[agent_id].name
     if call is None:
-        raise Refusal("not-in-call", f"{agent_name} is not in a call")
+        raise Refusal("not_in_call", f"{agent_name} is not in a call")
     found = group_of_queue(config, call.queue)
     if found is None:
-        raise Refusal("not-a-queue-call", f"{agent_name}'s call is not from a queue, so its department is unknown")
+        raise Refusal("not_a_queue_call", f"{agent_name}'s call is not from a queue, so its department is unknown")
     group_name, group = found
     if group_name not in config.supervisors[supervisor_id].groups:
-        raise Refusal("not-your-group", f"{agent_name}'s call is from the group '{group_name}', not one of yours")
+        raise Refusal("not_your_group", f"{agent_name}'s call is from the group '{group_name}', not one of yours")
     department = config.departments.get(group.department)
     if department is not None and department.listening == "forbidden":
-        raise Refusal("listening-forbidden", f"{department.name} does not allow listening to its calls")
+        raise Refusal("listening_forbidden", f"{department.name} does not allow listening to its calls")
     return Decision(supervisor_id, agent_id, checked, call.channel, CHANSPY_OPTIONS[checked], call.queue, group_name,
                     group.department)
 

@@ -32,7 +32,10 @@ from ivr.supervision.live import AmiActions, find_call
 from ivr.supervision.policy import Decision, Refusal, SpyMode, check_agent, check_mode, decide
 
 USER_EVENT = "IvrSpyDone"
-TICKET_TTL_S = 60.0
+# The page rings the supervisor's phone this long; the ticket it carries lives a little longer.
+RING_S = 30.0
+TICKET_TTL_S = RING_S + 30.0
+PHONE_CONTEXT = "supervisor-phones"
 _SPY_ID = re.compile(r"^[a-f0-9]{16}$")
 _TICKET = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -90,10 +93,12 @@ class SpyService:
                 raise Refusal("unavailable", "the telephone system cannot be reached right now") from exc
             return decide(config, supervisor, agent, mode, call)
         except Refusal as refusal:
-            self._log.info("spy refused", supervisor=supervisor, agent=agent, mode=mode[:16], code=refusal.code,
-                           via=via)
-            await self._write("spy.refused", supervisor, agent, {"mode": mode[:16], "code": refusal.code, "via": via})
+            await self.refused(supervisor, agent, mode, refusal.code, via)
             raise
+
+    async def refused(self, actor: str, target: str, mode: str, code: str, via: Via) -> None:
+        self._log.info("spy refused", supervisor=actor, agent=target, mode=mode[:16], code=code, via=via)
+        await self._write("spy.refused", actor, target, {"mode": mode[:16], "code": code, "via": via})
 
     async def start(self, decision: Decision, via: Via) -> Session:
         """Audit the start (or refuse: no spy without its audit row) and announce it."""
@@ -110,12 +115,12 @@ class SpyService:
 
     # --- the page's tickets -----------------------------------------------------------------------
 
-    def issue_ticket(self, supervisor: str, agent: str, mode: SpyMode) -> str:
+    def issue_ticket(self, supervisor: str, agent: str, mode: SpyMode) -> tuple[str, Ticket]:
         now = self._clock()
         self._tickets = {k: t for k, t in self._tickets.items() if t.expires > now}
         ticket = secrets.token_urlsafe(24)
-        self._tickets[ticket] = Ticket(supervisor, agent, mode, now + TICKET_TTL_S)
-        return ticket
+        self._tickets[ticket] = request = Ticket(supervisor, agent, mode, now + TICKET_TTL_S)
+        return ticket, request
 
     def redeem(self, ticket: str) -> Ticket | None:
         """The page's request this call carries, once, while it is fresh."""
@@ -125,6 +130,29 @@ class SpyService:
         if found is None or found.expires <= self._clock():
             return None
         return found
+
+    def ring(self, phone: str, exten: str, request: Ticket, ticket: str, caller_id: str) -> None:
+        """Ring the supervisor's phone into [supervisor-phones] at `exten` (*49<agent's extension>...)
+        with the ticket, in the background: the answer (or not) comes as `spy` messages."""
+        task = asyncio.get_running_loop().create_task(self._ring(phone, exten, request, ticket, caller_id),
+                                                      name=f"spy-ring-{request.supervisor}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._announce(request.supervisor, request.agent, {"state": "ringing", "agent": request.agent,
+                                                           "mode": request.mode})
+
+    async def _ring(self, phone: str, exten: str, request: Ticket, ticket: str, caller_id: str) -> None:
+        ami = self._ami()
+        try:
+            if ami is None:
+                raise AmiError("AMI is not connected")
+            await ami.originate(phone, context=PHONE_CONTEXT, exten=exten, caller_id=caller_id,
+                                variables={"IVR_SPY_TICKET": ticket}, ring_timeout=RING_S)
+        except AmiError as exc:
+            self._tickets.pop(ticket, None)
+            self._log.warning("supervisor's phone not reached", supervisor=request.supervisor, error=str(exc)[:200])
+            self._announce(request.supervisor, request.agent, {"state": "failed", "agent": request.agent,
+                                                               "mode": request.mode, "error": "phone_not_answered"})
 
     # --- the end ----------------------------------------------------------------------------------
 
@@ -160,12 +188,6 @@ class SpyService:
                        {"state": "ended", "seconds": seconds, **self._message(session)})
 
     # --- helpers ----------------------------------------------------------------------------------
-
-    def announce_ringing(self, supervisor: str, agent: str, mode: SpyMode) -> None:
-        self._announce(supervisor, agent, {"state": "ringing", "agent": agent, "mode": mode})
-
-    def announce_failed(self, supervisor: str, agent: str, mode: SpyMode, code: str) -> None:
-        self._announce(supervisor, agent, {"state": "failed", "agent": agent, "mode": mode, "error": code})
 
     @staticmethod
     def _message(session: Session) -> dict[str, Any]:

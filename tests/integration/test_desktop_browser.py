@@ -180,7 +180,8 @@ async def test_agent_signs_in_and_controls_state_from_the_keyboard(desk: Desk, p
     await until_members(ami, "anna.andersson", lambda rows: not rows, what="in no queue")
 
     # English, remembered across a reload.
-    await page.tab_to("lang")
+    assert await page.focused() == "login"
+    await page.tab_to("lang", back=True)
     await page.key("Enter")
     assert await page.js("document.documentElement.lang") == "en"
     assert await page.text("#state") == "Logged out"

@@ -384,17 +384,18 @@ async function main() {
     drawConn();
   });
   redraw();
-  try {
-    reasons = await api("GET", "/pause-reasons");
-    drawReasons();
-    await refreshState();
-    setCall(await api("GET", "/agent/call"));
-    await Promise.all((me.groups || []).map(async (group) => {
+  // Each first request on its own: one that fails leaves the rest of the page working.
+  const first = [
+    async () => { reasons = await api("GET", "/pause-reasons"); drawReasons(); },
+    refreshState,
+    async () => setCall(await api("GET", "/agent/call")),
+    ...(me.groups || []).map((group) => async () => {
       setLive(await api("GET", `/groups/${encodeURIComponent(group)}/live`));
-    }));
-    await loadTargets();
-  } catch (err) {
-    fail(err);
+    }),
+    loadTargets,
+  ];
+  for (const step of first) {
+    try { await step(); } catch (err) { fail(err); }
   }
   document.body.dataset.ready = "true";
   window.setInterval(drawLive, 1000);

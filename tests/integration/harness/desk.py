@@ -86,11 +86,12 @@ class Page:
             if (!e || e === document.body) return 'body';
             return e.id || `${e.tagName.toLowerCase()}[name=${e.name}][value=${e.value}]`; })()"""))
 
-    async def tab_to(self, target: str, limit: int = 40) -> list[str]:
-        """Press Tab until `target` (as `focused` names it) has the focus; the ids passed on the way."""
+    async def tab_to(self, target: str, limit: int = 40, *, back: bool = False) -> list[str]:
+        """Press Tab (Shift+Tab: `back`) until `target` (as `focused` names it) has the focus; the
+        elements passed on the way."""
         seen = []
         for _ in range(limit):
-            await self.key("Tab")
+            await self.key("Tab", shift=back)
             now = await self.focused()
             seen.append(now)
             if now == target:
@@ -137,9 +138,8 @@ class Page:
 
 
 def set_password(daemon: DaemonProcess, user: str, password: str) -> None:
-    """`ivr agents password NAME --stdin`, on the daemon's database."""
-    done = subprocess.run([sys.executable, "-m", "ivr", "agents", "password", user, "--stdin",
-                           "--config", *daemon.config_paths],
+    """`ivr agents password NAME --stdin`, on the daemon's database (with the shipped config)."""
+    done = subprocess.run([sys.executable, "-m", "ivr", "agents", "password", user, "--stdin"],
                           input=password + "\n", capture_output=True, text=True, env=daemon.environment(),
                           cwd=REPO, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

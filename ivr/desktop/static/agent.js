@@ -127,11 +127,12 @@ function drawPop() {
   const path = el("ol", { class: "path" }, ...(call.path || []).map((node) => el("li", {}, node)));
   facts.append(
     ...fact("state", t("call.status"), t(`call.state.${call.state}`)),
+    ...(call.kind === "callback" ? fact("kind", t("call.kind"), t("call.kind.callback")) : []),
     ...fact("group", t("call.group"), call.group_name || call.group || "–"),
     ...fact("queue", t("call.queue"), call.queue || "–"),
     ...fact("department", t("call.department"), call.department_name || call.department || "–"),
     ...fact("language", t("call.language"), language(call.language)),
-    ...fact("waited", t("call.waited"), duration(call.waited_s)),
+    ...fact("waited", t("call.waited"), call.waited_s == null ? "–" : duration(call.waited_s)),
     ...fact("repeat", t("call.repeat"), call.repeat_caller ? t("call.repeat.yes") : t("call.repeat.no")),
   );
   facts.append(el("dt", { "data-label": "path" }, t("call.path")), el("dd", { "data-field": "path" }, path));
@@ -171,13 +172,13 @@ function drawWrapup() {
   const form = $("wrapup");
   const wrap = call && call.wrapup;
   const codes = wrap && Array.isArray(wrap.codes) ? wrap.codes : [];
-  if (!call || !codes.length || call.state === "ringing") {
+  if (!call || !codes.length || call.state === "ringing" || wrap.submitted) {
     form.hidden = true;
     return;
   }
   const select = $("wrapup-code");
   const chosen = select.value;
-  const options = codes.map((c) => el("option", { value: c.code }, pick(c.label)));
+  const options = codes.map((c) => el("option", { value: c.code }, pick(c.labels || c.label) || c.code));
   if (!wrap.required) options.unshift(el("option", { value: "" }, `– ${t("wrapup.choose")} –`));
   select.replaceChildren(...options);
   if (chosen) select.value = chosen;

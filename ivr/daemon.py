@@ -30,6 +30,7 @@ from ivr.contacts.registry import ContactRegistry
 from ivr.contacts.services import ContactServices
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.server import install, make_context, state_feed
+from ivr.desktop.store import WebStore
 from ivr.entrypoints import ENTRYPOINTS, EntryPoint
 from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MqttConfig, MqttPublisher
@@ -40,6 +41,7 @@ from ivr.records.recorder import CallRecorder
 from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
 from ivr.store.db import open_database
+from ivr.supervision.wiring import spy_service
 from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState
 
@@ -98,6 +100,7 @@ class Daemon:
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._wire_events()
+        self._wire_supervision()
         self._wire_queues()
         self._wire_contacts()
 
@@ -135,6 +138,17 @@ class Daemon:
         self._services: list[Service] = [
             s for s in (self.records, self.mqtt, desktop.store if desktop else None, self.wallboard, self.bridge)
             if s is not None]
+
+    def _wire_supervision(self) -> None:
+        """Supervisors listening in (docs/queues-and-agents.md): the FastAGI route `spy` and the desktop's
+        button share one SpyService, audited in the desktop's store (its own when the desktop is off)."""
+        desktop, bridge = self.desktop, self.bridge
+        store = desktop.store if desktop else WebStore(self.settings.store_url)
+        if desktop is None:
+            self._services.append(store)
+        hub = desktop.hub if desktop else None
+        notify = (lambda _supervisor, agent, data: hub.to_supervisors(agent, "spy", data)) if hub else None
+        self.app.spy = spy_service(self.app, self.ami, lambda: bridge.view, store.audit, notify)
 
     def _wire_contacts(self) -> None:
         """Outbound calls and returning callers (docs/privacy-and-caller-id.md): the contact registry in

@@ -75,6 +75,10 @@ class DesktopHub:
     def to_agent(self, agent_id: str, kind: str, data: dict[str, Any]) -> None:
         self._send(lambda user: self.may_see_agent(user, agent_id, kind), kind, data)
 
+    def to_supervisors(self, agent_id: str, kind: str, data: dict[str, Any]) -> None:
+        """Only the supervisors of any of the agent's groups (`spy`: a silent listen stays silent)."""
+        self._send(lambda user: user.role == "supervisor" and self.may_see_agent(user, agent_id, kind), kind, data)
+
     def to_group(self, group: str, kind: str, data: dict[str, Any]) -> None:
         self._send(lambda user: self.may_see_group(user, group, kind), kind, data)
 

@@ -143,7 +143,10 @@ const CATALOGUE = {
     "sup.none": "Inga agenter.",
     "sup.force_reason": "Orsak vid tvingad paus",
     "sup.done": "{action}: {name}",
-    "sup.spy.started": "Medhörning startad ({mode}) hos {name}. Din telefon ringer.",
+    "spy.ringing": "{mode} – {name}: din telefon ringer, svara för att koppla in dig.",
+    "spy.active": "{mode} – {name}: du är inkopplad.",
+    "spy.ended": "{mode} – {name}: avslutat efter {seconds} s.",
+    "spy.failed": "{mode} – {name}: det gick inte (telefonen svarade inte).",
   },
   en: {
     "app.title": "Contact center – desktop",
@@ -284,7 +287,10 @@ const CATALOGUE = {
     "sup.none": "No agents.",
     "sup.force_reason": "Reason for a forced pause",
     "sup.done": "{action}: {name}",
-    "sup.spy.started": "Listening started ({mode}) on {name}. Your phone rings.",
+    "spy.ringing": "{mode} – {name}: your phone rings; answer to join.",
+    "spy.active": "{mode} – {name}: you are connected.",
+    "spy.ended": "{mode} – {name}: ended after {seconds} s.",
+    "spy.failed": "{mode} – {name}: that did not work (your phone did not answer).",
   },
 };
 

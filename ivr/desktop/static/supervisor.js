@@ -129,7 +129,7 @@ async function spy(id, mode) {
   $("error").textContent = "";
   try {
     await api("POST", `/supervisor/agents/${encodeURIComponent(id)}/spy`, { mode });
-    announce($("announce"), t("sup.spy.started", { mode: t(`sup.${mode}`), name: nameOf(agents.get(id).data) }));
+    showSpy({ state: "ringing", agent: id, mode });
   } catch (err) {
     fail(err);
   }
@@ -137,6 +137,16 @@ async function spy(id, mode) {
 
 // Waiting callers per queue: the `queues` of GET /supervisor/agents, asked again when a group changes.
 let queues = { rows: [], at: 0 };
+
+// Listening in: the server's `spy` messages (ringing, active, ended, failed) in words.
+function showSpy(data) {
+  if (!data || !data.state) return;
+  const who = agents.get(data.agent);
+  const text = t(`spy.${data.state}`, {
+    mode: t(`sup.${data.mode}`), name: who ? nameOf(who.data) : data.agent || "", seconds: Math.round(data.seconds || 0),
+  });
+  $("spy-status").textContent = text;
+}
 
 function drawQueues() {
   const now = Date.now() / 1000;
@@ -184,7 +194,7 @@ async function main() {
   events({
     state: (data) => setAgent(data),
     group: () => reloadSoon(),
-    spy: (data) => { if (data && data.message) announce($("announce"), String(data.message)); },
+    spy: (data) => showSpy(data),
   }, (up) => {
     if (up && !connected) loadAgents().catch(fail);
     connected = up;

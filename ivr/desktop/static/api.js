@@ -77,7 +77,7 @@ export function listOf(value, key) {
   return [];
 }
 
-/** Elements without innerHTML: el("li", {class: "x", "data-field": "queue"}, "text", child). */
+/** Elements built node by node (text never parsed as HTML): el("li", {class: "x", "data-field": "queue"}, "text", child). */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {

@@ -3,7 +3,7 @@
 
 const KEY = "ivr-desk-lang";
 
-const CATALOGUE = {
+export const CATALOGUE = {
   sv: {
     "app.title": "Kontaktcenter – skrivbord",
     "skip": "Hoppa till innehållet",

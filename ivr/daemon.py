@@ -28,6 +28,7 @@ from ivr.contacts.precall import GatewayKey, PrecallNotifier
 from ivr.contacts.purge import PurgeLoop
 from ivr.contacts.registry import ContactRegistry
 from ivr.contacts.services import ContactServices
+from ivr.desktop.calls import DesktopCalls
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.server import install, make_context, state_feed
 from ivr.desktop.store import WebStore
@@ -174,6 +175,13 @@ class Daemon:
         self.callbacks.attach(self.ami)
         self.app.callbacks = self.callbacks
         self._services.append(self.callbacks)
+        if self.desktop is not None:  # screen pops and the groups' live pictures (ivr.desktop.calls)
+            desktop, callbacks, holder = self.desktop, self.callbacks, self.app.config
+            desktop.callbacks_pending = callbacks.pending
+            desktop.calls = DesktopCalls(lambda: holder.current, desktop.hub, view=lambda: bridge.view,
+                                         callbacks_pending=callbacks.pending)
+            assert isinstance(self.app.events, FanoutSink)
+            self.app.events.add(desktop.calls)
 
     async def start(self) -> None:
         await self.server.start()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ivr.config.loader import ConfigSet
 from ivr.desktop.live import group_live
-from ivr.desktop.screenpop import KnownCall, build, group_of_queue, returning_view
+from ivr.desktop.screenpop import KnownCall, PopState, build, group_of_queue, returning_view
 from ivr.events import names
 from ivr.events.queue_view import QueueView
 
@@ -104,29 +104,50 @@ class DesktopCalls:
         known = self.calls.get(self._by_agent.get(agent, ""))
         if known is None or not _concerns(known, agent):
             return None
-        return build(self.config(), known, self._clock())
+        return build(self.config(), known, self._clock(), agent=agent)
 
-    def answered_by(self, agent: str, uniqueid: str) -> KnownCall:
-        """The call if this agent answered it (else WrapupRefused 404: another's call looks unknown)."""
+    def answered_by(self, agent: str, uniqueid: str, *, or_passed_on: bool = False) -> KnownCall:
+        """The call if this agent answered it (or passed it on, with `or_passed_on`); else WrapupRefused
+        404 (another agent's call looks unknown)."""
         known = self.calls.get(uniqueid)
-        if known is None or known.agent != agent:
+        if known is None or not (known.agent == agent or (or_passed_on and agent in known.transferred_by)):
             raise WrapupRefused(404, "unknown_call", "no call of yours with this id")
         return known
 
+    def group_of(self, known: KnownCall) -> str:
+        return group_of_queue(self.config(), known.queue) or known.menu_group
+
     def wrapup(self, agent: str, uniqueid: str, code: str) -> tuple[KnownCall, str]:
-        """Check and keep the agent's wrap-up code; returns the call and its group. The call is forgotten
-        (its pop goes to `ended`)."""
-        known = self.answered_by(agent, uniqueid)
+        """Check and keep the agent's wrap-up code; returns the call and its group (the group of the queue
+        the agent answered from: its codes apply). The agent's pop goes to `ended`; the call is forgotten
+        unless someone else still has it."""
+        known = self.answered_by(agent, uniqueid, or_passed_on=True)
         config = self.config()
-        group = group_of_queue(config, known.queue) or known.menu_group
+        passed_on = agent in known.transferred_by
+        group = known.transferred_by_group.get(agent, "") if passed_on else self.group_of(known)
         codes = config.groups[group].wrapup_codes if group in config.groups else {}
         if code not in codes:
             raise WrapupRefused(422, "unknown_code", f"'{code[:40]}' is not a wrap-up code of this call's group")
         known.wrapup_code = code
-        known.state = "ended"
-        self.pages.to_agent(agent, SCREENPOP, build(config, known, self._clock()))
-        self._forget(uniqueid)
+        self.pages.to_agent(agent, SCREENPOP, build(config, known, self._clock(), state="ended", agent=agent))
+        if passed_on:
+            known.transferred_by.discard(agent)
+            if self._by_agent.get(agent) == uniqueid:
+                del self._by_agent[agent]
+        else:
+            known.state = "ended"
+            self._forget(uniqueid)
         return known, group
+
+    def transferred(self, agent: str, uniqueid: str) -> None:
+        """The agent passed the call on (ivr.desktop.asterisk): their pop goes to `wrapup`, and the call
+        waits for the next agent."""
+        known = self.answered_by(agent, uniqueid)
+        known.transferred_by.add(agent)
+        known.transferred_by_group[agent] = self.group_of(known)
+        known.agent, known.state, known.answered_at, known.wait_s = "", None, None, None
+        known.ringing.discard(agent)
+        self._push(agent, known)
 
     # --- the events ---------------------------------------------------------------------------------
 
@@ -203,7 +224,7 @@ class DesktopCalls:
             known.state = "wrapup"
             self._push(known.agent, known)
         self._release_others(known)
-        if not known.agent:
+        if not known.agent and not known.transferred_by:
             self._forget(uniqueid)
 
     def _release_others(self, known: KnownCall) -> None:
@@ -235,14 +256,14 @@ class DesktopCalls:
                 self._forget(next(iter(self.calls)))
         return known
 
-    def _push(self, agent: str, known: KnownCall) -> None:
-        self.pages.to_agent(agent, SCREENPOP, build(self.config(), known, self._clock()))
+    def _push(self, agent: str, known: KnownCall, *, state: PopState | None = None) -> None:
+        self.pages.to_agent(agent, SCREENPOP, build(self.config(), known, self._clock(), state=state, agent=agent))
 
     def _forget(self, uniqueid: str) -> None:
         known = self.calls.pop(uniqueid, None)
         if known is None:
             return
-        for agent in known.ringing | {known.agent}:
+        for agent in known.ringing | known.transferred_by | {known.agent}:
             if self._by_agent.get(agent) == uniqueid:
                 del self._by_agent[agent]
 
@@ -266,7 +287,7 @@ def _callback_end(known: KnownCall) -> float | None:
 
 
 def _concerns(known: KnownCall, agent: str) -> bool:
-    return known.agent == agent or (not known.agent and agent in known.ringing)
+    return known.agent == agent or agent in known.transferred_by or (not known.agent and agent in known.ringing)
 
 
 def _int(value: Any) -> int:

@@ -49,6 +49,8 @@ class KnownCall:
     ended_at: float | None = None
     state: PopState | None = None
     wrapup_code: str | None = None
+    transferred_by: set[str] = field(default_factory=set)  # agents who passed the call on (their wrap-up)
+    transferred_by_group: dict[str, str] = field(default_factory=dict)  # ...and the group they took it in
 
 
 def returning_view(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -74,8 +76,15 @@ def group_of_queue(config: ConfigSet, queue: str) -> str:
     return ""
 
 
-def build(config: ConfigSet, call: KnownCall, now: float) -> dict[str, Any]:
-    group_id = group_of_queue(config, call.queue) or call.menu_group
+def build(config: ConfigSet, call: KnownCall, now: float, *, state: PopState | None = None,
+          agent: str = "") -> dict[str, Any]:
+    """The pop as `agent` sees it: one who passed the call on sees it in wrap-up, in the group they
+    answered it in (its wrap-up codes apply)."""
+    if agent in call.transferred_by:
+        state = state or "wrapup"
+        group_id = call.transferred_by_group.get(agent, "")
+    else:
+        group_id = group_of_queue(config, call.queue) or call.menu_group
     group = config.groups.get(group_id)
     department_id = call.tags.get("department") or (group.department if group else "")
     department = config.departments.get(department_id)
@@ -88,7 +97,7 @@ def build(config: ConfigSet, call: KnownCall, now: float) -> dict[str, Any]:
         waited = None
     pop: dict[str, Any] = {
         "uniqueid": call.uniqueid, "kind": "callback" if call.callback_id is not None else "call",
-        "state": call.state or "ringing", "queue": call.queue, "group": group_id,
+        "state": state or call.state or "ringing", "queue": call.queue, "group": group_id,
         "group_name": (group.description or group_id) if group else group_id,
         "department": department_id, "department_name": department.name if department else "",
         "language": call.language, "path": list(call.path), "tags": dict(call.tags), "digits": dict(call.digits),

@@ -5,13 +5,16 @@ page when their phone rings and when they answer (`screenpop` messages through t
 |---|---|
 | call_started | the caller's channel (for transfers; never shown) |
 | returning_caller | the returning-caller view the disclosure level allows (ivr.desktop.screenpop) |
-| menu_finished | language, path, tags, digits, group, repeat-caller flag |
+| menu_finished | language, path, tags, digits, group, repeat-caller flag (see below) |
 | queued | queue and when the wait began |
 | agent_ringing | pop `ringing` to that agent (a callback's stand-in: the callback, with its call's context) |
 | answered | pop `answered` to the agent who took it; `ended` to the others whose phone rang |
 | call_ended | pop `wrapup` to the agent who answered (or `ended` to those rung); unanswered calls forgotten |
 | callback_requested | the call's context kept for the callback (by callback id) |
 | queue_snapshot | the group's live picture (`group` message) when it changed |
+
+Below: without the returning-caller offer's step and service tag when no returning_caller event came
+(disclosure `none`): the agent must not learn even that someone tried to reach the caller.
 
 Bounded: a call is forgotten when it ends unanswered, when its wrap-up code comes, or `keep_s` after
 its end (a code that never comes); at most `limit` calls (and callbacks' contexts) are kept, oldest
@@ -26,6 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ivr.config.loader import ConfigSet
+from ivr.contacts.returning import STEP as RETURNING_STEP
 from ivr.desktop.live import group_live
 from ivr.desktop.screenpop import KnownCall, PopState, build, group_of_queue, returning_view
 from ivr.events import names
@@ -162,6 +166,10 @@ class DesktopCalls:
             known.path = [str(node) for node in data.get("nodes") or []]
             known.tags = {str(k): str(v) for k, v in (data.get("tags") or {}).items()}
             known.digits = {str(k): str(v) for k, v in (data.get("digits") or {}).items()}
+            if known.returning is None:  # disclosure `none`: not even that someone tried to reach them
+                known.path = [node for node in known.path if node != RETURNING_STEP]
+                if known.tags.get("service") == RETURNING_STEP:
+                    del known.tags["service"]
             known.menu_group = str(data.get("group") or "")
             known.repeat_caller = bool(data.get("repeat_caller"))
             if not known.queue:

@@ -248,3 +248,44 @@ def test_group_live_picture_goes_to_the_group_when_it_changes(shipped_config: Co
     assert live["group"] == "building" and live["waiting"] == 1 and live["longest_wait_s"] == 30.0
     assert live["callbacks_pending"] == 2
     assert desk.received("anna.andersson", "group") == []  # not her group
+
+
+def test_disclosure_none_hides_the_returning_callers_path_too(shipped_config: ConfigSet) -> None:
+    """A caller who took the offer comes through the `returning_caller` step; for `none` (no
+    returning_caller event) the pop shows neither that step nor its service tag."""
+    desk = Desk(shipped_config)
+    for uniqueid, returning in (("u1", None), ("u2", agent_view(shipped_config, attempt(
+            "city_planning", "lina.holm", "department"), offer="accepted"))):
+        call = active(uniqueid)
+        if returning is not None:
+            desk.calls.emit(names.RETURNING_CALLER, call, **returning)
+        desk.calls.emit(names.MENU_FINISHED, call, outcome="queue", queue="kc-building", group="building",
+                        target=None, reason="returning caller", language="sv", tags={"service": "returning_caller"},
+                        nodes=["returning_caller"], config_version="v1", digits={}, repeat_caller=False)
+        desk.calls.emit(names.AGENT_RINGING, None, uniqueid=uniqueid, queue="kc-building", agent="david.lind")
+    hidden, shown = desk.received("david.lind")
+    assert (hidden["path"], hidden["tags"], hidden["returning"]) == ([], {}, None)
+    assert "returning" not in json.dumps({k: v for k, v in hidden.items() if k != "returning"})
+    assert (shown["path"], shown["tags"]) == (["returning_caller"], {"service": "returning_caller"})
+    assert shown["returning"]["department"] == "city_planning"
+
+
+def test_transfer_leaves_the_first_agent_in_wrapup_with_their_groups_codes(shipped_config: ConfigSet) -> None:
+    desk = Desk(shipped_config)
+    through_menu(desk, "u1", digits={"case_number": "20231234"})
+    desk.calls.emit(names.AGENT_RINGING, None, uniqueid="u1", queue="kc-building", agent="david.lind")
+    desk.calls.emit(names.ANSWERED, None, uniqueid="u1", queue="kc-building", agent="david.lind", wait_s=5.0)
+    desk.calls.transferred("david.lind", "u1")
+    desk.calls.emit(names.QUEUED, None, uniqueid="u1", queue="kc-general", position=1)
+    desk.calls.emit(names.AGENT_RINGING, None, uniqueid="u1", queue="kc-general", agent="anna.andersson")
+    desk.calls.emit(names.ANSWERED, None, uniqueid="u1", queue="kc-general", agent="anna.andersson", wait_s=9.0)
+    david = desk.calls.current("david.lind")
+    assert david is not None and (david["state"], david["group"]) == ("wrapup", "building")
+    anna = desk.calls.current("anna.andersson")
+    assert anna is not None and (anna["state"], anna["group"], anna["digits"]) == (
+        "answered", "general", {"case_number": "20231234"})
+    assert desk.calls.wrapup("david.lind", "u1", "resolved")[1] == "building"
+    assert desk.calls.current("david.lind") is None and "u1" in desk.calls.calls  # anna still has it
+    desk.calls.emit(names.CALL_ENDED, None, uniqueid="u1", duration_s=60.0)
+    assert desk.calls.wrapup("anna.andersson", "u1", "information")[1] == "general"
+    assert desk.calls.calls == {}

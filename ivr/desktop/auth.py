@@ -27,8 +27,8 @@ from ivr.desktop.users import WebUser, token_user, user_for
 
 SESSION_COOKIE = "ivr_session"
 CSRF_HEADER = "X-CSRF-Token"
-USER_KEY = "ivr.desktop.user"
-SESSION_KEY = "ivr.desktop.session"  # the raw session token, when the request came with a valid cookie
+USER_KEY = web.RequestKey("ivr.desktop.user", WebUser)
+SESSION_KEY = web.RequestKey("ivr.desktop.session", str)  # the raw session token, with a valid cookie
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Signing in needs no CSRF token: it starts a new session whatever cookie the browser still has.
 _CSRF_EXEMPT = frozenset({("POST", "/api/v1/session")})

@@ -30,3 +30,6 @@ class DesktopContext:
     limiter: LoginLimiter
     calls: Any = None  # ivr.desktop's DesktopCalls (screen pops, H2) when the daemon runs one
     callbacks_pending: Callable[[str], int] = _no_callbacks  # queued callbacks waiting, per queue
+    # An open event stream gets a comment line this often (proxies close silent ones) and its session is
+    # checked again.
+    keepalive_s: float = 15.0

@@ -37,10 +37,14 @@ class Subscriber:
             self.queue.put_nowait((kind, data))
             return True
         except asyncio.QueueFull:
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait((RESET, {}))
+            self.end()
             return False
+
+    def end(self) -> None:
+        """Whatever is still queued is dropped; the stream ends."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait((RESET, {}))
 
 
 class DesktopHub:
@@ -56,6 +60,12 @@ class DesktopHub:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+
+    def close_all(self) -> None:
+        """The server is stopping: every open stream ends (browsers reconnect to the next daemon)."""
+        for subscriber in list(self._subscribers):
+            subscriber.end()
+        self._subscribers.clear()
 
     def __len__(self) -> int:
         return len(self._subscribers)

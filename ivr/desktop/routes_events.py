@@ -2,7 +2,7 @@
 
 On connecting, the page first gets the current `state` of every agent it may see (itself, or the
 agents of a supervisor's groups), then whatever the hub sends it (ivr.desktop.hub). Every
-`KEEPALIVE_S` a comment line keeps proxies from closing the stream, and the session is checked again:
+`ctx.keepalive_s` (15 s) a comment line keeps proxies from closing the stream, and the session is checked again:
 once it has expired (or was signed out) the stream sends `event: expired` and ends.
 """
 
@@ -22,14 +22,12 @@ from ivr.desktop.hub import RESET, Subscriber
 from ivr.desktop.routes_supervisor import visible_agents
 from ivr.desktop.users import WebUser
 
-KEEPALIVE_S = 15.0
-
 
 def _frame(kind: str, data: dict[str, Any]) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
 
 
-def routes(ctx: DesktopContext, keepalive_s: float = KEEPALIVE_S) -> list[web.RouteDef]:
+def routes(ctx: DesktopContext) -> list[web.RouteDef]:
     def first_states(user: WebUser) -> list[dict[str, Any]]:
         if user.role == "agent":
             return [ctx.states.current(user.id)]
@@ -50,7 +48,7 @@ def routes(ctx: DesktopContext, keepalive_s: float = KEEPALIVE_S) -> list[web.Ro
             await response.prepare(request)
             for state in first_states(user):
                 await response.write(_frame("state", state))
-            await _pump(subscriber, response, lambda: still_signed_in(request), keepalive_s)
+            await _pump(subscriber, response, lambda: still_signed_in(request), ctx.keepalive_s)
         except (ConnectionResetError, ConnectionError):
             pass
         finally:

@@ -18,6 +18,7 @@ from ivr.desktop.context import DesktopContext
 from ivr.desktop.feed import StateFeed
 from ivr.desktop.hub import DesktopHub
 from ivr.desktop.ratelimit import LoginLimiter
+from ivr.desktop.routes_softphone import socket_policy
 from ivr.desktop.states import AgentStates
 from ivr.desktop.store import WebStore
 from ivr.desktop.users import agent_groups
@@ -33,6 +34,7 @@ log = structlog.get_logger("ivr.desktop")
 def install(app: web.Application, ctx: DesktopContext) -> None:
     """Add the desktop to a not yet started aiohttp app (the wallboard's)."""
     app.middlewares.append(make_middleware(ctx))
+    app.middlewares.append(socket_policy(ctx.app.settings.softphone_ws_url))  # H4: the softphone's socket
     for name in ROUTE_MODULES:
         try:
             module = importlib.import_module(f"ivr.desktop.{name}")
@@ -43,6 +45,11 @@ def install(app: web.Application, ctx: DesktopContext) -> None:
             continue
         app.router.add_routes(module.routes(ctx))
     app.router.add_static("/desk/static/", STATIC, show_index=False)
+
+    async def end_streams(_app: web.Application) -> None:
+        ctx.hub.close_all()
+
+    app.on_shutdown.append(end_streams)
 
 
 def make_context(app: App, view: Callable[[], QueueView], *, store: WebStore | None = None) -> DesktopContext:

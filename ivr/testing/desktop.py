@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.daemon import build_app
@@ -67,7 +67,7 @@ class QueueAmi:
 
 
 @dataclass
-class TestDesktop:
+class DesktopHarness:
     client: TestClient[Any, Any]
     ctx: DesktopContext
     ami: QueueAmi
@@ -81,6 +81,12 @@ class TestDesktop:
         finally:
             db.close()
 
+    @asynccontextmanager
+    async def browser(self) -> AsyncIterator[ClientSession]:
+        """Another browser on the same server, with its own cookie jar."""
+        async with ClientSession(base_url=self.client.make_url("/"), cookie_jar=CookieJar(unsafe=True)) as session:
+            yield session
+
     async def sign_in(self, user_id: str, password: str = PASSWORD) -> str:
         """Signs the client in (its cookie jar keeps the session); returns the CSRF token."""
         answer = await self.client.post("/api/v1/session", json={"username": user_id, "password": password})
@@ -89,7 +95,7 @@ class TestDesktop:
 
 
 @asynccontextmanager
-async def desktop(tmp_path: Path, **settings: Any) -> AsyncIterator[TestDesktop]:
+async def desktop(tmp_path: Path, *, keepalive_s: float = 15.0, **settings: Any) -> AsyncIterator[DesktopHarness]:
     db_url = f"sqlite:///{tmp_path / 'ivr.db'}"
     app = build_app(Settings(config_paths=[str(REPO)], state_dir=tmp_path, db_url=db_url, **settings))
     fanout = app.events
@@ -99,12 +105,13 @@ async def desktop(tmp_path: Path, **settings: Any) -> AsyncIterator[TestDesktop]
     app.ami = ami
     ctx = make_context(app, lambda: bridge.view, store=WebStore(db_url, idle_s=app.settings.web_session_idle_s,
                                                                    max_s=app.settings.web_session_max_s))
+    ctx.keepalive_s = keepalive_s
     fanout.add(state_feed(ctx))
     web_app = web.Application()
     install(web_app, ctx)
     await ctx.store.start()
     try:
         async with TestClient(TestServer(web_app)) as client:
-            yield TestDesktop(client, ctx, ami, bridge, db_url)
+            yield DesktopHarness(client, ctx, ami, bridge, db_url)
     finally:
         await ctx.store.stop()

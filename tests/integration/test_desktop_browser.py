@@ -199,7 +199,7 @@ async def test_screen_pop_with_case_number_and_wrapup_in_the_record(
                                       variables={"IVR_TEST_NOW": WEEKDAY_10, "__AGENT_ANSWER_DELAY": "2",
                                                  "__AGENT_TALK": "14"})
     await call.wait_event(90, Event="QueueCallerJoin", Queue="kc-building")
-    await page.until("document.querySelector('#pop [data-field=\"digit-case_number\"]')", 30, "the screen pop")
+    await page.until("!!document.querySelector('#pop [data-field=\"digit-case_number\"]')", 30, "the screen pop")
     await page.until("document.querySelector('#pop [data-field=\"state\"]').textContent === 'Pågår'", 20,
                      "the call answered on the page")
     facts = await pop_fields(page, "#pop")

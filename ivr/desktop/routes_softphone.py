@@ -9,9 +9,11 @@ proxy forwards to Asterisk's HTTP server, docs/webrtc.md). The answer carries a 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ivr.asterisk_gen.pjsip import read_credentials, web_endpoint
 from ivr.desktop.auth import require
@@ -24,6 +26,27 @@ def ws_url(request: web.Request, configured: str, secure: bool) -> str:
         return configured
     scheme = "wss" if secure or request.secure else "ws"
     return f"{scheme}://{request.host}/ws"
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The desktop pages' policy (as the wallboard's), plus Asterisk's WebSocket when it is on another origin.
+_POLICY = "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'"
+
+
+def socket_policy(configured_ws_url: str) -> Middleware:
+    """Middleware: the pages under /desk may open the softphone's WebSocket. Without
+    IVR_SOFTPHONE_WS_URL the socket is on the page's own origin (the proxy's /ws), which 'self' allows."""
+    parts = urlsplit(configured_ws_url)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("ws", "wss") and parts.netloc else ""
+
+    @web.middleware
+    async def allow_socket(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if origin and request.path.startswith("/desk") and not request.path.startswith("/desk/static/"):
+            response.headers["Content-Security-Policy"] = f"{_POLICY} {origin}"
+        return response
+
+    return allow_socket
 
 
 def routes(ctx: DesktopContext) -> list[web.RouteDef]:

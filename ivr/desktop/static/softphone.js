@@ -7,7 +7,7 @@
  *   const config = await (await fetch("/api/v1/agent/softphone")).json();
  *   Softphone.start(config, {onChange, onIncoming, onAnswered, onEnded, onError});
  *   Softphone.answer(); Softphone.hangup(); Softphone.hold(true|false); Softphone.mute(true|false);
- *   Softphone.status(); Softphone.stop();
+ *   Softphone.status(); await Softphone.stats(); Softphone.stop();
  *
  * Handlers (all optional): onChange(status) on every change; onIncoming(status) when a call rings;
  * onAnswered(status) when the call is up; onEnded(status) when it ends (also unanswered);
@@ -179,5 +179,28 @@ function mute(on) {
   return true;
 }
 
-export const Softphone = { start, stop, answer, hangup, hold, mute, status: snapshot };
+// The call's media as the browser counts it (RTCPeerConnection.getStats): audio packets received
+// and sent, and the levels (0..1) of the sound heard and of the microphone. null without a call.
+async function stats() {
+  const connection = state.session && state.session.connection;
+  if (!connection) return null;
+  const out = { packetsReceived: 0, packetsSent: 0, audioLevel: 0, microphoneLevel: 0, bytesSent: 0 };
+  (await connection.getStats()).forEach((report) => {
+    if (report.kind !== "audio") return;
+    if (report.type === "inbound-rtp") {
+      out.packetsReceived += report.packetsReceived || 0;
+      out.audioLevel = Math.max(out.audioLevel, report.audioLevel || 0);
+    } else if (report.type === "outbound-rtp") {
+      out.packetsSent += report.packetsSent || 0;
+      out.bytesSent += report.bytesSent || 0;
+    } else if (report.type === "media-source") {
+      out.microphoneLevel = Math.max(out.microphoneLevel, report.audioLevel || 0);
+    }
+  });
+  const sender = connection.getSenders().find((s) => s.track && s.track.kind === "audio");
+  out.microphoneEnabled = Boolean(sender && sender.track.enabled);
+  return out;
+}
+
+export const Softphone = { start, stop, answer, hangup, hold, mute, status: snapshot, stats };
 export default Softphone;

@@ -235,7 +235,7 @@ async def test_returning_callers_show_exactly_what_the_disclosure_allows(desk: D
     # social services (none) → kc-social (Bilal). Each official: busy; the citizen calls back, takes the
     # offer (1), the official does not answer, and the citizen waits in the department's queue.
     cases = {"anna.andersson": ("2102", "+46701120011"), "david.lind": ("2103", "+46701120012"),
-             "bilal.haddad": ("2104", "+46701120013")}
+             "bilal.haddad": ("2101", "+46701120013")}
     await asyncio.gather(*[missed_call(ami, ext, citizen) for ext, citizen in cases.values()])
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 15
@@ -261,7 +261,7 @@ async def test_returning_callers_show_exactly_what_the_disclosure_allows(desk: D
     nothing = pops["bilal.haddad"]
     assert nothing["returning"] is None and nothing["path"] == [] and nothing["tags"] == {}
     text = json.dumps(nothing, ensure_ascii=False)
-    for trace in ("Maria", "Svensson", "returning_caller", "Återuppringning", "2104", "attempt"):
+    for trace in ("Sara", "Nilsson", "returning_caller", "Återuppringning", "2101", "attempt"):
         assert trace not in text, trace
     assert nothing["queue"] == "kc-social"
 

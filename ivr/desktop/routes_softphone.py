@@ -59,8 +59,8 @@ def routes(ctx: DesktopContext) -> list[web.RouteDef]:
         endpoint = web_endpoint(agent.extension)
         credentials = read_credentials(settings.softphone_auth_file, endpoint)
         if credentials is None:
-            raise api_error(503, "softphone_unavailable",
-                            "the browser phone has no password yet (`ivr asterisk passwords`)")
+            raise api_error(404, "no_softphone", "this agent's browser phone has no password yet "
+                                                 "(`ivr asterisk passwords`)")
         url = ws_url(request, settings.softphone_ws_url, settings.web_secure_cookies)
         username, password = credentials
         body = {"ws_url": url, "sip_uri": f"sip:{username}@{urlsplit(url).hostname or request.host}",

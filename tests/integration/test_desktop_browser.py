@@ -40,9 +40,10 @@ from ivr.wallboard.browser import chromium
 SIM = "Local/9{extension}@agent-sim/n"
 PASSWORD = "Kaffe och kanelbulle 42"
 WEEKDAY_10 = "2026-12-22T10:00"
-USERS = ("anna.andersson", "bilal.haddad", "david.lind", "lena.strand")
+USERS = ("anna.andersson", "bilal.haddad", "cecilia.berg", "david.lind", "lena.strand")
 # Swedish, then the main menu's 3 (building permits), then the case number while its prompt plays.
 CASE_KEYS = "w1wwwwww3wwwwwwww12345#"
+GENERAL_KEYS = "w1wwwwww5"  # Swedish, then "other questions": kc-general
 SCREENSHOTS = os.environ.get("IVR_DESK_SCREENSHOTS") == "1"
 
 
@@ -307,14 +308,35 @@ async def test_returning_callers_show_what_the_disclosure_allows_and_the_supervi
             assert "Sara Nilsson" not in body
         await sign_out(page)
 
-    # The supervisor of general, social and school: anna and bilal in calls, the others logged out.
+    # Cecilia is at lunch; a caller waits in kc-general (its agents are all busy or paused).
+    await sign_in(page, "cecilia.berg")
+    await log_in_to_queues(page, ami, "cecilia.berg")
+    await page.js("document.getElementById('pause').click()")  # the first reason: lunch
+    await until_members(ami, "cecilia.berg", lambda rows: rows and all(r.Paused == "1" for r in rows.values()),
+                        what="cecilia paused")
+    await sign_out(page)
+    waiting = await ami.originate_caller(dtmf=GENERAL_KEYS, first_wait=1, hold=120, caller_id="+46701120104",
+                                         variables={"IVR_TEST_NOW": WEEKDAY_10})
+    await waiting.wait_event(60, Event="QueueCallerJoin", Queue="kc-general")
+
+    # The supervisor of general, social and school: anna and bilal in calls, cecilia paused, one waiting.
     await sign_in(page, "lena.strand", "/desk/supervisor")
-    await page.until("document.querySelector('tr[data-agent=\"anna.andersson\"] [data-field=\"state\"]')"
-                     "?.dataset.state === 'busy'", 20, "anna busy on the supervisor's page")
+    row = "document.querySelector('tr[data-agent=\"%s\"] [data-field=\"%s\"]')"
+    await page.until(f"{row % ('anna.andersson', 'state')}?.dataset.state === 'busy'", 20, "anna busy")
+    await page.until(f"{row % ('cecilia.berg', 'state')}?.dataset.state === 'paused'", 20, "cecilia paused")
+    assert await page.js(f"{row % ('cecilia.berg', 'reason')}.textContent") == "Lunch"
+    await page.until("document.querySelector('tr[data-queue=\"kc-general\"] [data-field=\"waiting\"]')"
+                     "?.textContent === '1'", 20, "the caller waiting in kc-general")
     rows = await page.js("[...document.querySelectorAll('#agent-rows tr')].map(r => r.dataset.agent)")
     assert "david.lind" not in rows  # building and streets are not lena's groups
-    assert {"anna.andersson", "bilal.haddad"} <= set(rows)
+    assert {"anna.andersson", "bilal.haddad", "cecilia.berg"} <= set(rows)
     assert await page.axe() == [], "supervisor page"
     await page.screenshot(shot_path(tmp_path, "desktop-supervisor.png"))
-    for call in calls:
+
+    # Lena logs Cecilia out from the page; Asterisk follows, and so does the page.
+    await page.js("document.querySelector('tr[data-agent=\"cecilia.berg\"] button[data-action=\"logout\"]')"
+                  ".click()")
+    await until_members(ami, "cecilia.berg", lambda rows: not rows, what="cecilia logged out by the supervisor")
+    await page.until(f"{row % ('cecilia.berg', 'state')}?.dataset.state === 'logged_out'", 20, "cecilia out")
+    for call in (*calls, waiting):
         await call.hangup()

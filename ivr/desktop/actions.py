@@ -21,7 +21,7 @@ def pause_reasons(ctx: DesktopContext) -> list[dict[str, str]]:
 
 def checked_reason(ctx: DesktopContext, reason: str) -> str:
     if reason not in {r["reason"] for r in pause_reasons(ctx)}:
-        raise api_error(400, "bad_reason", "the reason must be one of GET /api/v1/pause-reasons")
+        raise api_error(422, "bad_reason", "the reason must be one of GET /api/v1/pause-reasons")
     return reason
 
 

@@ -15,6 +15,7 @@ from aiohttp import ClientSession, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.daemon import build_app
+from ivr.desktop.calls import DesktopCalls
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.server import install, make_context, state_feed
 from ivr.desktop.store import WebStore, set_password
@@ -106,7 +107,10 @@ async def desktop(tmp_path: Path, *, keepalive_s: float = 15.0, **settings: Any)
     ctx = make_context(app, lambda: bridge.view, store=WebStore(db_url, idle_s=app.settings.web_session_idle_s,
                                                                    max_s=app.settings.web_session_max_s))
     ctx.keepalive_s = keepalive_s
+    holder = app.config
+    ctx.calls = DesktopCalls(lambda: holder.current, ctx.hub, view=lambda: bridge.view)
     fanout.add(state_feed(ctx))
+    fanout.add(ctx.calls)
     web_app = web.Application()
     install(web_app, ctx)
     await ctx.store.start()

@@ -211,7 +211,10 @@ async def test_screen_pop_with_case_number_and_wrapup_in_the_record(
                                     ".map(li => li.textContent))"))
     assert path[:2] == ["welcome", "choose_language"] and path[-3:] == ["building_case", "tag_building",
                                                                         "queue_building"], path
+    assert facts["department"] == "Stadsbyggnadskontoret" and facts["tag-service"] == "building_permits"
     assert await page.js("document.getElementById('returning') === null")
+    # Screen readers hear it: the assertive live region has the group, the language and the case number.
+    assert await page.text("#announce-call") == "Samtal: Building permits and environment, Svenska, ärendenummer 12345"
     body = str(await page.js("document.documentElement.outerHTML + document.body.innerText"))
     assert "1113101" not in body  # never the caller's number
     assert await page.axe() == [], "agent page with a screen pop"

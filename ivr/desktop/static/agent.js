@@ -137,6 +137,7 @@ function drawPop() {
   );
   facts.append(el("dt", { "data-label": "path" }, t("call.path")), el("dd", { "data-field": "path" }, path));
   for (const [key, value] of Object.entries(call.tags || {})) {
+    if (key === "department" && value === call.department && call.department_name) continue; // shown above
     const label = t(`tag.${key}`);
     facts.append(...fact(`tag-${key}`, label === `tag.${key}` ? key : label, value));
   }

@@ -144,11 +144,12 @@ class Daemon:
         """Supervisors listening in (docs/queues-and-agents.md): the FastAGI route `spy` and the desktop's
         button share one SpyService, audited in the desktop's store (its own when the desktop is off)."""
         desktop, bridge = self.desktop, self.bridge
-        store = desktop.store if desktop else WebStore(self.settings.store_url)
+        store = desktop.store if desktop is not None else WebStore(self.settings.store_url)
         if desktop is None:
             self._services.append(store)
-        hub = desktop.hub if desktop else None
-        notify = (lambda _supervisor, agent, data: hub.to_supervisors(agent, "spy", data)) if hub else None
+        hub = desktop.hub if desktop is not None else None
+        # `is not None`: a hub without pages open is falsy (it has a length).
+        notify = (lambda _supervisor, agent, data: hub.to_supervisors(agent, "spy", data)) if hub is not None else None
         self.app.spy = spy_service(self.app, self.ami, lambda: bridge.view, store.audit, notify)
 
     def _wire_contacts(self) -> None:

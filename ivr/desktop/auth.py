@@ -58,22 +58,36 @@ def session_token(request: web.Request) -> str | None:
     return token if isinstance(token, str) else None
 
 
+# The wallboard's page and data, served by the same app: anyone signed in with `queues:read` (agents,
+# supervisors, tokens) may see it (it hangs on the contact center's wall), nobody else. Its static
+# files (script, style) and the desktop's hold no data and are served to anyone.
+WALLBOARD_PATHS = frozenset({"/", "/api/state", "/events"})
+
+
 def guarded(path: str) -> bool:
-    return path.startswith(("/api/v1/", "/desk"))
+    return (path.startswith(("/api/v1/", "/desk")) and not path.startswith("/desk/static/")) or path in WALLBOARD_PATHS
 
 
 def make_middleware(ctx: DesktopContext) -> Middleware:
     @web.middleware
     async def identify(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if guarded(request.path) and not request.path.startswith("/desk/static/"):
+        if guarded(request.path):
             try:
                 await _identify(ctx, request)
             except StoreUnavailable as exc:
                 raise api_error(503, "store_unavailable", "the desktop's database is not reachable") from exc
             _check_csrf(request)
+            if request.path in WALLBOARD_PATHS:
+                _wallboard_access(request)
         return await handler(request)
 
     return identify
+
+
+def _wallboard_access(request: web.Request) -> None:
+    if request.get(USER_KEY) is None and request.path == "/":
+        raise web.HTTPFound("/desk/login")
+    require(request, "queues:read")
 
 
 async def _identify(ctx: DesktopContext, request: web.Request) -> None:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientSession, CookieJar, web
+from aiohttp import ClientSession, CookieJar
 from aiohttp.test_utils import TestClient, TestServer
 
+from ivr.ami.errors import AmiOriginateFailed
 from ivr.daemon import build_app
 from ivr.desktop.calls import DesktopCalls
 from ivr.desktop.context import DesktopContext
@@ -23,6 +24,10 @@ from ivr.events.ami_bridge import AmiBridge
 from ivr.events.sink import FanoutSink
 from ivr.settings import Settings
 from ivr.store.db import open_database
+from ivr.supervision.service import SpyService
+from ivr.supervision.wiring import agent_interfaces
+from ivr.wallboard.server import make_app
+from ivr.wallboard.state import WallboardState
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
@@ -60,6 +65,10 @@ class QueueAmi:
                                           PausedReason=fields.get("Reason", ""))
                 self._event("QueueMemberPause", each)
         return {"Response": "Success", "Message": "ok"}
+
+    async def originate(self, channel: str, **fields: Any) -> Any:
+        """There are no phones here (the spy service never gets this far: nobody is in a call)."""
+        raise AmiOriginateFailed(f"no phone {channel} in the test desktop")
 
     def _event(self, event: str, key: tuple[str, str]) -> None:
         member = self.members[key]
@@ -109,9 +118,12 @@ async def desktop(tmp_path: Path, *, keepalive_s: float = 15.0, **settings: Any)
     ctx.keepalive_s = keepalive_s
     holder = app.config
     ctx.calls = DesktopCalls(lambda: holder.current, ctx.hub, view=lambda: bridge.view)
+    # Listening in: the daemon's wiring without the end-of-spy events (QueueAmi sends none).
+    app.spy = SpyService(lambda: holder.current, lambda: ami, lambda agent: agent_interfaces(app, lambda: bridge.view, agent),
+                         ctx.store.audit, lambda _supervisor, agent, data: ctx.hub.to_supervisors(agent, "spy", data))
     fanout.add(state_feed(ctx))
     fanout.add(ctx.calls)
-    web_app = web.Application()
+    web_app = make_app(WallboardState())  # the daemon's web app: the wallboard, with the desktop added
     install(web_app, ctx)
     await ctx.store.start()
     try:

@@ -57,9 +57,16 @@ async def next_event(stream: ClientResponse, timeout: float = 3.0) -> tuple[str,
             return kind, json.loads(line.removeprefix("data: "))
 
 
-async def no_event(stream: ClientResponse, within: float = 0.5) -> None:
-    with pytest.raises(TimeoutError):
-        await next_event(stream, within)
+async def events_within(stream: ClientResponse, seconds: float = 0.5) -> list[tuple[str, dict[str, Any]]]:
+    seen = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try:
+            seen.append(await next_event(stream, left))
+        except TimeoutError:
+            break
+    return seen
 
 
 # --- no page or API without a session -------------------------------------------------------------------
@@ -95,6 +102,24 @@ async def test_signed_in_pages_by_role(desk: DesktopHarness) -> None:
         assert (await boss.get("/desk/supervisor", allow_redirects=False)).status == 200
 
 
+async def test_the_wallboard_on_the_same_server_needs_a_session_or_token(desk: DesktopHarness) -> None:
+    answer = await desk.client.get("/", allow_redirects=False)
+    assert answer.status == 302 and answer.headers["Location"] == "/desk/login"
+    for path in ("/api/state", "/events"):
+        assert (await desk.client.get(path)).status == 401
+    assert (await desk.client.get("/static/wallboard.js")).status == 200  # no data in it
+    calls_only = {"Authorization": f"Bearer {make_token(desk, 'stats', {'calls:read'})}"}
+    assert (await desk.client.get("/api/state", headers=calls_only)).status == 403
+    board = {"Authorization": f"Bearer {make_token(desk, 'board', {'queues:read'})}"}
+    assert (await desk.client.get("/api/state", headers=board)).status == 200
+    await desk.sign_in("anna.andersson")
+    page = await desk.client.get("/")
+    assert page.status == 200 and "wallboard.js" in await page.text()
+    stream = await desk.client.get("/events")
+    assert stream.status == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
+    stream.close()
+
+
 # --- one agent cannot read or steer another -----------------------------------------------------------
 async def test_agent_reads_and_steers_only_themself(desk: DesktopHarness) -> None:
     csrf = await desk.sign_in("anna.andersson")
@@ -128,7 +153,11 @@ async def test_an_agents_stream_carries_only_their_own_state(desk: DesktopHarnes
         assert answer.status == 200
         kind, state = await next_event(boss_stream)
         assert kind == "state" and state["agent"] == "bilal.haddad" and state["state"] == "available"
-        await no_event(anna_stream)
+        # Anna's page may hear about her group's queue (`group`), never about another agent.
+        seen = await events_within(anna_stream)
+        assert not [data for kind, data in seen
+                    if kind in ("state", "screenpop") and data.get("agent") != "anna.andersson"]
+        assert all(kind in ("group", "state") for kind, _ in seen)
 
 
 async def test_supervisor_sees_and_steers_only_their_groups(desk: DesktopHarness) -> None:

@@ -190,6 +190,7 @@ function drawWrapup() {
 
 function setCall(data) {
   const fresh = data && (!call || call.uniqueid !== data.uniqueid);
+  const before = call && data && call.uniqueid === data.uniqueid ? call.state : null;
   call = data && data.uniqueid ? data : null;
   drawPop();
   if (fresh && call) {
@@ -197,6 +198,12 @@ function setCall(data) {
     const digits = Object.values(call.digits || {});
     if (digits.length) text += t("call.announce.case", { digits: digits.join(" ") });
     announce($("announce-call"), text);
+  } else if (call && before && before !== call.state) {
+    let text = `${t("call.status")}: ${t(`call.state.${call.state}`)}`;
+    if (["ended", "wrapup"].includes(call.state) && call.wrapup && call.wrapup.required && !call.wrapup.submitted) {
+      text += `. ${t("wrapup.required")}`;
+    }
+    announce($("announce"), text);
   }
 }
 
@@ -381,7 +388,10 @@ async function main() {
     screenpop: (data) => setCall(data),
     group: (data) => setLive(data),
   }, (up) => {
-    if (up && !connected) refreshState().catch(fail); // back after a gap: catch up
+    if (up && !connected) { // back after a gap: catch up
+      refreshState().catch(fail);
+      api("GET", "/agent/call").then(setCall).catch(fail);
+    }
     connected = up;
     drawConn();
   });

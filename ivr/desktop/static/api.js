@@ -25,6 +25,9 @@ export async function api(method, path, body) {
   let data = null;
   const type = answer.headers.get("Content-Type") || "";
   if (type.includes("json")) data = await answer.json();
+  if (answer.status === 401 && path !== "/session" && path !== "/me") {
+    window.location.assign("/desk/login"); // the session ended (expired, or signed out elsewhere)
+  }
   if (!answer.ok) {
     throw new ApiError(answer.status, data?.error, data?.message,
                        Number(answer.headers.get("Retry-After")) || 0);

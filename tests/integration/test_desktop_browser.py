@@ -190,6 +190,7 @@ async def test_agent_signs_in_and_controls_state_from_the_keyboard(desk: Desk, p
     await page.ready("/desk/")
     assert await page.js("document.documentElement.lang") == "en"
     assert await page.text("#login") == "Log in to the queues"
+    assert await page.axe() == [], "agent page in English"
 
 
 async def test_screen_pop_with_case_number_and_wrapup_in_the_record(
@@ -303,7 +304,9 @@ async def test_returning_callers_show_what_the_disclosure_allows_and_the_supervi
         assert citizen[3:] not in body
         if level == "person":
             assert facts["returning-official"] == "Johan Ek"
+            assert facts["returning-purpose"] == "Återuppringning"
             assert facts["returning-department"] == "Förskola och skola"
+            assert await page.axe() == [], "agent page with a returning caller's screen pop"
         if level == "department":
             assert facts["returning-department"] == "Stadsbyggnadskontoret"
             assert "Lina Holm" not in body

@@ -67,6 +67,8 @@ async def handle(app: App, session: AgiSession) -> None:
         started = await service.start(decision, via)
     except Refusal as refusal:
         call.log.info("spy refused", supervisor=supervisor, code=refusal.code)
+        if ticket is not None:  # the page asked: it hears why (e.g. the call ended while the phone rang)
+            service.announce_failed(ticket, refusal.code)
         await _answer(channel, _PROMPTS.get(refusal.code, "spy-not-allowed"), refusal.code)
         return
     await channel.set_variable("IVR_SPY_CHANNEL", decision.channel)

@@ -151,8 +151,11 @@ class SpyService:
         except AmiError as exc:
             self._tickets.pop(ticket, None)
             self._log.warning("supervisor's phone not reached", supervisor=request.supervisor, error=str(exc)[:200])
-            self._announce(request.supervisor, request.agent, {"state": "failed", "agent": request.agent,
-                                                               "mode": request.mode, "error": "phone_not_answered"})
+            self.announce_failed(request, "phone_not_answered")
+
+    def announce_failed(self, request: Ticket, error: str) -> None:
+        self._announce(request.supervisor, request.agent, {"state": "failed", "agent": request.agent,
+                                                           "mode": request.mode, "error": error})
 
     # --- the end ----------------------------------------------------------------------------------
 

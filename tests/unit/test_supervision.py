@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
+from ivr.ami.errors import AmiOriginateFailed
 from ivr.asterisk_gen.pjsip import pjsip_agents
 from ivr.config import ConfigError, ConfigSet, load_config
+from ivr.desktop.hub import DesktopHub
 from ivr.desktop.store import WebStore, read_audit
+from ivr.desktop.users import WebUser, agent_groups, user_for
 from ivr.supervision.live import find_call
 from ivr.supervision.policy import (
     CHANSPY_OPTIONS,
@@ -294,3 +297,30 @@ async def test_ring_originates_into_the_supervisors_context(shipped_config: Conf
     assert call["channel"] == "PJSIP/1901" and call["context"] == "supervisor-phones" and call["exten"] == "*491002"
     assert call["variables"] == {"IVR_SPY_TICKET": ticket}
     assert messages[0][2] == {"state": "ringing", "agent": "bilal.haddad", "mode": "listen"}
+
+
+async def test_a_failed_ring_is_announced_and_its_ticket_dropped(shipped_config: ConfigSet, store: WebStore) -> None:
+    class NoPhone(ChannelsAmi):
+        async def originate(self, channel: str, **fields: Any) -> Any:
+            raise AmiOriginateFailed("Originate failed (reason 3)", reason="3")
+
+    messages: list[Any] = []
+    service = service_for(shipped_config, NoPhone(CHANNELS, {}), store, messages, [1000.0])
+    ticket, pending = service.issue_ticket(LENA, "bilal.haddad", "whisper")
+    service.ring("PJSIP/1901", "*501002", pending, ticket, '"Whisper 1002" <1002>')
+    await asyncio.sleep(0.05)
+    assert [m[2]["state"] for m in messages] == ["ringing", "failed"]
+    assert messages[1][2] == {"state": "failed", "agent": "bilal.haddad", "mode": "whisper",
+                              "error": "phone_not_answered"}
+    assert service.redeem(ticket) is None
+
+
+def test_spy_messages_reach_supervisors_only(shipped_config: ConfigSet) -> None:
+    """A silent listen stays silent: not on the agent's own page, nor another group's supervisor's."""
+    hub = DesktopHub(lambda agent: agent_groups(shipped_config, agent))
+    bilal = hub.subscribe(user_for(shipped_config, "bilal.haddad") or pytest.fail("no bilal"))
+    lena = hub.subscribe(user_for(shipped_config, LENA) or pytest.fail("no lena"))
+    other = hub.subscribe(WebUser("olof", "Olof", "supervisor", frozenset({"building"}), frozenset({"supervise"})))
+    hub.to_supervisors("bilal.haddad", "spy", {"state": "active"})
+    assert lena.queue.get_nowait() == ("spy", {"state": "active"})
+    assert bilal.queue.empty() and other.queue.empty()

@@ -74,6 +74,8 @@ async def handle(app: App, session: AgiSession) -> None:
     await channel.set_variable("IVR_SPY_CHANNEL", decision.channel)
     await channel.set_variable("IVR_SPY_OPTIONS", decision.options)
     await channel.set_variable("IVR_SPY_ID", started.spy_id)
+    await channel.set_variable("IVR_SPY_SUPERVISOR", decision.supervisor)
+    await channel.set_variable("IVR_SPY_AGENT", decision.agent)
     await channel.set_variable("IVR_SPY_RESULT", "ok")
     call.log.info("spy", supervisor=supervisor, agent=decision.agent, mode=decision.mode, via=via)
 

@@ -29,7 +29,7 @@ import structlog
 from ivr.ami.errors import AmiError
 from ivr.config.loader import ConfigSet
 from ivr.supervision.live import AmiActions, find_call
-from ivr.supervision.policy import Decision, Refusal, SpyMode, check_agent, check_mode, decide
+from ivr.supervision.policy import MODES, Decision, Refusal, SpyMode, check_agent, check_mode, decide
 
 USER_EVENT = "IvrSpyDone"
 # The page rings the supervisor's phone this long; the ticket it carries lives a little longer.
@@ -38,6 +38,7 @@ TICKET_TTL_S = RING_S + 30.0
 PHONE_CONTEXT = "supervisor-phones"
 _SPY_ID = re.compile(r"^[a-f0-9]{16}$")
 _TICKET = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
 Via = Literal["phone", "page"]
 Audit = Callable[[str, str, str, dict[str, Any]], object]
@@ -51,6 +52,19 @@ class Ticket:
     agent: str
     mode: SpyMode
     expires: float
+
+
+@dataclass(frozen=True)
+class Ended:
+    """Who and how, as the spy channel's hangup handler reports it (IVR_SPY_SUPERVISOR, IVR_SPY_AGENT,
+    IVR_SPY_MODE): used only when this daemon did not see the start (it restarted in between)."""
+
+    supervisor: str
+    agent: str
+    mode: str
+
+    def valid(self) -> bool:
+        return bool(_ID.match(self.supervisor) and _ID.match(self.agent)) and self.mode in MODES
 
 
 @dataclass(frozen=True)
@@ -171,14 +185,18 @@ class SpyService:
             return
         seconds_text = str(message.get("Seconds", ""))
         seconds = int(seconds_text) if seconds_text.isdigit() else None
-        task = asyncio.get_running_loop().create_task(self.ended(spy_id, seconds), name=f"spy-end-{spy_id}")
+        who = Ended(str(message.get("Supervisor", "")), str(message.get("Agent", "")), str(message.get("Mode", "")))
+        task = asyncio.get_running_loop().create_task(self.ended(spy_id, seconds, who), name=f"spy-end-{spy_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def ended(self, spy_id: str, seconds: int | None) -> None:
+    async def ended(self, spy_id: str, seconds: int | None, who: Ended | None = None) -> None:
         session = self.sessions.pop(spy_id, None)
-        if session is None:  # started before a daemon restart: the dialplan's count is all there is
-            self._log.warning("end of an unknown spy session", spy_id=spy_id, seconds=seconds)
+        if session is None:  # started before a daemon restart: what the spy channel says is all there is
+            self._log.warning("end of a spy session started before this daemon", spy_id=spy_id, seconds=seconds)
+            if who is not None and who.valid() and seconds is not None:
+                await self._write("spy.ended", who.supervisor, who.agent,
+                                  {"spy_id": spy_id, "mode": who.mode, "seconds": seconds, "restarted": True})
             return
         if seconds is None:
             seconds = max(0, round(self._clock() - session.started))

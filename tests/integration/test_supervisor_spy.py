@@ -228,6 +228,7 @@ async def test_feature_code_spies_on_the_agents_call(ami: AmiClient, desk: Desk,
     assert (started[4]["group"], started[4]["department"], started[4]["queue"]) == ("general", "contact_center",
                                                                                       "kc-general")
     assert ended[4]["spy_id"] == started[4]["spy_id"] == done.SpyId
+    assert (done.Supervisor, done.Agent, done.Mode) == (LENA, BILAL, mode)  # for a daemon restarted meanwhile
     assert ended[4]["seconds"] >= 2 and ended[4]["seconds"] == int(str(done.Seconds))
     assert ended[0] >= started[0]
     # The caller's call goes on without the supervisor.

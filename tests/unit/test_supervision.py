@@ -324,3 +324,17 @@ def test_spy_messages_reach_supervisors_only(shipped_config: ConfigSet) -> None:
     hub.to_supervisors("bilal.haddad", "spy", {"state": "active"})
     assert lena.queue.get_nowait() == ("spy", {"state": "active"})
     assert bilal.queue.empty() and other.queue.empty()
+
+
+async def test_an_end_after_a_daemon_restart_is_audited_from_the_channels_report(shipped_config: ConfigSet,
+                                                                                  store: WebStore) -> None:
+    service = service_for(shipped_config, ChannelsAmi(CHANNELS, {}), store, [], [1000.0])
+    service.on_user_event({"UserEvent": USER_EVENT, "SpyId": "0123456789abcdef", "Seconds": "75",
+                           "Supervisor": LENA, "Agent": "bilal.haddad", "Mode": "barge"})
+    service.on_user_event({"UserEvent": USER_EVENT, "SpyId": "fedcba9876543210", "Seconds": "5",
+                           "Supervisor": "x,y", "Agent": "bilal.haddad", "Mode": "barge"})  # not an id: ignored
+    await asyncio.sleep(0.2)
+    rows = await audit_rows(store)
+    assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
+        (LENA, "spy.ended", "bilal.haddad", {"spy_id": "0123456789abcdef", "mode": "barge", "seconds": 75,
+                                             "restarted": True})]

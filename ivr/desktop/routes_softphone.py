@@ -33,6 +33,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _POLICY = "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'"
 
 
+def with_socket(policy: str, origin: str) -> str:
+    """`policy` with `origin` added to its connect-src (which it gets if it has none)."""
+    directives = [d.strip() for d in policy.split(";") if d.strip()]
+    for index, directive in enumerate(directives):
+        if directive.split()[0] == "connect-src":
+            directives[index] = f"{directive} {origin}"
+            return "; ".join(directives)
+    return "; ".join([*directives, f"connect-src 'self' {origin}"])
+
+
 def socket_policy(configured_ws_url: str) -> Middleware:
     """Middleware: the pages under /desk may open the softphone's WebSocket. Without
     IVR_SOFTPHONE_WS_URL the socket is on the page's own origin (the proxy's /ws), which 'self' allows."""
@@ -43,7 +53,8 @@ def socket_policy(configured_ws_url: str) -> Middleware:
     async def allow_socket(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
         if origin and request.path.startswith("/desk") and not request.path.startswith("/desk/static/"):
-            response.headers["Content-Security-Policy"] = f"{_POLICY} {origin}"
+            response.headers["Content-Security-Policy"] = with_socket(
+                response.headers.get("Content-Security-Policy", _POLICY), origin)
         return response
 
     return allow_socket

@@ -10,7 +10,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from ivr.asterisk_gen.pjsip import read_credentials, write_passwords
 from ivr.config import load_config
-from ivr.desktop.routes_softphone import ws_url
+from ivr.desktop.routes_softphone import with_socket, ws_url
 from ivr.testing.desktop import REPO, desktop
 
 WS = "wss://pbx.malmo.example:8089/ws"
@@ -45,7 +45,7 @@ async def test_an_agent_gets_their_own_browser_phone_and_nothing_else(tmp_path: 
         page = await desk.client.get("/desk/")
         assert page.status == 200
         policy = page.headers["Content-Security-Policy"]
-        assert policy.endswith("connect-src 'self' wss://pbx.malmo.example:8089") and "script-src 'self'" in policy
+        assert "connect-src 'self' wss://pbx.malmo.example:8089" in policy and "script-src 'self'" in policy
 
 
 async def test_without_a_configured_socket_the_browser_uses_its_own_host(tmp_path: Path) -> None:
@@ -56,8 +56,8 @@ async def test_without_a_configured_socket_the_browser_uses_its_own_host(tmp_pat
         assert body["ws_url"] == "ws://desk.malmo.example/ws"  # plain http here; behind the TLS proxy: wss
         assert body["sip_uri"] == "sip:web1004@desk.malmo.example" and body["username"] == "web1004"
         page = await desk.client.get("/desk/")
-        # Nothing added: the wallboard server's own policy (connect-src 'self') applies in the daemon.
-        assert "Content-Security-Policy" not in page.headers
+        # Nothing added: the pages' own policy (connect-src 'self') applies.
+        assert "ws:" not in page.headers.get("Content-Security-Policy", "")
     # Behind the TLS proxy (IVR_WEB_SECURE_COOKIES=1): wss on the same host.
     request = make_mocked_request("GET", "/api/v1/agent/softphone", headers={"Host": "desk.malmo.example"})
     assert ws_url(request, "", secure=True) == "wss://desk.malmo.example/ws"
@@ -95,3 +95,9 @@ async def test_the_softphone_module_and_its_sip_library_are_served_without_a_ses
         assert library.status == 200
         text = await library.text()
         assert text.startswith("/* JsSIP 3.13.8 ") and "export default" in text
+
+
+def test_the_socket_is_added_to_the_pages_own_policy() -> None:
+    assert with_socket("default-src 'self'; connect-src 'self'; img-src 'self' data:", "wss://pbx:8089") == (
+        "default-src 'self'; connect-src 'self' wss://pbx:8089; img-src 'self' data:")
+    assert with_socket("default-src 'self'", "ws://10.0.0.1:8089") == "default-src 'self'; connect-src 'self' ws://10.0.0.1:8089"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import secrets
@@ -150,11 +151,13 @@ def read_audit(db: Database, since: float = 0.0) -> list[tuple[float, str, str, 
 class WebStore:
     """The daemon's asynchronous access to the above, on one database thread."""
 
-    def __init__(self, url: str, *, idle_s: float = 7200.0, max_s: float = 43200.0,
+    def __init__(self, url: str, *, idle_s: float = 7200.0, max_s: float = 43200.0, purge_every_s: float = 3600.0,
                  clock: Callable[[], float] = time.time, opener: Callable[[str], Database] = open_database) -> None:
         self.url = with_connect_timeout(url)
         self.idle_s = idle_s
         self.max_s = max_s
+        self.purge_every_s = purge_every_s
+        self._purger: asyncio.Task[None] | None = None
         self.clock = clock
         self._opener = opener
         self._db: AsyncDatabase | None = None
@@ -164,8 +167,27 @@ class WebStore:
     async def start(self) -> None:
         with contextlib.suppress(StoreUnavailable):  # logged; tried again at the next request
             await self._database()
+        if self._purger is None and self.purge_every_s > 0:
+            self._purger = asyncio.create_task(self._purge_loop(), name="desktop-session-purge")
+
+    async def _purge_loop(self) -> None:
+        """Expired sessions are refused when they come back; this deletes those that never do."""
+        while True:
+            await asyncio.sleep(self.purge_every_s)
+            try:
+                deleted = await self.run(functools.partial(purge_sessions, now=self.clock(), idle_s=self.idle_s))
+            except Exception as exc:  # down for now: next time
+                self._log.warning("session purge failed", error=type(exc).__name__)
+                continue
+            if deleted:
+                self._log.info("expired sessions deleted", sessions=deleted)
 
     async def stop(self) -> None:
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
+            self._purger = None
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()

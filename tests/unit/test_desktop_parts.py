@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,6 +87,25 @@ async def test_the_async_store_reports_an_unreachable_database(tmp_path: Path) -
     await web.start()  # logged, not raised: calls go on without it
     with pytest.raises(store.StoreUnavailable):
         await web.session_user("x")
+
+
+async def test_the_async_store_purges_expired_sessions(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ivr.db'}"
+    web = store.WebStore(url, idle_s=60.0, purge_every_s=0.05)
+    await web.start()
+    try:
+        live = await web.create_session("anna.andersson")
+        web.clock = lambda: time.time() + 120  # the first session is idle past its limit...
+        fresh = await web.create_session("bilal.haddad")  # ...this one was just made
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            count = await web.run(lambda db: db.fetchone("SELECT COUNT(*) FROM web_sessions"))
+            if count == (1,):
+                break
+        assert await web.session_user(fresh) == "bilal.haddad" and await web.session_user(live) is None
+        assert count == (1,)
+    finally:
+        await web.stop()
 
 
 # --- rate limiter ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import asyncio
 import io
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return open_database(f"sqlite:///{tmp_path / 'ivr.db'}")
+def db(db_url: str) -> Iterator[Database]:
+    """On the embedded SQLite and on the real PostgreSQL (conftest's db_url): daemons may share either."""
+    database = open_database(db_url)
+    yield database
+    database.close()
 
 
 # --- store ----------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ page, and Asterisk bridges the call with media both ways (DTLS-SRTP, opus):
 - hold: Asterisk reports Hold/Unhold for the channel and stops/resumes sending to the browser;
 - mute: the browser's microphone track is off, and Asterisk hears silence (ChannelTalkingStop)
   although packets keep coming; unmute brings the speech back;
-- the agent hangs up on the page: Asterisk ends the channel and the queue reports AgentComplete.
+- the agent hangs up on the page: Asterisk ends the channel and the queue reports AgentComplete;
+- after logging out, logging in with the desk phone puts PJSIP/<extension> in the queues.
 
 ICE never uses loopback, so the test makes two hosts of its own (harness.netns): Asterisk, the
 daemon and the test's AMI client in one network namespace (10.99.N.1), Chromium in another
@@ -260,3 +261,15 @@ async def test_the_browser_answers_a_queue_call_with_media_both_ways_hold_mute_a
     complete = await call.wait_event(15, Event="AgentComplete")
     assert complete.MemberName == AGENT and complete.Reason == "agent"
     await until(page, phone("Softphone.status().call === 'ended'"), 5, "the call over in the browser")
+
+    # Log out; the next login with the desk phone puts the desk phone in the queues.
+    await until(page, "!document.getElementById('logout').disabled", 10, "log-out possible")
+    await page.js("document.getElementById('logout').click()")
+    await until_members(ami, AGENT, lambda rows: not rows, 20, "logged out")
+    await until(page, "!document.getElementById('login').disabled", 10, "log-in possible again")
+    await page.js("document.querySelector('input[name=\"device\"][value=\"desk\"]').click()")
+    await page.js("document.getElementById('login').click()")
+    rows = await until_members(ami, AGENT, lambda rows: rows and all(
+        r.Location == "PJSIP/1004" and r.StateInterface == "PJSIP/1004" for r in rows.values()), 20,
+        "desk phone again")
+    assert sorted(rows) == ["kc-building", "kc-streets"]

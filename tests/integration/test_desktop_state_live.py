@@ -32,8 +32,9 @@ from ivr.testing.mosquitto import free_port
 
 SIM = "Local/9{extension}@agent-sim/n"
 PASSWORD = "Fika klockan tre, 2026"
-# Asterisk's event to the page: the issue asks for within a second; a loaded CI machine gets a margin.
-LIVE_S = 3.0
+# From the request (or from Asterisk's change) to the page's event: within a second, as the issue asks
+# (measured here: 5–120 ms).
+LIVE_S = 1.0
 
 
 @dataclass
@@ -136,35 +137,45 @@ async def test_sign_in_log_in_pause_unpause_log_out(ami: AmiClient, web: Web, br
     first = await anna.state_event("anna.andersson", lambda s: True, what="the first state")
     assert first["state"] == "logged_out" and first["queues"] == []
 
+    queues = ["kc-general", "kc-school", "kc-school-ar"]
     started = time.monotonic()
     done = await anna.post("/agent/login", {"device": "desk"})
-    queues = ["kc-general", "kc-school", "kc-school-ar"]
     assert sorted(done["queues"]) == queues
+    live = await anna.state_event("anna.andersson", lambda s: s["state"] == "available" and s["queues"] == queues,
+                                  what="logged in")
+    delays = {"login": time.monotonic() - started}
+    assert live["device"] == "desk"
     rows = await until_members(ami, "anna.andersson", lambda r: sorted(r) == queues, what="logged in")
     assert {str(r.Location) for r in rows.values()} == {"Local/91001@agent-sim/n"}
     assert {r.Paused for r in rows.values()} == {"0"}
-    live = await anna.state_event("anna.andersson", lambda s: s["state"] == "available" and s["queues"] == queues,
-                                  what="logged in")
-    assert live["device"] == "desk" and time.monotonic() - started < LIVE_S
 
     reasons = {r["reason"] for r in await anna.get("/pause-reasons")}
     assert reasons == {"lunch", "meeting", "admin", "training"}
+    started = time.monotonic()
     await anna.post("/agent/pause", {"reason": "lunch"})
+    await anna.state_event("anna.andersson", lambda s: s["state"] == "paused" and s["reason"] == "lunch",
+                           what="paused")
+    delays["pause"] = time.monotonic() - started
     rows = await until_members(ami, "anna.andersson", lambda r: {(m.Paused, m.PausedReason) for m in r.values()}
                                == {("1", "lunch")}, what="paused for lunch")
     assert sorted(rows) == queues
-    await anna.state_event("anna.andersson", lambda s: s["state"] == "paused" and s["reason"] == "lunch",
-                           what="paused")
     assert (await anna.get("/agent/state"))["reason"] == "lunch"
 
+    started = time.monotonic()
     await anna.post("/agent/unpause")
+    await anna.state_event("anna.andersson", lambda s: s["state"] == "available", what="unpaused")
+    delays["unpause"] = time.monotonic() - started
     await until_members(ami, "anna.andersson", lambda r: r and {m.Paused for m in r.values()} == {"0"},
                         what="unpaused")
-    await anna.state_event("anna.andersson", lambda s: s["state"] == "available", what="unpaused")
 
+    started = time.monotonic()
     await anna.post("/agent/logout")
-    await until_members(ami, "anna.andersson", lambda r: r == {}, what="logged out")
     await anna.state_event("anna.andersson", lambda s: s["state"] == "logged_out", what="logged out")
+    delays["logout"] = time.monotonic() - started
+    await until_members(ami, "anna.andersson", lambda r: r == {}, what="logged out")
+    # Request to the page's event, each step (printed for the record).
+    print("request → page event, s:", {step: round(d, 3) for step, d in delays.items()})
+    assert max(delays.values()) < LIVE_S
 
 
 async def test_a_pause_from_the_phone_reaches_the_page(ami: AmiClient, web: Web, browsers: list[Browser],

@@ -8,6 +8,7 @@ page when their phone rings and when they answer (`screenpop` messages through t
 | menu_finished | language, path, tags, digits, group, repeat-caller flag (see below) |
 | queued | queue and when the wait began |
 | agent_ringing | pop `ringing` to that agent (a callback's stand-in: the callback, with its call's context) |
+| agent_ring_ended | pop `ended` to that agent (the ring stopped unanswered) |
 | answered | pop `answered` to the agent who took it; `ended` to the others whose phone rang |
 | call_ended | pop `wrapup` to the agent who answered (or `ended` to those rung); unanswered calls forgotten |
 | callback_requested | the call's context kept for the callback (by callback id) |
@@ -91,6 +92,8 @@ class DesktopCalls:
             self._group_changed(str(data.get("queue") or ""), now)
         elif event == names.AGENT_RINGING and uniqueid and data.get("agent"):
             self._ringing(uniqueid, str(data["agent"]), str(data.get("queue") or ""), data.get("callback_id"), now)
+        elif event == names.AGENT_RING_ENDED and uniqueid and data.get("agent"):
+            self._ring_ended(uniqueid, str(data["agent"]))
         elif event == names.CALLBACK_PLACED and data.get("callback_id"):
             self._callback_placed(_int(data["callback_id"]), now)
         elif uniqueid and event == names.CALL_ENDED:
@@ -200,6 +203,16 @@ class DesktopCalls:
             known.state = "ringing"
         self._by_agent[agent] = uniqueid
         self._push(agent, known)
+
+    def _ring_ended(self, uniqueid: str, agent: str) -> None:
+        """The agent's phone stopped ringing unanswered: their pop ends (the call may ring them again)."""
+        known = self.calls.get(uniqueid)
+        if known is None or known.agent == agent or agent not in known.ringing:
+            return
+        known.ringing.discard(agent)
+        if self._by_agent.get(agent) == uniqueid:
+            del self._by_agent[agent]
+            self._push(agent, known, state="ended")
 
     def _answered(self, known: KnownCall, agent: str, data: dict[str, Any], now: float) -> None:
         known.agent = agent or known.agent

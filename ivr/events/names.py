@@ -11,6 +11,7 @@ callers are identified by `caller_ref` (a keyed-hash prefix) only.
 | queued | queue tracker (AMI QueueCallerJoin) | uniqueid, queue, position |
 | position_changed | queue tracker | uniqueid, queue, position |
 | agent_ringing | queue tracker (AgentCalled) | uniqueid, queue, agent (+ callback_id for a callback's stand-in) |
+| agent_ring_ended | queue tracker (AgentRingNoAnswer) | uniqueid, queue, agent, ring_s |
 | answered | queue tracker (AgentConnect) | uniqueid, queue, agent, wait_s |
 | abandoned | queue tracker (QueueCallerAbandon) | uniqueid, queue, wait_s, position |
 | callback_requested / callback_placed | callback service | uniqueid, queue, callback_id |
@@ -33,6 +34,7 @@ MENU_FINISHED = "menu_finished"
 QUEUED = "queued"
 POSITION_CHANGED = "position_changed"
 AGENT_RINGING = "agent_ringing"
+AGENT_RING_ENDED = "agent_ring_ended"
 ANSWERED = "answered"
 ABANDONED = "abandoned"
 CALLBACK_REQUESTED = "callback_requested"

@@ -256,3 +256,11 @@ def test_callback_stand_in_waits_in_the_snapshot_but_is_no_call() -> None:
     first_snapshot = [d for e, _, d in sink.events if e == names.QUEUE_SNAPSHOT][1]
     assert [c["uniqueid"] for c in first_snapshot["callers"]] == ["s1"]
     assert [d["state"] for e, _, d in sink.events if e == names.AGENT_STATE] == ["available", "busy"]
+
+
+def test_a_ring_that_stops_unanswered_is_reported() -> None:
+    bridge, sink, _ = make()
+    bridge.on_ring_no_answer(ami("AgentRingNoAnswer", Queue="kc-school", Uniqueid="u1", MemberName="Agent 2001",
+                                 Interface="Local/2001@agent-sim/n", RingTime=15))
+    assert flow(sink) == [("agent_ring_ended", {"uniqueid": "u1", "queue": "kc-school", "agent": "Agent 2001",
+                                                "ring_s": 15.0})]

@@ -289,3 +289,16 @@ def test_transfer_leaves_the_first_agent_in_wrapup_with_their_groups_codes(shipp
     desk.calls.emit(names.CALL_ENDED, None, uniqueid="u1", duration_s=60.0)
     assert desk.calls.wrapup("anna.andersson", "u1", "information")[1] == "general"
     assert desk.calls.calls == {}
+
+
+def test_a_ring_that_stops_unanswered_ends_that_agents_pop(shipped_config: ConfigSet) -> None:
+    desk = Desk(shipped_config)
+    through_menu(desk, "u1")
+    desk.calls.emit(names.AGENT_RINGING, None, uniqueid="u1", queue="kc-building", agent="david.lind")
+    desk.calls.emit(names.AGENT_RING_ENDED, None, uniqueid="u1", queue="kc-building", agent="david.lind", ring_s=15)
+    assert [p["state"] for p in desk.received("david.lind")] == ["ringing", "ended"]
+    assert desk.calls.current("david.lind") is None
+    desk.calls.emit(names.AGENT_RINGING, None, uniqueid="u1", queue="kc-building", agent="emina.hodzic")
+    desk.calls.emit(names.ANSWERED, None, uniqueid="u1", queue="kc-building", agent="emina.hodzic", wait_s=20.0)
+    assert desk.received("david.lind") == []  # not told again
+    assert desk.calls.current("emina.hodzic")["state"] == "answered"  # type: ignore[index]

@@ -9,7 +9,11 @@
 - The supervisor's phone, for the feature codes, is a real PJSIP call: the sandbox calls itself as
   Lena's phone 1901, authenticating with that phone's password (as test_agents_phone.py does for an
   agent), so the call arrives in [supervisor-phones] as her desk phone's would. For the page, her phone
-  is a Local stand-in into [supervisor-sim] (asterisk-config/sandbox/ only; IVR_SUPERVISOR_INTERFACE).
+  is a Local stand-in into [supervisor-sim] (asterisk-config/sandbox/ only; IVR_SUPERVISOR_INTERFACE),
+  or, where the test listens to the line, a real SIP call from the sandbox to itself.
+- Who hears whom, measured on the line: the caller sends 700 Hz, Bilal 440 Hz, Lena 1000 Hz (RTP from
+  her SIP phone); MixMonitor recordings of the caller's and Bilal's phones show 1000 Hz for nobody when
+  listening, for Bilal only when whispering, for both when barging.
 - Asterisk's own word that it worked: ChanSpyStart with the supervisor's channel as spyer and, as
   spyee, Bilal's channel in the same bridge as the caller (CoreShowChannels' BridgeId); the ChanSpy
   options in the dialplan's Newexten event (whisper `w`: the caller does not hear the supervisor;
@@ -25,14 +29,17 @@ import asyncio
 import json
 import subprocess
 import sys
+import wave
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import numpy as np
 import pytest
-from harness.ami import AmiClient, AmiMessage, SimCall
+from harness.ami import AmiClient, AmiMessage, SimCall, new_token
 from harness.daemon import REPO, DaemonProcess
 from harness.desk import set_password
 from harness.ports import SIP_PORT
@@ -48,7 +55,8 @@ from ivr.testing.mosquitto import free_port
 SIM = "Local/9{extension}@agent-talking-sim/n"
 SUPERVISOR_SIM = "Local/{extension}@supervisor-sim/n"
 # Whatever a failed test may leave on the line.
-LEFTOVERS = "/^(PJSIP/1901-|PJSIP/loop-1901-|Local/1901@supervisor-sim-|Local/91002@agent-talking-sim-)/"
+LEFTOVERS = ("/^(PJSIP/1901-|PJSIP/loop-1901-|PJSIP/loop-answer-|PJSIP/answer-1901-|Local/1901@supervisor-sim-"
+             "|Local/91002@agent-talking-sim-|Local/s@caller-talking-sim-)/")
 PASSWORD = "Kaffe och kanelbulle 42"
 LENA, BILAL = "lena.strand", "bilal.haddad"
 BILAL_LEG = "Local/91002@agent-talking-sim-"
@@ -103,6 +111,25 @@ from_user = 1901
 [loop-1901]
 type = aor
 contact = sip:127.0.0.1:{SIP_PORT}
+
+; TEST ONLY: Lena's desk phone as the page rings it (IVR_SUPERVISOR_INTERFACE=PJSIP/{{extension}}@loop-answer):
+; Asterisk calls sip:1901@itself from "answer-1901", takes that for the endpoint answer-1901, and runs
+; [supervisor-sim] for it (answers, talks at 1000 Hz over RTP).
+[loop-answer]
+type = endpoint
+context = supervisor-sim
+disallow = all
+allow = alaw,ulaw
+aors = loop-answer
+from_user = answer-1901
+[loop-answer]
+type = aor
+contact = sip:127.0.0.1:{SIP_PORT}
+[answer-1901]
+type = endpoint
+context = supervisor-sim
+disallow = all
+allow = alaw,ulaw
 """)
     asterisk.cli("module reload res_pjsip.so")
     try:
@@ -114,12 +141,26 @@ contact = sip:127.0.0.1:{SIP_PORT}
 
 @pytest.fixture
 async def desk(ami: AmiClient, tmp_path: Path) -> AsyncIterator[Desk]:
-    """`ivr run` with the web desktop, Lena's web password, Bilal logged in, the stand-ins paused."""
+    """`ivr run` with the web desktop, Lena's web password, Bilal logged in, the stand-ins paused; the
+    page rings Lena's Local stand-in phone."""
+    async with running_desk(ami, tmp_path, SUPERVISOR_SIM) as running:
+        yield running
+
+
+@pytest.fixture
+async def sip_desk(ami: AmiClient, tmp_path: Path, lenas_phone: str) -> AsyncIterator[Desk]:
+    """The same, but the page rings Lena's phone over SIP (PJSIP/1901@loop-answer, see lenas_phone)."""
+    async with running_desk(ami, tmp_path, "PJSIP/{extension}@loop-answer") as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_desk(ami: AmiClient, tmp_path: Path, supervisor_interface: str) -> AsyncIterator[Desk]:
     await clean_queues(ami, pause_static=True)
     port = free_port()
     daemon = DaemonProcess(state_dir=tmp_path / "daemon",
                            env={"IVR_WALLBOARD_PORT": str(port), "IVR_AGENT_INTERFACE": SIM,
-                                "IVR_SUPERVISOR_INTERFACE": SUPERVISOR_SIM})
+                                "IVR_SUPERVISOR_INTERFACE": supervisor_interface})
     daemon.state_dir.mkdir(parents=True)
     set_password(daemon, LENA, PASSWORD)
     await daemon.start()
@@ -133,10 +174,23 @@ async def desk(ami: AmiClient, tmp_path: Path) -> AsyncIterator[Desk]:
         await clean_queues(ami, pause_static=False)
 
 
-async def connected_call(ami: AmiClient, queue: str) -> tuple[SimCall, str]:
+async def talking_caller(ami: AmiClient, queue: str) -> SimCall:
+    """Like harness.ami's simulated caller, but into [caller-talking-sim]: the caller sends a 700 Hz tone."""
+    token = new_token()
+    call = SimCall(ami=ami, token=token, uniqueid=SimCall.uniqueid_for(token), far_uniqueid=f"sim-{token}-2",
+                   caller_id="+46701119902", exten="s", context="ivr-queue", since=ami.recorder.mark())
+    await ami.action("Originate", Channel="Local/s@caller-talking-sim/n", Context="ivr-queue", Exten="s",
+                     Priority="1", CallerID='"Talking Caller" <+46701119902>', Async="true", Timeout="10000",
+                     ChannelId=call.uniqueid, OtherChannelId=call.far_uniqueid,
+                     Variable=[f"IVR_QUEUE={queue}", "IVR_LANG=sv", "SIM_HOLD=120", "__AGENT_TALK=120"])
+    return call
+
+
+async def connected_call(ami: AmiClient, queue: str, *, talking: bool = False) -> tuple[SimCall, str]:
     """A caller in `queue`, answered by Bilal; returns the call and the bridge they are in."""
-    call = await ami.originate_caller(context="ivr-queue", exten="s", dtmf="", hold=90, caller_id="+46701119901",
-                                      variables={"IVR_QUEUE": queue, "IVR_LANG": "sv", "__AGENT_TALK": "80"})
+    call = await talking_caller(ami, queue) if talking else await ami.originate_caller(
+        context="ivr-queue", exten="s", dtmf="", hold=90, caller_id="+46701119901",
+        variables={"IVR_QUEUE": queue, "IVR_LANG": "sv", "__AGENT_TALK": "80"})
     connect = await call.wait_event(45, Event="AgentConnect")  # Bilal may still be in wrap-up
     assert connect.MemberName == BILAL and str(connect.DestChannel).startswith(BILAL_LEG)
     agent, caller = str(connect.DestChannel), str(connect.Channel)
@@ -349,3 +403,94 @@ async def test_page_spies_in_each_mode_and_refuses_what_it_must(ami: AmiClient, 
         (LENA, BILAL, "not_in_call", "listen"), (LENA, "david.lind", "not_your_agent", "listen"),
         (LENA, BILAL, "bad_mode", "eavesdrop"), (LENA, BILAL, "listening_forbidden", "whisper")]  # in that order
     assert all(r[4]["via"] == "page" for r in refused)
+
+
+# --- who hears the supervisor: the tones on the line ---------------------------------------------------
+
+def tone_share(path: Path, hz: float) -> float:
+    """The share of a recording's power within 15 Hz of `hz`."""
+    with wave.open(str(path)) as audio:
+        assert (audio.getframerate(), audio.getsampwidth(), audio.getnchannels()) == (8000, 2, 1)
+        x = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2").astype(np.float64)
+    assert len(x) > 8000, f"{path}: less than a second recorded"
+    power = np.abs(np.fft.rfft(x - x.mean())) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / 8000)
+    return float(power[np.abs(freqs - hz) < 15].sum() / (power.sum() + 1e-9))
+
+
+async def record(ami: AmiClient, root: Path, channels: dict[str, str], seconds: float) -> dict[str, Path]:
+    """What each channel (a Local ;2 half: the caller's or the agent's own phone) sends and hears."""
+    files = {name: f"/tmp/ivr-spy-{new_token()}-{name}.wav" for name in channels}
+    for name, channel in channels.items():
+        await ami.action("MixMonitor", Channel=channel, File=files[name])
+    await asyncio.sleep(seconds)
+    for channel in channels.values():
+        await ami.action("StopMixMonitor", Channel=channel)
+    await asyncio.sleep(0.5)
+    return {name: root / file.lstrip("/") for name, file in files.items()}
+
+
+async def test_who_hears_the_supervisor_from_the_page(ami: AmiClient, sip_desk: Desk, asterisk: Sandbox) -> None:
+    """The caller talks at 700 Hz, Bilal at 440 Hz, Lena at 1000 Hz on her SIP phone that the page rings.
+    Listening, nobody hears her; whispering, Bilal hears her and the caller does not; barging, both do."""
+    expected = {"listen": (False, False), "whisper": (True, False), "barge": (True, True)}  # (agent, caller)
+    found: dict[str, dict[str, dict[int, float]]] = {}
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await signed_in(http, sip_desk.base)
+        call, _ = await connected_call(ami, "kc-general", talking=True)
+        connect = call.first(lambda e: e.Event == "AgentConnect")
+        assert connect is not None
+        agent_phone = str(connect.DestChannel)[:-1] + "2"
+        async with http.get(f"{sip_desk.base}/api/v1/events") as stream:
+            for mode in expected:
+                since = ami.recorder.mark()
+                status, _ = await post_spy(http, sip_desk.base, csrf, BILAL, mode)
+                assert status == 202
+                await spy_started(ami, since, "PJSIP/loop-answer-")
+                await next_spy_message(stream, "active")
+                heard = await record(ami, asterisk.root, {"caller": call.far_uniqueid, "agent": agent_phone}, 2.5)
+                found[mode] = {name: {hz: tone_share(path, hz) for hz in (440, 700, 1000)}
+                               for name, path in heard.items()}
+                phone = ami.recorder.first(lambda e: e.Event == "Newchannel"
+                                           and str(e.Channel).startswith("PJSIP/answer-1901-"), since)
+                assert phone is not None
+                await hang_up_spy(ami, str(phone.Channel), since)  # Lena puts her phone down
+                await next_spy_message(stream, "ended")
+        await call.hangup()
+    for mode, (agent_hears, caller_hears) in expected.items():
+        shares = found[mode]
+        # Caller and agent hear each other in every mode ...
+        assert shares["caller"][440] > 0.02 and shares["agent"][700] > 0.02, found
+        # ... and Lena exactly as the mode says (clearly there, or next to nothing).
+        assert (shares["agent"][1000] > 0.02, shares["caller"][1000] > 0.02) == (agent_hears, caller_hears), \
+            (mode, found)
+        assert all(s[1000] > 0.02 or s[1000] < 0.002 for s in shares.values()), (mode, found)
+
+
+async def test_who_hears_the_supervisor_dialling_the_codes(ami: AmiClient, desk: Desk, lenas_phone: str,
+                                                           asterisk: Sandbox) -> None:
+    """As above, for *49/*50/*51 dialled from Lena's phone (the sandbox calling itself as 1901): her side
+    of the call runs [supervisor-sim], so she "talks" at 1000 Hz over RTP."""
+    expected = {"listen": (False, False), "whisper": (True, False), "barge": (True, True)}  # (agent, caller)
+    found: dict[str, dict[str, dict[int, float]]] = {}
+    call, _ = await connected_call(ami, "kc-general", talking=True)
+    connect = call.first(lambda e: e.Event == "AgentConnect")
+    assert connect is not None
+    agent_phone = str(connect.DestChannel)[:-1] + "2"
+    for mode, code in (("listen", "*49"), ("whisper", "*50"), ("barge", "*51")):
+        since = ami.recorder.mark()
+        await ami.action("Originate", Channel=f"PJSIP/{code}1002@{lenas_phone}", Context="supervisor-sim",
+                         Exten="1901", Priority="1", Async="true", Timeout="10000")
+        start = await spy_started(ami, since, "PJSIP/1901-")
+        heard = await record(ami, asterisk.root, {"caller": call.far_uniqueid, "agent": agent_phone}, 2.5)
+        found[mode] = {name: {hz: tone_share(path, hz) for hz in (440, 700, 1000)} for name, path in heard.items()}
+        phone_side = ami.recorder.first(
+            lambda e: e.Event == "Newchannel" and str(e.Channel).startswith("PJSIP/loop-1901-"), since)
+        assert phone_side is not None and start is not None
+        await hang_up_spy(ami, str(phone_side.Channel), since)
+    await call.hangup()
+    for mode, (agent_hears, caller_hears) in expected.items():
+        shares = found[mode]
+        assert shares["caller"][440] > 0.02 and shares["agent"][700] > 0.02, found
+        assert (shares["agent"][1000] > 0.02, shares["caller"][1000] > 0.02) == (agent_hears, caller_hears), \
+            (mode, found)

@@ -283,8 +283,8 @@ async def test_transfer_to_another_group_then_to_an_official(desk: Desk, ami: Am
     assert (transferred["digits"], transferred["group"]) == ({"case_number": "12345"}, "general")
     wrapup = await david.pop(lambda p: p["state"] == "wrapup", what="David in wrap-up")
     assert wrapup["group"] == "building"
-    status, _ = await david.post(f"/api/v1/agent/calls/{call.uniqueid}/wrapup", {"code": "forwarded"})
-    assert status == 200
+    status, done = await david.post(f"/api/v1/agent/calls/{call.uniqueid}/wrapup", {"code": "forwarded"})
+    assert status == 200 and set(done["wrapup_ended"]) == {"kc-building", "kc-streets"}, done
     # Anna passes the caller on to Lina Holm's direct line (city planning).
     status, moved = await anna.post(f"/api/v1/agent/calls/{call.uniqueid}/transfer", {"official": "lina.holm"})
     assert (status, moved["to"]) == (200, {"official": "lina.holm"})

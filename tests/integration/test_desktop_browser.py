@@ -339,10 +339,14 @@ async def test_returning_callers_show_what_the_disclosure_allows_and_the_supervi
     assert await page.axe() == [], "supervisor page"
     await page.screenshot(shot_path(tmp_path, "desktop-supervisor.png"))
 
-    # Lena logs Cecilia out from the page; Asterisk follows, and so does the page.
-    await page.js("document.querySelector('tr[data-agent=\"cecilia.berg\"] button[data-action=\"logout\"]')"
-                  ".click()")
+    # Lena logs Cecilia out from the keyboard; Asterisk follows, and so does the page. The focus stays
+    # in Cecilia's row (on her name) when the button goes grey, though the rows update every second.
+    await page.tab_until('tr[data-agent="cecilia.berg"] button[data-action="logout"]')
+    assert await page.js("document.activeElement.getAttribute('aria-label')") == "Logga ut Cecilia Berg ur köerna"
+    assert await page.focus_visible()
+    await page.key("Enter")
     await until_members(ami, "cecilia.berg", lambda rows: not rows, what="cecilia logged out by the supervisor")
     await page.until(f"{row % ('cecilia.berg', 'state')}?.dataset.state === 'logged_out'", 20, "cecilia out")
+    assert await page.js("document.activeElement.closest('tr')?.dataset.agent") == "cecilia.berg"
     for call in (*calls, waiting):
         await call.hangup()

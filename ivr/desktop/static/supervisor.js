@@ -33,7 +33,7 @@ function nameOf(data) { return data.name || idOf(data); }
 // Rows are made once and then changed in place, so a keyboard user's focus on a button survives updates.
 function makeRow(id) {
   const row = el("tr", { "data-agent": id },
-    el("th", { scope: "row", "data-field": "name" }),
+    el("th", { scope: "row", "data-field": "name", tabindex: "-1" }),
     el("td", { "data-field": "groups" }),
     el("td", {}, el("span", { class: "state", "data-field": "state" })),
     el("td", { "data-field": "reason" }),
@@ -67,6 +67,7 @@ function drawRow(id) {
   cell(row, "reason").textContent = state === "paused" && data.reason ? reasonLabel(data.reason) : "–";
   drawTime(id);
   const inQueues = !["logged_out", "unknown"].includes(state);
+  const focused = row.contains(document.activeElement) ? document.activeElement : null;
   for (const button of row.querySelectorAll("button")) {
     const action = button.dataset.action;
     if (action === "pause") {
@@ -83,6 +84,12 @@ function drawRow(id) {
       button.setAttribute("aria-label", t("sup.spy.label", { mode, name }));
       button.disabled = state !== "busy";
     }
+  }
+  // A button that just went grey under the keyboard user's focus: the focus stays in the row, on the
+  // row's first button still usable, else on the agent's name.
+  if (focused && focused.disabled) {
+    const next = [...row.querySelectorAll("button")].find((b) => !b.disabled) || cell(row, "name");
+    next.focus();
   }
 }
 

@@ -98,6 +98,14 @@ class Page:
                 return seen
         raise AssertionError(f"{target} not reached with Tab; focus went {seen}")
 
+    async def tab_until(self, selector: str, limit: int = 60) -> int:
+        """Press Tab until the focused element matches the CSS `selector`; how many presses it took."""
+        for presses in range(1, limit + 1):
+            await self.key("Tab")
+            if await self.js(f"document.activeElement.matches({json.dumps(selector)})"):
+                return presses
+        raise AssertionError(f"nothing matching {selector} reached with Tab; focus is on {await self.focused()}")
+
     async def focus_visible(self) -> bool:
         """The focused element shows a focus ring (outline) that the keyboard user can see."""
         return bool(await self.js("""(() => {

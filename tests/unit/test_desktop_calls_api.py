@@ -6,13 +6,15 @@ caller's channel; a group's live picture only for one's own groups."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
-from aiohttp import ClientSession, CookieJar
+from aiohttp import ClientResponse, ClientSession, CookieJar
 
 from ivr.calls import ActiveCall
 from ivr.events import names
@@ -125,3 +127,34 @@ async def test_group_live_only_for_ones_groups(desk: DesktopHarness) -> None:
         assert (await david.get("/api/v1/groups/nowhere/live")).status == 404
     finally:
         await david.close()
+
+
+async def stream_until(stream: ClientResponse, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The data of the first `kind` message on an open event stream (SSE)."""
+    current = ""
+    while True:
+        line = (await asyncio.wait_for(stream.content.readline(), timeout)).decode().rstrip("\n")
+        if line.startswith("event: "):
+            current = line.removeprefix("event: ")
+        elif line.startswith("data: ") and current == kind:
+            return dict(json.loads(line.removeprefix("data: ")))
+
+
+async def test_pops_and_the_groups_picture_arrive_on_the_event_stream(desk: DesktopHarness) -> None:
+    david, _ = await signed_in(desk, "david.lind")
+    anna, _ = await signed_in(desk, "anna.andersson")
+    try:
+        async with david.get("/api/v1/events") as stream, anna.get("/api/v1/events") as other:
+            await stream_until(stream, "state")
+            call_reaches(desk, "david.lind")
+            pop = await stream_until(stream, "screenpop")
+            assert (pop["uniqueid"], pop["state"], pop["digits"]) == ("1.1", "ringing", {"case_number": "20231234"})
+            desk.bridge.on_join({"Event": "QueueCallerJoin", "Queue": "kc-building", "Uniqueid": "2.2",
+                                 "Position": "1"})
+            live = await stream_until(stream, "group")
+            assert (live["group"], live["waiting"]) == ("building", 1)
+            with pytest.raises(TimeoutError):  # Anna serves neither the call nor the group
+                await stream_until(other, "screenpop", timeout=0.5)
+    finally:
+        await david.close()
+        await anna.close()

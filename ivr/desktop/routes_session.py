@@ -32,16 +32,16 @@ def routes(ctx: DesktopContext) -> list[web.RouteDef]:
         username = text_field(body, "username", max_length=64)
         password = text_field(body, "password", max_length=1024)
         address = client_address(request)
-        wait = ctx.limiter.retry_after(username, address)
+        wait = await ctx.limiter.retry_after(username, address)
         if wait:
             raise api_error(429, "rate_limited", f"too many failed sign-ins; try again in {wait} s",
                             headers={"Retry-After": str(wait)})
         user = user_for(ctx.app.config.current, username)
         if not await ctx.store.check_password(username, password) or user is None:
-            ctx.limiter.failed(username, address)
+            await ctx.limiter.failed(username, address)
             await ctx.store.audit(username, "login_failed", username, {"address": address})
             raise api_error(401, "bad_credentials", "wrong user name or password")
-        ctx.limiter.succeeded(username)
+        await ctx.limiter.succeeded(username)
         token = await ctx.store.create_session(user.id)
         await ctx.store.audit(user.id, "login", user.id, {"address": address})
         response = web.json_response({"user": user.as_dict(), "csrf": csrf_for(token)})

@@ -57,13 +57,12 @@ def make_context(app: App, view: Callable[[], QueueView], *, store: WebStore | N
     settings = app.settings
     control = AgentControl(app.ami, settings.agent_interface, settings.agent_browser_interface)
     hub = DesktopHub(lambda agent_id: agent_groups(app.config.current, agent_id))
+    web_store = store or WebStore(settings.store_url, idle_s=settings.web_session_idle_s,
+                                  max_s=settings.web_session_max_s)
     return DesktopContext(
-        app=app, hub=hub,
-        store=store or WebStore(settings.store_url, idle_s=settings.web_session_idle_s,
-                                max_s=settings.web_session_max_s),
-        view=view, control=control,
+        app=app, hub=hub, store=web_store, view=view, control=control,
         states=AgentStates(view, app.config, control),
-        limiter=LoginLimiter(per_user=settings.web_login_failures_user,
+        limiter=LoginLimiter(web_store, per_user=settings.web_login_failures_user,
                              per_address=settings.web_login_failures_address, window_s=settings.web_login_window_s))
 
 

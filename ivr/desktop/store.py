@@ -133,7 +133,31 @@ def end_session(db: Database, token: str) -> None:
 
 
 def purge_sessions(db: Database, now: float, idle_s: float) -> int:
+    """Expired sessions (and failed sign-ins older than FAILURES_KEPT_S) are deleted."""
+    db.execute("DELETE FROM web_login_failures WHERE at < ?", (now - FAILURES_KEPT_S,))
     return db.execute("DELETE FROM web_sessions WHERE expires_at <= ? OR last_seen <= ?", (now, now - idle_s))
+
+
+# --- failed sign-ins ---------------------------------------------------------------------------------
+# Kept this long (the rate limiter's window must be shorter).
+FAILURES_KEPT_S = 86400.0
+_RECENT = {
+    "username": "SELECT at FROM web_login_failures WHERE username = ? AND at > ? ORDER BY at DESC LIMIT ?",
+    "address": "SELECT at FROM web_login_failures WHERE address = ? AND at > ? ORDER BY at DESC LIMIT ?",
+}
+
+
+def record_failure(db: Database, now: float, username: str, address: str) -> None:
+    db.execute("INSERT INTO web_login_failures (at, username, address) VALUES (?, ?, ?)", (now, username, address))
+
+
+def recent_failures(db: Database, by: str, value: str, since: float, limit: int) -> list[float]:
+    """The times of the newest `limit` failures by that user name or address after `since`, newest first."""
+    return [float(row[0]) for row in db.fetchall(_RECENT[by], (value, since, limit))]
+
+
+def clear_failures(db: Database, username: str) -> None:
+    db.execute("DELETE FROM web_login_failures WHERE username = ?", (username,))
 
 
 # --- audit ------------------------------------------------------------------------------------------

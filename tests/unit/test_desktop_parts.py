@@ -112,27 +112,45 @@ async def test_the_async_store_purges_expired_sessions(tmp_path: Path) -> None:
 
 
 # --- rate limiter ---------------------------------------------------------------------------------------
-def test_limiter_window_and_retry_after() -> None:
-    now = [0.0]
-    limiter = LoginLimiter(per_user=3, per_address=5, window_s=100.0, clock=lambda: now[0])
-    for second in (0.0, 10.0, 20.0):
-        now[0] = second
-        assert limiter.retry_after("Anna", "10.0.0.1") == 0
-        limiter.failed("Anna", "10.0.0.1")
-    assert limiter.retry_after("anna", "10.0.0.2") == 80  # user names are counted case-blind
-    now[0] = 100.5  # the first failure has left the window
-    assert limiter.retry_after("anna", "10.0.0.2") == 0
-    limiter.succeeded("anna")
-    for index in range(5):
-        limiter.failed(f"user{index}", "10.0.0.9")
-    assert limiter.retry_after("someone", "10.0.0.9") > 0 and limiter.retry_after("someone", "10.0.0.8") == 0
+async def test_limiter_window_and_retry_after(tmp_path: Path) -> None:
+    web = store.WebStore(f"sqlite:///{tmp_path / 'ivr.db'}", purge_every_s=0)
+    now = [1000.0]
+    limiter = LoginLimiter(web, per_user=3, per_address=5, window_s=100.0, clock=lambda: now[0])
+    try:
+        for second in (1000.0, 1010.0, 1020.0):
+            now[0] = second
+            assert await limiter.retry_after("Anna", "10.0.0.1") == 0
+            await limiter.failed("Anna", "10.0.0.1")
+        assert await limiter.retry_after("anna", "10.0.0.2") == 80  # user names are counted case-blind
+        now[0] = 1100.5  # the first failure has left the window
+        assert await limiter.retry_after("anna", "10.0.0.2") == 0
+        await limiter.succeeded("anna")
+        for index in range(5):
+            await limiter.failed(f"user{index}", "10.0.0.9")
+        assert await limiter.retry_after("someone", "10.0.0.9") > 0
+        assert await limiter.retry_after("someone", "10.0.0.8") == 0
+    finally:
+        await web.stop()
 
 
-def test_limiter_memory_is_bounded() -> None:
-    limiter = LoginLimiter(max_keys=10)
-    for index in range(100):
-        limiter.failed(f"made-up-{index}", "10.0.0.1")
-    assert len(limiter._failures) <= 10
+async def test_daemons_on_one_store_count_failures_together(db_url: str) -> None:
+    first, second = store.WebStore(db_url, purge_every_s=0), store.WebStore(db_url, purge_every_s=0)
+    limits = [LoginLimiter(web, per_user=4, per_address=100) for web in (first, second)]
+    try:
+        for index in range(4):
+            await limits[index % 2].failed("bilal.haddad", f"10.0.0.{index}")
+        assert await limits[0].retry_after("bilal.haddad", "10.0.1.1") > 0
+        assert await limits[1].retry_after("bilal.haddad", "10.0.1.1") > 0
+        await limits[1].succeeded("bilal.haddad")
+        assert await limits[0].retry_after("bilal.haddad", "10.0.1.1") == 0
+        # Old failures go with the hourly purge.
+        await first.run(lambda db: store.record_failure(db, 0.0, "old", "10.0.0.1"))
+        await first.run(lambda db: store.purge_sessions(db, store.FAILURES_KEPT_S + 1.0, 60.0))
+        assert await first.run(lambda db: db.fetchone("SELECT COUNT(*) FROM web_login_failures WHERE username = ?",
+                                                     ("old",))) == (0,)
+    finally:
+        await first.stop()
+        await second.stop()
 
 
 # --- hub ------------------------------------------------------------------------------------------------

@@ -5,7 +5,11 @@ Asterisk of this run's sandbox instance.
   and Asterisk's queue members follow (AMI QueueStatus).
 - A caller keys in a case number and reaches the queue: the agent's page shows the screen pop with the
   menu path, the language and the case number; the wrap-up code chosen on the page is in the call record.
+- The agent transfers an answered call to another group's queue from the page (keyboard), and the
+  caller joins that queue in Asterisk.
 - Returning callers at each disclosure level: the page shows exactly the allowed fields (`none`: none).
+  The supervisor's page shows them in calls, a paused agent with the reason and a waiting caller, and
+  logs an agent out from the keyboard.
 - axe-core finds no WCAG 2.1 A/AA violation on the sign-in page, the agent page with a screen pop and the
   supervisor page.
 
@@ -249,6 +253,28 @@ async def test_screen_pop_with_case_number_and_wrapup_in_the_record(
         db.close()
     assert record["wrapup_code"] == code
     assert record["queue"] == "kc-building" and record["outcome"] == "answered"
+
+
+async def test_transfer_to_another_groups_queue_from_the_keyboard(
+        desk: Desk, page: Page, ami: AmiClient, stand_ins_paused: None) -> None:
+    """David (building, streets) answers a building caller and sends them on to the streets queue."""
+    await sign_in(page, "david.lind")
+    await log_in_to_queues(page, ami, "david.lind")
+    call = await ami.originate_caller(dtmf=CASE_KEYS, first_wait=1, hold=120, caller_id="+46701113102",
+                                      variables={"IVR_TEST_NOW": WEEKDAY_10, "__AGENT_ANSWER_DELAY": "1",
+                                                 "__AGENT_TALK": "60"})
+    await call.wait_event(90, Event="AgentConnect", MemberName="david.lind")
+    await page.until("document.querySelector('#pop [data-field=\"state\"]')?.textContent === 'Pågår'", 20,
+                     "the call answered on the page")
+    options = await page.js("[...document.querySelectorAll('#transfer-group option')].map(o => o.value)")
+    assert options == ["streets"]  # David's other group; never the one the call came through
+    await page.tab_to("transfer-submit")
+    await page.key("Enter")
+    joined = await call.wait_event(30, Event="QueueCallerJoin", Queue="kc-streets")
+    assert joined.Queue == "kc-streets"
+    await page.until("document.getElementById('transfer-status').textContent === 'Samtalet är kopplat vidare.'",
+                     10, "the transfer confirmed on the page")
+    await call.hangup()
 
 
 async def missed_call(ami: AmiClient, official_extension: str, citizen: str) -> None:

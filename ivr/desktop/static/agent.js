@@ -118,6 +118,7 @@ function drawPop() {
     section.classList.remove("ringing");
     section.removeAttribute("data-uniqueid");
     $("transfer-submit").disabled = true;
+    drawTargets();
     return;
   }
   $("no-call").hidden = true;
@@ -166,6 +167,7 @@ function drawPop() {
   pop.replaceChildren(...parts);
   pop.hidden = false;
   drawWrapup();
+  drawTargets();
   $("transfer-submit").disabled = call.state !== "answered";
 }
 
@@ -189,6 +191,7 @@ function drawWrapup() {
 }
 
 function setCall(data) {
+  if (!data || !call || data.uniqueid !== call.uniqueid) $("transfer-status").textContent = "";
   const fresh = data && (!call || call.uniqueid !== data.uniqueid);
   const before = call && data && call.uniqueid === data.uniqueid ? call.state : null;
   call = data && data.uniqueid ? data : null;
@@ -235,8 +238,10 @@ function drawTargets() {
   $("transfer-official-field").hidden = kind !== "official";
   const select = $("transfer-group");
   const chosen = select.value;
-  select.replaceChildren(...targets.groups.map((g) => el("option", { value: g.id }, pick(g.name) || g.id)));
-  if (chosen) select.value = chosen;
+  // Another group's queue: never the group the call came through.
+  const others = targets.groups.filter((g) => !call || g.id !== call.group);
+  select.replaceChildren(...others.map((g) => el("option", { value: g.id }, pick(g.name) || g.id)));
+  if (chosen && others.some((g) => g.id === chosen)) select.value = chosen;
   $("officials").replaceChildren(...targets.officials.map((o) =>
     el("option", { value: o.id }, [pick(o.name), pick(o.department_name)].filter(Boolean).join(", "))));
 }
@@ -260,6 +265,7 @@ async function submitTransfer(event) {
   clearError();
   try {
     await api("POST", `/agent/calls/${encodeURIComponent(call.uniqueid)}/transfer`, { [kind]: target });
+    $("transfer-status").textContent = t("transfer.done");
     announce($("announce"), t("transfer.done"));
   } catch (err) {
     fail(err);

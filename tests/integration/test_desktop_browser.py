@@ -139,6 +139,14 @@ async def test_agent_signs_in_and_controls_state_from_the_keyboard(desk: Desk, p
     await page.ready("/desk/login")
     assert await page.js("document.documentElement.lang") == "sv"
     assert await page.axe() == [], "sign-in page"
+    # A wrong password: told so in the alert region, the password field emptied and focused for another try.
+    await page.sign_in_with_keyboard("anna.andersson", "not the password at all")
+    await page.until("document.getElementById('login-error').textContent === 'Fel användarnamn eller lösenord.'",
+                     10, "the wrong password reported")
+    assert await page.focused() == "password"
+    assert await page.js("document.getElementById('password').value") == ""
+    await page.goto("/desk/login")
+    await page.ready("/desk/login")
     await page.sign_in_with_keyboard("anna.andersson", PASSWORD)
     await page.ready("/desk/")
     assert await page.text("#state") == "Utloggad"

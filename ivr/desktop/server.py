@@ -1,18 +1,25 @@
 """Mounts the desktop on the wallboard's aiohttp app: the identifying/CSRF middleware, the route
 modules' routes (each module exports `routes(ctx) -> list[web.RouteDef]`), and the static files under
-`/desk/static/`. `Desktop` builds the runtime objects the daemon wires (docs/desktop.md)."""
+`/desk/static/`. `make_context` builds the runtime objects the daemon wires (docs/desktop.md)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-import structlog
 from aiohttp import web
 
 from ivr.agents.control import AgentControl
 from ivr.app import App
+from ivr.desktop import (
+    routes_agent,
+    routes_calls,
+    routes_events,
+    routes_session,
+    routes_softphone,
+    routes_spy,
+    routes_supervisor,
+)
 from ivr.desktop.auth import make_middleware
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.feed import StateFeed
@@ -25,24 +32,16 @@ from ivr.desktop.users import agent_groups
 from ivr.events.queue_view import QueueView
 
 STATIC = Path(__file__).parent / "static"
-# Route modules, each `routes(ctx)`; the pages' and API's owners are in docs/desktop.md.
-ROUTE_MODULES = ("routes_session", "routes_agent", "routes_supervisor", "routes_events",
-                 "routes_calls", "routes_softphone", "routes_spy")
-log = structlog.get_logger("ivr.desktop")
+# Route modules, each `routes(ctx) -> list[web.RouteDef]`.
+ROUTE_MODULES = (routes_session, routes_agent, routes_supervisor, routes_events, routes_calls, routes_softphone,
+                 routes_spy)
 
 
 def install(app: web.Application, ctx: DesktopContext) -> None:
     """Add the desktop to a not yet started aiohttp app (the wallboard's)."""
     app.middlewares.append(make_middleware(ctx))
     app.middlewares.append(socket_policy(ctx.app.settings.softphone_ws_url))  # H4: the softphone's socket
-    for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(f"ivr.desktop.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ivr.desktop.{name}":
-                raise
-            log.warning("desktop route module missing", module=name)
-            continue
+    for module in ROUTE_MODULES:
         app.router.add_routes(module.routes(ctx))
     app.router.add_static("/desk/static/", STATIC, show_index=False)
 

@@ -71,15 +71,15 @@ def guarded(path: str) -> bool:
 def make_middleware(ctx: DesktopContext) -> Middleware:
     @web.middleware
     async def identify(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if guarded(request.path):
-            try:
+        try:
+            if guarded(request.path):
                 await _identify(ctx, request)
-            except StoreUnavailable as exc:
-                raise api_error(503, "store_unavailable", "the desktop's database is not reachable") from exc
-            _check_csrf(request)
-            if request.path in WALLBOARD_PATHS:
-                _wallboard_access(request)
-        return await handler(request)
+                _check_csrf(request)
+                if request.path in WALLBOARD_PATHS:
+                    _wallboard_access(request)
+            return await handler(request)
+        except StoreUnavailable as exc:  # from here or from a handler (sign-in, audit)
+            raise api_error(503, "store_unavailable", "the desktop's database is not reachable") from exc
 
     return identify
 

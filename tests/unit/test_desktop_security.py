@@ -330,6 +330,18 @@ async def test_passwords_and_tokens_are_stored_only_as_hashes(desk: DesktopHarne
     assert PASSWORD.encode() not in raw and session.encode() not in raw
 
 
+async def test_a_database_outage_is_503_never_a_way_in(desk: DesktopHarness, tmp_path: Path) -> None:
+    await desk.sign_in("anna.andersson")
+    await desk.ctx.store.stop()
+    (tmp_path / "gone").write_text("")
+    desk.ctx.store.url = f"sqlite:///{tmp_path / 'gone' / 'ivr.db'}"  # a file where the folder should be
+    for method, path, body in (("GET", "/api/v1/me", None), ("GET", "/desk/", None),
+                               ("POST", "/api/v1/session", {"username": "anna.andersson", "password": PASSWORD})):
+        answer = await desk.client.request(method, path, json=body, allow_redirects=False)
+        assert answer.status == 503 and (await answer.json())["error"] == "store_unavailable", path
+    assert (await desk.client.get("/api/v1/me", headers={"Authorization": "Bearer ivrt_x"})).status == 503
+
+
 async def test_the_cookie_is_http_only_and_strict(tmp_path: Path) -> None:
     async with desktop(tmp_path, web_secure_cookies=True) as desk:
         desk.set_password("anna.andersson")

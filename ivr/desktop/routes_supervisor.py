@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr.desktop.actions import act, checked_reason, done_json
+from ivr.desktop.actions import Action, act, checked_reason, done_json
 from ivr.desktop.auth import require
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.errors import api_error, json_body, text_field
@@ -55,18 +55,25 @@ def routes(ctx: DesktopContext) -> list[web.RouteDef]:
         return web.json_response({"agents": [agent_row(a) for a in visible_agents(ctx, user)],
                                   "queues": waiting(ctx, user.groups)})
 
+    async def forced(user: WebUser, action: Action, agent_id: str, reason: str = "") -> web.Response:
+        """Audited first: a forced change that cannot be recorded is not made. A refusal is recorded too."""
+        detail = {"reason": reason} if reason else {}
+        await ctx.store.audit(user.id, f"force_{action}", agent_id, detail)
+        try:
+            done = await act(ctx, action, agent_id, reason=reason)
+        except web.HTTPException as exc:
+            await ctx.store.audit(user.id, f"force_{action}_failed", agent_id, {**detail, "status": exc.status})
+            raise
+        return web.json_response(done_json(done))
+
     async def force_pause(request: web.Request) -> web.Response:
         user, agent_id = steered(request)
         reason = checked_reason(ctx, text_field(await json_body(request), "reason", max_length=32))
-        done = await act(ctx, "pause", agent_id, reason=reason)
-        await ctx.store.audit(user.id, "force_pause", agent_id, {"reason": reason})
-        return web.json_response(done_json(done))
+        return await forced(user, "pause", agent_id, reason)
 
     async def force_logout(request: web.Request) -> web.Response:
         user, agent_id = steered(request)
-        done = await act(ctx, "logout", agent_id)
-        await ctx.store.audit(user.id, "force_logout", agent_id, {"queues": list(done.queues)})
-        return web.json_response(done_json(done))
+        return await forced(user, "logout", agent_id)
 
     return [
         web.get("/api/v1/supervisor/agents", agents),

@@ -184,7 +184,18 @@ async def test_supervisor_sees_and_steers_only_their_groups(desk: DesktopHarness
     finally:
         db.close()
     assert rows[0] == (SUPERVISOR, "force_pause", "bilal.haddad", {"reason": "meeting"})
-    assert rows[1][:3] == (SUPERVISOR, "force_logout", "bilal.haddad")
+    assert rows[1] == (SUPERVISOR, "force_logout", "bilal.haddad", {})
+    # Pausing an agent who is not logged in: Asterisk refuses, and the refusal is recorded too.
+    answer = await desk.client.post("/api/v1/supervisor/agents/bilal.haddad/pause", json={"reason": "lunch"},
+                                    headers=headers)
+    assert answer.status == 409
+    db = open_database(desk.db_url)
+    try:
+        last = read_audit(db)[-2:]
+    finally:
+        db.close()
+    assert [(row[2], row[4]) for row in last] == [("force_pause", {"reason": "lunch"}),
+                                                  ("force_pause_failed", {"reason": "lunch", "status": 409})]
 
 
 # --- CSRF -----------------------------------------------------------------------------------------------

@@ -17,8 +17,12 @@ page, and Asterisk bridges the call with media both ways (DTLS-SRTP, opus):
 ICE never uses loopback, so the test makes two hosts of its own (harness.netns): Asterisk, the
 daemon and the test's AMI client in one network namespace (10.99.N.1), Chromium in another
 (10.99.N.2), N = IVR_SANDBOX_INSTANCE. The page is served over plain http from 10.99.N.1, which
-Chromium is told to treat as a secure origin (production serves it over TLS). The caller is a
-simulated Local-channel call (harness.ami), not SIPp, so only the browser's leg has RTP counters.
+Chromium is told to treat as a secure origin (production serves it over TLS).
+
+The first test's caller is a simulated Local-channel call (harness.ami), so only the browser's leg has
+RTP there; the second test's caller is SIPp over real SIP/RTP (tests/integration/sipp/webrtc_caller.xml,
+from 127.0.0.2 inside the namespace, known to Asterisk by a test-only endpoint), and there both legs'
+counters rise in both directions.
 """
 
 from __future__ import annotations
@@ -51,6 +55,24 @@ HTTP_PORT = 8089 + 100 * INSTANCE  # Asterisk's http.conf port, as scripts/aster
 # Swedish, then the main menu's 3 (building permits), then a case number: queue kc-building.
 CASE_KEYS = "w1wwwwww3wwwwwwww12345#"
 WEEKDAY_10 = "2026-12-22T10:00"
+SIPP_ADDRESS = "127.0.0.2"  # SIPp's own loopback address inside the namespace: Asterisk knows it by it
+SIPP_SCENARIO = Path(__file__).resolve().parent / "sipp" / "webrtc_caller.xml"
+SIP_PORT = 5060 + 100 * INSTANCE
+# TEST ONLY, added to the sandbox's secrets file: the trunk-like endpoint of the SIPp citizen.
+SIPP_CITIZEN = f"""
+[sipp-citizen]
+type = endpoint
+context = main-number
+disallow = all
+allow = alaw
+dtmf_mode = rfc4733
+direct_media = no
+set_var = IVR_TEST_NOW={WEEKDAY_10}
+[sipp-citizen]
+type = identify
+endpoint = sipp-citizen
+match = {SIPP_ADDRESS}
+"""
 
 
 def phone(expression: str) -> str:
@@ -93,6 +115,7 @@ async def world(asterisk: Sandbox, tmp_path: Path) -> AsyncIterator[World]:
             sandbox("start", net.pbx)
             auth = asterisk.root / "etc" / "asterisk" / "pjsip_agents_auth.conf"
             write_passwords(load_config([str(REPO)]), auth)
+            auth.write_text(auth.read_text() + SIPP_CITIZEN)
             assert "successfully" in asterisk.cli("module reload res_pjsip.so")
             with netns.entered(net.pbx):
                 ami = await AmiClient.connect()
@@ -141,8 +164,10 @@ async def rtp(ami: AmiClient, channel: str) -> tuple[int, int]:
     name = channel.removeprefix("PJSIP/")
     for line in text.splitlines():
         tokens = line.split()
-        if name in tokens:
-            at = tokens.index(name)
+        # The CLI cuts channel names to 18 characters (sipp-citizen-00000).
+        found = [i for i, token in enumerate(tokens) if len(token) >= 12 and name.startswith(token)]
+        if found:
+            at = found[0]
             # ChannelId UpTime Codec | Receive: Count Lost Pct Jitter | Transmit: Count Lost Pct Jitter | RTT
             return int(tokens[at + 3]), int(tokens[at + 7])
     raise AssertionError(f"{channel} not in pjsip show channelstats:\n{text}")
@@ -158,10 +183,9 @@ async def wait_event(ami: AmiClient, since: int, what: str, timeout: float = 15,
     return await ami.recorder.wait_for(lambda e: e.matches(fields), timeout, since=since, what=what)
 
 
-async def test_the_browser_answers_a_queue_call_with_media_both_ways_hold_mute_and_hang_up(
-        world: World, page: Page) -> None:
+async def sign_in_with_the_browser_phone(world: World, page: Page) -> None:
+    """Sign in, choose the browser as phone, log in to the queues; the page registers the softphone."""
     ami = world.ami
-    # Sign in, choose the browser as phone, log in to the queues.
     await page.goto("/desk/login")
     await page.ready("/desk/login")
     await page.sign_in_with_keyboard(AGENT, PASSWORD)
@@ -180,6 +204,13 @@ async def test_the_browser_answers_a_queue_call_with_media_both_ways_hold_mute_a
     # The contact is the browser's host (its namespace's address), reachable (qualified over the socket).
     assert re.search(rf"{ENDPOINT}/sip:\S+@{re.escape(world.net.web_address)}:\d+;transport\S*\s+\S+\s+Avail",
                      contacts), contacts
+
+
+
+async def test_the_browser_answers_a_queue_call_with_media_both_ways_hold_mute_and_hang_up(
+        world: World, page: Page) -> None:
+    ami = world.ami
+    await sign_in_with_the_browser_phone(world, page)
 
     # A caller through the menu into kc-building; the queue rings the browser.
     call = await ami.originate_caller(dtmf=CASE_KEYS, first_wait=1, hold=120, caller_id="+46701114401",
@@ -273,3 +304,46 @@ async def test_the_browser_answers_a_queue_call_with_media_both_ways_hold_mute_a
         r.Location == "PJSIP/1004" and r.StateInterface == "PJSIP/1004" for r in rows.values()), 20,
         "desk phone again")
     assert sorted(rows) == ["kc-building", "kc-streets"]
+
+
+async def test_a_sip_citizen_and_the_browser_both_carry_media(world: World, page: Page, tmp_path: Path) -> None:
+    """The caller is SIPp over real SIP and RTP (G.711 A-law, keys as RFC 4733 events) through the
+    IVR menu: both legs of the bridge have RTP, and Asterisk's counters rise on both, in both
+    directions; the browser (opus) hears the caller. Asterisk transcodes between them."""
+    ami = world.ami
+    await sign_in_with_the_browser_phone(world, page)
+    mark = ami.recorder.mark()
+    sipp = await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", world.net.pbx, "sipp", f"127.0.0.1:{SIP_PORT}", "-sf", str(SIPP_SCENARIO),
+        "-s", "4034100", "-i", SIPP_ADDRESS, "-p", "5099", "-mi", SIPP_ADDRESS, "-mp", "16000", "-m", "1",
+        "-timeout", "150s", "-nostdin", "-trace_err", "-error_file", str(tmp_path / "sipp-errors.log"),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        join = await wait_event(ami, mark, "the SIP citizen in kc-building", 90, Event="QueueCallerJoin",
+                                Queue="kc-building", Channel="~PJSIP/sipp-citizen-.*")
+        caller = str(join.Channel)
+        await until(page, "!document.getElementById('answer').disabled", 30, "the page rings")
+        await page.js("document.getElementById('answer').click()")
+        connect = await wait_event(ami, mark, "the browser answering", 20, Event="AgentConnect", Channel=caller)
+        assert connect.MemberName == AGENT
+        browser = str(connect.DestChannel)
+        await until(page, phone("Softphone.status().call === 'active'"), 10, "the call is up in the browser")
+        legs = [await rtp(ami, caller), await rtp(ami, browser)]
+        heard0 = await browser_stats(page)
+        await asyncio.sleep(3)
+        later = [await rtp(ami, caller), await rtp(ami, browser)]
+        heard1 = await browser_stats(page)
+        for (rx0, tx0), (rx1, tx1), leg in zip(legs, later, ("caller", "browser"), strict=True):
+            assert rx1 - rx0 >= 75 and tx1 - tx0 >= 75, (leg, rx0, rx1, tx0, tx1)
+        assert heard1["packetsReceived"] - heard0["packetsReceived"] >= 75
+        assert heard1["audioLevel"] > 0.01, heard1  # the citizen's recorded voice, transcoded to opus
+
+        await page.js("document.getElementById('hangup').click()")
+        complete = await wait_event(ami, mark, "AgentComplete", 15, Event="AgentComplete", Channel=caller)
+        assert complete.MemberName == AGENT
+        await ami.action("Hangup", Channel=caller, check=False)  # the citizen's dialplan may go on
+        assert await asyncio.wait_for(sipp.wait(), 30) == 0, (await sipp.stderr.read()).decode()  # type: ignore[union-attr]
+    finally:
+        if sipp.returncode is None:
+            sipp.kill()
+            await sipp.wait()

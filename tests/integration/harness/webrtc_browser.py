@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import AsyncIterator
 from typing import Any
@@ -124,7 +125,9 @@ async def chromium_in(netns: str, secure_origin: str, log_path: str) -> AsyncIte
         raise RuntimeError("no chromium: install Debian's chromium package (scripts/setup does)")
     to_browser_r, to_browser_w = os.pipe()
     from_browser_r, from_browser_w = os.pipe()
-    with tempfile.TemporaryDirectory(prefix="ivr-webrtc-chromium-") as profile, open(log_path, "ab") as log:
+    # Chromium's helper processes may still be writing the profile for a moment after it is gone.
+    with tempfile.TemporaryDirectory(prefix="ivr-webrtc-chromium-", ignore_cleanup_errors=True) as profile, \
+            open(log_path, "ab") as log:
         flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--user-data-dir={profile}", "--remote-debugging-pipe", "--use-fake-ui-for-media-stream",
@@ -135,7 +138,8 @@ async def chromium_in(netns: str, secure_origin: str, log_path: str) -> AsyncIte
         shell = f'exec 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-; exec "$@"'
         process = await asyncio.create_subprocess_exec(
             "bash", "-c", shell, "bash", "ip", "netns", "exec", netns, binary, *flags,
-            stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(to_browser_r, from_browser_w))
+            stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(to_browser_r, from_browser_w),
+            start_new_session=True)  # its own process group: the renderers etc. end with it
         os.close(to_browser_r)
         os.close(from_browser_w)
         loop = asyncio.get_running_loop()
@@ -147,9 +151,13 @@ async def chromium_in(netns: str, secure_origin: str, log_path: str) -> AsyncIte
             await tools.attach()
             yield tools
         finally:
+            with contextlib.suppress(Exception):
+                await tools.call("Browser.close", browser=True, timeout=5)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), 5)
             await tools.close()
-            if process.returncode is None:
-                process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # what is left of the group this test started
             await process.wait()
             transport.close()
             os.close(to_browser_w)

@@ -16,9 +16,13 @@ STATIC = Path(__file__).parent / "static"
 # A page left open on a wall for days: a comment line now and then keeps proxies from closing it.
 KEEPALIVE_S = 15.0
 _HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+                               "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
+    # The pages (and the desktop's buttons) are never shown inside another site's frame.
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
 }
 STATE_KEY = web.AppKey("state", WallboardState)
 

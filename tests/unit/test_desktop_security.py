@@ -94,7 +94,12 @@ async def test_pages_send_the_browser_to_sign_in(desk: DesktopHarness) -> None:
 
 async def test_signed_in_pages_by_role(desk: DesktopHarness) -> None:
     await desk.sign_in("anna.andersson")
-    assert (await desk.client.get("/desk/", allow_redirects=False)).status == 200
+    page = await desk.client.get("/desk/", allow_redirects=False)
+    assert page.status == 200
+    # Never inside another site's frame (the buttons change agents' state), never cached, no referrer.
+    assert page.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in page.headers[
+        "Content-Security-Policy"]
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
     answer = await desk.client.get("/desk/supervisor", allow_redirects=False)
     assert answer.status == 302 and answer.headers["Location"] == "/desk/"
     async with desk.browser() as boss:

@@ -295,6 +295,10 @@ async def test_feature_code_refuses_a_forbidden_departments_call(ami: AmiClient,
     call, _ = await connected_call(ami, "kc-social")
     since = await dial_from_phone(ami, lenas_phone, "*491002")
     assert await spy_result(ami, since) == "listening_forbidden"
+    # Lena hears why ("Avdelningen tillåter inte medlyssning på sina samtal").
+    said = ami.recorder.first(lambda e: e.Event == "AGIExecStart" and str(e.Channel).startswith("PJSIP/1901-")
+                              and "STREAM FILE" in str(e.Command), since)
+    assert said is not None and "ivr/sv/spy-forbidden" in str(said.Command)
     await asyncio.sleep(1)
     assert ami.recorder.first(lambda e: e.Event == "ChanSpyStart", since) is None
     assert ami.recorder.first(lambda e: e.Event == "Newexten" and e.Application == "ChanSpy", since) is None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -118,3 +119,8 @@ def _check_csrf(request: web.Request) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
     if not hmac.compare_digest(sent.encode(), csrf_for(token).encode()):
         raise api_error(403, "csrf", f"missing or wrong {CSRF_HEADER} header")
+    # And, when the browser says where the request comes from, it must be a page of this server (the
+    # reverse proxy passes the Host the browser used).
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        raise api_error(403, "csrf", "the request comes from another site")

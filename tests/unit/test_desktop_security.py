@@ -217,6 +217,17 @@ async def test_state_changes_need_the_csrf_token(desk: DesktopHarness) -> None:
     assert (await desk.client.get("/api/v1/me")).status == 401
 
 
+async def test_a_request_from_another_site_is_refused(desk: DesktopHarness) -> None:
+    csrf = await desk.sign_in("anna.andersson")
+    host = desk.client.make_url("/").authority
+    answer = await desk.client.post("/api/v1/agent/login", json={},
+                                    headers={"X-CSRF-Token": csrf, "Origin": "https://evil.example"})
+    assert answer.status == 403 and (await answer.json())["error"] == "csrf" and not desk.ami.actions
+    answer = await desk.client.post("/api/v1/agent/login", json={},
+                                    headers={"X-CSRF-Token": csrf, "Origin": f"http://{host}"})
+    assert answer.status == 200
+
+
 async def test_another_sessions_csrf_token_does_not_fit(desk: DesktopHarness) -> None:
     await desk.sign_in("anna.andersson")
     async with desk.browser() as other:

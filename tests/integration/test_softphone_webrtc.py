@@ -180,7 +180,14 @@ async def browser_stats(page: Page) -> dict[str, float]:
 
 
 async def wait_event(ami: AmiClient, since: int, what: str, timeout: float = 15, **fields: str) -> AmiMessage:
-    return await ami.recorder.wait_for(lambda e: e.matches(fields), timeout, since=since, what=what)
+    """The first AMI event since `since` matching `fields`; on failure, what Asterisk said meanwhile."""
+    try:
+        return await ami.recorder.wait_for(lambda e: e.matches(fields), timeout, since=since, what=what)
+    except AssertionError as exc:
+        seen = [f"{e.Event} {e.Channel or ''} {e.Queue or ''} {e.MemberName or ''}".rstrip()
+                for e in ami.recorder.find(lambda e: e.Event not in ("VarSet", "Newexten", "RTCPSent",
+                                                                       "RTCPReceived"), since)]
+        raise AssertionError(f"{exc}\n--- AMI events since ---\n" + "\n".join(seen[-60:])) from None
 
 
 async def sign_in_with_the_browser_phone(world: World, page: Page) -> None:
@@ -289,7 +296,7 @@ async def test_the_browser_answers_a_queue_call_with_media_both_ways_hold_mute_a
     mark = ami.recorder.mark()
     await page.js("document.getElementById('hangup').click()")
     await wait_event(ami, mark, "the browser's channel hung up", Event="Hangup", Channel=channel)
-    complete = await call.wait_event(15, Event="AgentComplete")
+    complete = await wait_event(ami, call.since, "AgentComplete", 20, Event="AgentComplete", Queue="kc-building")
     assert complete.MemberName == AGENT and complete.Reason == "agent"
     await until(page, phone("Softphone.status().call === 'ended'"), 5, "the call over in the browser")
 

@@ -36,6 +36,8 @@ USER_EVENT = "IvrSpyDone"
 RING_S = 30.0
 TICKET_TTL_S = RING_S + 30.0
 PHONE_CONTEXT = "supervisor-phones"
+# Spies whose end never came (Asterisk restarted mid-spy) are forgotten, oldest first, beyond this many.
+MAX_SESSIONS = 1000
 _SPY_ID = re.compile(r"^[a-f0-9]{16}$")
 _TICKET = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
@@ -122,6 +124,8 @@ class SpyService:
         if not await self._write("spy.started", decision.supervisor, decision.agent, detail):
             raise Refusal("unavailable", "the spy could not be audited, so it does not start")
         self.sessions[session.spy_id] = session
+        while len(self.sessions) > MAX_SESSIONS:
+            del self.sessions[next(iter(self.sessions))]
         self._log.info("spy started", supervisor=decision.supervisor, agent=decision.agent, mode=decision.mode,
                        via=via, spy_id=session.spy_id)
         self._announce(decision.supervisor, decision.agent, {"state": "active", **self._message(session)})

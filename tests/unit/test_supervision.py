@@ -17,6 +17,7 @@ from ivr.config import ConfigError, ConfigSet, load_config
 from ivr.desktop.hub import DesktopHub
 from ivr.desktop.store import WebStore, read_audit
 from ivr.desktop.users import WebUser, agent_groups, user_for
+from ivr.supervision import service as service_module
 from ivr.supervision.live import find_call
 from ivr.supervision.policy import (
     CHANSPY_OPTIONS,
@@ -338,3 +339,14 @@ async def test_an_end_after_a_daemon_restart_is_audited_from_the_channels_report
     assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
         (LENA, "spy.ended", "bilal.haddad", {"spy_id": "0123456789abcdef", "mode": "barge", "seconds": 75,
                                              "restarted": True})]
+
+
+async def test_spies_whose_end_never_comes_are_forgotten_oldest_first(shipped_config: ConfigSet,
+                                                                       store: WebStore,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service_module, "MAX_SESSIONS", 3)
+    ami = ChannelsAmi(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-general"})
+    service = service_for(shipped_config, ami, store, [], [1000.0])
+    decision = await service.decide(LENA, "bilal.haddad", "listen", "phone")
+    started = [(await service.start(decision, "phone")).spy_id for _ in range(5)]
+    assert list(service.sessions) == started[2:]

@@ -22,7 +22,8 @@ Chromium is told to treat as a secure origin (production serves it over TLS).
 The first test's caller is a simulated Local-channel call (harness.ami), so only the browser's leg has
 RTP there; the second test's caller is SIPp over real SIP/RTP (tests/integration/sipp/webrtc_caller.xml,
 from 127.0.0.2 inside the namespace, known to Asterisk by a test-only endpoint), and there both legs'
-counters rise in both directions.
+counters rise in both directions; then the agent transfers the citizen from the page (the server's
+AMI Redirect) to their other group's queue.
 """
 
 from __future__ import annotations
@@ -173,6 +174,13 @@ async def rtp(ami: AmiClient, channel: str) -> tuple[int, int]:
     raise AssertionError(f"{channel} not in pjsip show channelstats:\n{text}")
 
 
+def connect_bridge(ami: AmiClient, since: int, channel: str) -> str:
+    """The bridge the agent's channel entered on answering."""
+    entered = ami.recorder.first(lambda e: e.Event == "BridgeEnter" and e.Channel == channel, since)
+    assert entered is not None, f"{channel} never entered a bridge"
+    return str(entered.BridgeUniqueid)
+
+
 async def browser_stats(page: Page) -> dict[str, float]:
     stats = await page.js(phone("Softphone.stats()"))
     assert stats, "no call in the softphone"
@@ -316,7 +324,8 @@ async def test_the_browser_answers_a_queue_call_with_media_both_ways_hold_mute_a
 async def test_a_sip_citizen_and_the_browser_both_carry_media(world: World, page: Page, tmp_path: Path) -> None:
     """The caller is SIPp over real SIP and RTP (G.711 A-law, keys as RFC 4733 events) through the
     IVR menu: both legs of the bridge have RTP, and Asterisk's counters rise on both, in both
-    directions; the browser (opus) hears the caller. Asterisk transcodes between them."""
+    directions; the browser (opus) hears the caller. Asterisk transcodes between them. Then the
+    agent transfers the citizen from the page to their other group's queue."""
     ami = world.ami
     await sign_in_with_the_browser_phone(world, page)
     mark = ami.recorder.mark()
@@ -345,10 +354,19 @@ async def test_a_sip_citizen_and_the_browser_both_carry_media(world: World, page
         assert heard1["packetsReceived"] - heard0["packetsReceived"] >= 75
         assert heard1["audioLevel"] > 0.01, heard1  # the citizen's recorded voice, transcoded to opus
 
-        await page.js("document.getElementById('hangup').click()")
-        complete = await wait_event(ami, mark, "AgentComplete", 15, Event="AgentComplete", Channel=caller)
-        assert complete.MemberName == AGENT
-        await ami.action("Hangup", Channel=caller, check=False)  # the citizen's dialplan may go on
+        # Transfer from the page to the agent's other group (the server's AMI Redirect of the citizen's
+        # channel): the browser's leg ends and the citizen queues in kc-streets.
+        await until(page, "!document.getElementById('transfer-submit').disabled", 20, "transfer possible")
+        group = await page.js("document.getElementById('transfer-group').value")
+        assert group == "streets"
+        moved = ami.recorder.mark()
+        await page.js("document.getElementById('transfer-submit').click()")
+        left = await wait_event(ami, moved, "the citizen out of the bridge", 15, Event="BridgeLeave", Channel=caller)
+        await wait_event(ami, moved, "the citizen in kc-streets", 30, Event="QueueCallerJoin", Channel=caller,
+                         Queue="kc-streets")
+        await wait_event(ami, moved, "the browser's leg ended by the transfer", 15, Event="Hangup", Channel=browser)
+        assert left.BridgeUniqueid == connect_bridge(ami, mark, browser)
+        await ami.action("Hangup", Channel=caller, check=False)
         assert await asyncio.wait_for(sipp.wait(), 30) == 0, (await sipp.stderr.read()).decode()  # type: ignore[union-attr]
     finally:
         if sipp.returncode is None:

@@ -14,9 +14,10 @@ Asterisk of this run's sandbox instance.
   supervisor page.
 
 Agents' phones are Local channels into [agent-sim] (IVR_AGENT_INTERFACE=Local/9{extension}@agent-sim/n),
-which answer after AGENT_ANSWER_DELAY s and talk for AGENT_TALK s; callers are simulated Local-channel
-calls (harness.ami), not SIPp. The sandbox's static stand-in agents are paused so that the agents who
-log in on the pages take the calls.
+which answer after AGENT_ANSWER_DELAY s and talk for AGENT_TALK s. The case-number caller is SIPp over
+real SIP and RTP (keys as RFC 4733 events); the others are simulated Local-channel calls (harness.ami),
+which can set their caller ID and timing per call. The sandbox's static stand-in agents are paused so
+that the agents who log in on the pages take the calls.
 
 IVR_DESK_SCREENSHOTS=1 writes the screenshots to docs/img/desktop-agent.png and desktop-supervisor.png
 (the README's); otherwise they go to the test's temporary folder.
@@ -25,6 +26,7 @@ IVR_DESK_SCREENSHOTS=1 writes the screenshots to docs/img/desktop-agent.png and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator
@@ -35,6 +37,8 @@ import pytest
 from harness.ami import AmiClient, SimCall
 from harness.daemon import REPO, DaemonProcess
 from harness.desk import Page, set_password, until_members
+from harness.ports import INSTANCE, SIP_PORT
+from harness.sandbox import Sandbox
 
 from ivr.records import store
 from ivr.store.db import open_database
@@ -48,6 +52,25 @@ USERS = ("anna.andersson", "bilal.haddad", "cecilia.berg", "david.lind", "lena.s
 # Swedish, then the main menu's 3 (building permits), then the case number while its prompt plays.
 CASE_KEYS = "w1wwwwww3wwwwwwww12345#"
 GENERAL_KEYS = "w1wwwwww5"  # Swedish, then "other questions": kc-general
+# The SIP citizen: Swedish, building permits, case number 45678# as RFC 4733 events, then talk until hung up.
+SIPP_SCENARIO = Path(__file__).resolve().parent / "sipp" / "desk_caller.xml"
+SIPP_ADDRESS = "127.0.0.2"  # SIPp's own loopback address: Asterisk knows the test endpoint by it
+# TEST ONLY, added to the sandbox's PJSIP secrets file for the call: the trunk-like endpoint of the
+# SIPp citizen (open hours by the test clock).
+SIPP_CITIZEN = f"""
+[sipp-citizen]
+type = endpoint
+context = main-number
+disallow = all
+allow = alaw
+dtmf_mode = rfc4733
+direct_media = no
+set_var = IVR_TEST_NOW={WEEKDAY_10}
+[sipp-citizen]
+type = identify
+endpoint = sipp-citizen
+match = {SIPP_ADDRESS}
+"""
 SCREENSHOTS = os.environ.get("IVR_DESK_SCREENSHOTS") == "1"
 
 
@@ -55,6 +78,41 @@ SCREENSHOTS = os.environ.get("IVR_DESK_SCREENSHOTS") == "1"
 class Desk:
     daemon: DaemonProcess
     base: str
+
+
+@contextlib.asynccontextmanager
+async def sip_citizen(tmp_path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A citizen on SIPp (SIPP_SCENARIO, from 127.0.0.2) calling the main number of this instance's
+    Asterisk; the test endpoint that takes its calls is added for the call and removed after."""
+    sandbox = Sandbox()
+    auth = sandbox.root / "etc" / "asterisk" / "pjsip_agents_auth.conf"
+    before = auth.read_text(encoding="utf-8") if auth.exists() else None
+    auth.write_text((before or "") + SIPP_CITIZEN, encoding="utf-8")
+    reload_pjsip(sandbox)
+    sipp = await asyncio.create_subprocess_exec(
+        "sipp", f"127.0.0.1:{SIP_PORT}", "-sf", str(SIPP_SCENARIO), "-s", "4034100", "-i", SIPP_ADDRESS,
+        "-p", str(5099 + 100 * INSTANCE), "-mi", SIPP_ADDRESS, "-mp", str(16000 + 100 * INSTANCE), "-m", "1",
+        "-timeout", "150s", "-nostdin", "-trace_err", "-error_file", str(tmp_path / "sipp-errors.log"),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        yield sipp
+        assert await asyncio.wait_for(sipp.wait(), 30) == 0, "SIPp failed: " + (
+            (tmp_path / "sipp-errors.log").read_text(errors="replace") if (tmp_path / "sipp-errors.log").exists()
+            else "")
+    finally:
+        if sipp.returncode is None:
+            sipp.kill()
+            await sipp.wait()
+        if before is None:
+            auth.unlink()
+        else:
+            auth.write_text(before, encoding="utf-8")
+        reload_pjsip(sandbox)
+
+
+def reload_pjsip(sandbox: Sandbox) -> None:
+    answer = sandbox.cli("module reload res_pjsip.so")
+    assert "successfully" in answer, answer
 
 
 @pytest.fixture
@@ -207,17 +265,37 @@ async def test_agent_signs_in_and_controls_state_from_the_keyboard(desk: Desk, p
 
 async def test_screen_pop_with_case_number_and_wrapup_in_the_record(
         desk: Desk, page: Page, ami: AmiClient, stand_ins_paused: None, tmp_path: Path) -> None:
+    """The caller is SIPp over real SIP and RTP: keys as RFC 4733 events through the IVR menu."""
     await sign_in(page, "david.lind")
     await log_in_to_queues(page, ami, "david.lind")
-    call = await ami.originate_caller(dtmf=CASE_KEYS, first_wait=1, hold=90, caller_id="+46701113101",
-                                      variables={"IVR_TEST_NOW": WEEKDAY_10, "__AGENT_ANSWER_DELAY": "2",
-                                                 "__AGENT_TALK": "14"})
-    await call.wait_event(90, Event="QueueCallerJoin", Queue="kc-building")
+    mark = ami.recorder.mark()
+    # The stand-in phone that answers rings 2 s and talks 14 s (globals: the SIP call sets no variables).
+    await ami.set_global("AGENT_ANSWER_DELAY", "2")
+    await ami.set_global("AGENT_TALK", "14")
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.push_async_callback(ami.set_global, "AGENT_TALK", "")
+        cleanup.push_async_callback(ami.set_global, "AGENT_ANSWER_DELAY", "")
+        await cleanup.enter_async_context(sip_citizen(tmp_path))
+        join = await ami.recorder.wait_for(
+            lambda e: e.matches({"Event": "QueueCallerJoin", "Queue": "kc-building",
+                                 "Channel": "~PJSIP/sipp-citizen-.*"}), 90, since=mark, what="the SIP caller queued")
+        call = Caller(str(join.Uniqueid), str(join.Channel))
+        await screen_pop_and_wrapup(desk, page, ami, call, tmp_path)
+        await ami.action("Hangup", Channel=call.channel, check=False)  # the caller's dialplan may go on
+
+
+@dataclass
+class Caller:
+    uniqueid: str
+    channel: str
+
+
+async def screen_pop_and_wrapup(desk: Desk, page: Page, ami: AmiClient, call: Caller, tmp_path: Path) -> None:
     await page.until("!!document.querySelector('#pop [data-field=\"digit-case_number\"]')", 30, "the screen pop")
     await page.until("document.querySelector('#pop [data-field=\"state\"]').textContent === 'Pågår'", 20,
                      "the call answered on the page")
     facts = await pop_fields(page, "#pop")
-    assert facts["digit-case_number"] == "12345"
+    assert facts["digit-case_number"] == "45678"
     assert facts["language"] == "Svenska"
     assert facts["queue"] == "kc-building"
     path = json.loads(await page.js("JSON.stringify([...document.querySelectorAll('#pop ol.path li')]"
@@ -227,9 +305,9 @@ async def test_screen_pop_with_case_number_and_wrapup_in_the_record(
     assert facts["department"] == "Stadsbyggnadskontoret" and facts["tag-service"] == "building_permits"
     assert await page.js("document.getElementById('returning') === null")
     # Screen readers hear it: the assertive live region has the group, the language and the case number.
-    assert await page.text("#announce-call") == "Samtal: Building permits and environment, Svenska, ärendenummer 12345"
+    assert await page.text("#announce-call") == "Samtal: Building permits and environment, Svenska, ärendenummer 45678"
     body = str(await page.js("document.documentElement.outerHTML + document.body.innerText"))
-    assert "1113101" not in body  # never the caller's number
+    assert "1114403" not in body  # never the caller's number (the scenario's +46701114403)
     assert await page.axe() == [], "agent page with a screen pop"
     shot = await page.screenshot(shot_path(tmp_path, "desktop-agent.png"))
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"

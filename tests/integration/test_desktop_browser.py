@@ -14,10 +14,10 @@ Asterisk of this run's sandbox instance.
   supervisor page.
 
 Agents' phones are Local channels into [agent-sim] (IVR_AGENT_INTERFACE=Local/9{extension}@agent-sim/n),
-which answer after AGENT_ANSWER_DELAY s and talk for AGENT_TALK s. The case-number caller is SIPp over
-real SIP and RTP (keys as RFC 4733 events); the others are simulated Local-channel calls (harness.ami),
-which can set their caller ID and timing per call. The sandbox's static stand-in agents are paused so
-that the agents who log in on the pages take the calls.
+which answer after AGENT_ANSWER_DELAY s and talk for AGENT_TALK s. The case-number and transfer callers
+are SIPp over real SIP and RTP (keys as RFC 4733 events); the returning callers and the waiting one are
+simulated Local-channel calls (harness.ami), which set the caller ID the earlier attempts were made to.
+The sandbox's static stand-in agents are paused so that the agents who log in on the pages take the calls.
 
 IVR_DESK_SCREENSHOTS=1 writes the screenshots to docs/img/desktop-agent.png and desktop-supervisor.png
 (the README's); otherwise they go to the test's temporary folder.
@@ -49,8 +49,6 @@ SIM = "Local/9{extension}@agent-sim/n"
 PASSWORD = "Kaffe och kanelbulle 42"
 WEEKDAY_10 = "2026-12-22T10:00"
 USERS = ("anna.andersson", "bilal.haddad", "cecilia.berg", "david.lind", "lena.strand")
-# Swedish, then the main menu's 3 (building permits), then the case number while its prompt plays.
-CASE_KEYS = "w1wwwwww3wwwwwwww12345#"
 GENERAL_KEYS = "w1wwwwww5"  # Swedish, then "other questions": kc-general
 # The SIP citizen: Swedish, building permits, case number 45678# as RFC 4733 events, then talk until hung up.
 SIPP_SCENARIO = Path(__file__).resolve().parent / "sipp" / "desk_caller.xml"
@@ -268,26 +266,33 @@ async def test_screen_pop_with_case_number_and_wrapup_in_the_record(
     """The caller is SIPp over real SIP and RTP: keys as RFC 4733 events through the IVR menu."""
     await sign_in(page, "david.lind")
     await log_in_to_queues(page, ami, "david.lind")
-    mark = ami.recorder.mark()
-    # The stand-in phone that answers rings 2 s and talks 14 s (globals: the SIP call sets no variables).
-    await ami.set_global("AGENT_ANSWER_DELAY", "2")
-    await ami.set_global("AGENT_TALK", "14")
-    async with contextlib.AsyncExitStack() as cleanup:
-        cleanup.push_async_callback(ami.set_global, "AGENT_TALK", "")
-        cleanup.push_async_callback(ami.set_global, "AGENT_ANSWER_DELAY", "")
-        await cleanup.enter_async_context(sip_citizen(tmp_path))
-        join = await ami.recorder.wait_for(
-            lambda e: e.matches({"Event": "QueueCallerJoin", "Queue": "kc-building",
-                                 "Channel": "~PJSIP/sipp-citizen-.*"}), 90, since=mark, what="the SIP caller queued")
-        call = Caller(str(join.Uniqueid), str(join.Channel))
+    async with sip_caller(ami, tmp_path, "kc-building", talk_s=14) as call:
         await screen_pop_and_wrapup(desk, page, ami, call, tmp_path)
-        await ami.action("Hangup", Channel=call.channel, check=False)  # the caller's dialplan may go on
 
 
 @dataclass
 class Caller:
     uniqueid: str
     channel: str
+
+
+@contextlib.asynccontextmanager
+async def sip_caller(ami: AmiClient, tmp_path: Path, queue: str, talk_s: int) -> AsyncIterator[Caller]:
+    """The SIPp citizen, once Asterisk has them waiting in `queue`; the stand-in phone that answers rings
+    2 s and talks `talk_s` s (set as globals: a SIP call carries no variables for it). Hung up after."""
+    mark = ami.recorder.mark()
+    await ami.set_global("AGENT_ANSWER_DELAY", "2")
+    await ami.set_global("AGENT_TALK", str(talk_s))
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.push_async_callback(ami.set_global, "AGENT_TALK", "")
+        cleanup.push_async_callback(ami.set_global, "AGENT_ANSWER_DELAY", "")
+        await cleanup.enter_async_context(sip_citizen(tmp_path))
+        join = await ami.recorder.wait_for(
+            lambda e: e.matches({"Event": "QueueCallerJoin", "Queue": queue, "Channel": "~PJSIP/sipp-citizen-.*"}),
+            90, since=mark, what=f"the SIP caller in {queue}")
+        caller = Caller(str(join.Uniqueid), str(join.Channel))
+        yield caller
+        await ami.action("Hangup", Channel=caller.channel, check=False)  # the caller's dialplan may go on
 
 
 async def screen_pop_and_wrapup(desk: Desk, page: Page, ami: AmiClient, call: Caller, tmp_path: Path) -> None:
@@ -342,25 +347,29 @@ async def screen_pop_and_wrapup(desk: Desk, page: Page, ami: AmiClient, call: Ca
 
 
 async def test_transfer_to_another_groups_queue_from_the_keyboard(
-        desk: Desk, page: Page, ami: AmiClient, stand_ins_paused: None) -> None:
-    """David (building, streets) answers a building caller and sends them on to the streets queue."""
+        desk: Desk, page: Page, ami: AmiClient, stand_ins_paused: None, tmp_path: Path) -> None:
+    """David (building, streets) answers a building caller (SIPp) and sends them on to the streets queue."""
     await sign_in(page, "david.lind")
     await log_in_to_queues(page, ami, "david.lind")
-    call = await ami.originate_caller(dtmf=CASE_KEYS, first_wait=1, hold=120, caller_id="+46701113102",
-                                      variables={"IVR_TEST_NOW": WEEKDAY_10, "__AGENT_ANSWER_DELAY": "1",
-                                                 "__AGENT_TALK": "60"})
-    await call.wait_event(90, Event="AgentConnect", MemberName="david.lind")
+    async with sip_caller(ami, tmp_path, "kc-building", talk_s=60) as call:
+        await transfer_to_streets(page, ami, call)
+
+
+async def transfer_to_streets(page: Page, ami: AmiClient, call: Caller) -> None:
+    mark = ami.recorder.mark()
+    await ami.recorder.wait_for(lambda e: e.matches({"Event": "AgentConnect", "Channel": call.channel,
+                                                     "MemberName": "david.lind"}), 30, what="David answering")
     await page.until("document.querySelector('#pop [data-field=\"state\"]')?.textContent === 'Pågår'", 20,
                      "the call answered on the page")
     options = await page.js("[...document.querySelectorAll('#transfer-group option')].map(o => o.value)")
     assert options == ["streets"]  # David's other group; never the one the call came through
     await page.tab_to("transfer-submit")
     await page.key("Enter")
-    joined = await call.wait_event(30, Event="QueueCallerJoin", Queue="kc-streets")
-    assert joined.Queue == "kc-streets"
+    await ami.recorder.wait_for(lambda e: e.matches({"Event": "QueueCallerJoin", "Queue": "kc-streets",
+                                                     "Channel": call.channel}), 30, since=mark,
+                                what="the caller in kc-streets")
     await page.until("document.getElementById('transfer-status').textContent === 'Samtalet är kopplat vidare.'",
                      10, "the transfer confirmed on the page")
-    await call.hangup()
 
 
 async def missed_call(ami: AmiClient, official_extension: str, citizen: str) -> None:

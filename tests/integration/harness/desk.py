@@ -36,15 +36,33 @@ _KEYS = {
 SHIFT = 8
 
 
+# Put into every document before its own scripts (DevTools-injected, so the page's CSP does not apply):
+# script errors, unhandled promise rejections and CSP violations are kept for `errors()`.
+_WATCH = """window.__deskErrors = [];
+addEventListener('error', (e) => __deskErrors.push('error: ' + e.message));
+addEventListener('unhandledrejection', (e) => __deskErrors.push('unhandled: ' + e.reason));
+document.addEventListener('securitypolicyviolation',
+  (e) => __deskErrors.push('CSP ' + e.violatedDirective + ' blocked ' + e.blockedURI));"""
+
+
 class Page:
     """One browser page on the daemon's web server."""
 
     def __init__(self, tools: DevTools, base: str) -> None:
         self.tools = tools
         self.base = base
+        self._watching = False
 
     async def goto(self, path: str) -> None:
+        if not self._watching:
+            await self.tools.call("Page.enable")
+            await self.tools.call("Page.addScriptToEvaluateOnNewDocument", source=_WATCH)
+            self._watching = True
         await self.tools.open(f"{self.base}{path}", width=1280, height=900)
+
+    async def errors(self) -> list[str]:
+        """Script errors and CSP violations in the current document so far."""
+        return list(await self.js("window.__deskErrors || []"))
 
     async def js(self, expression: str) -> Any:
         return await self.tools.evaluate(expression)
@@ -69,6 +87,7 @@ class Page:
         """The page at `path` has loaded and its script has finished its first requests."""
         await self.until(f"location.pathname === {json.dumps(path)} && document.readyState === 'complete'"
                          " && document.body.dataset.ready === 'true'", timeout, f"page {path} ready")
+        assert await self.errors() == [], f"{path}: {await self.errors()}"
 
     async def key(self, name: str, *, shift: bool = False) -> None:
         key, code, vk, text = _KEYS[name]
@@ -118,7 +137,9 @@ class Page:
         return None if value is None else str(value)
 
     async def axe(self) -> list[dict[str, Any]]:
-        """axe-core's WCAG 2.1 A/AA violations on the page as it is now."""
+        """axe-core's WCAG 2.1 A/AA violations on the page as it is now (and no script error or CSP
+        violation in it so far)."""
+        assert await self.errors() == [], await self.errors()
         if not await self.js("typeof window.axe === 'object'"):
             await self.js(AXE.read_text(encoding="utf-8") + "\n;true")
         tags = json.dumps(WCAG_21_AA)

@@ -344,6 +344,10 @@ async def test_a_sip_citizen_and_the_browser_both_carry_media(world: World, page
         assert connect.MemberName == AGENT
         browser = str(connect.DestChannel)
         await until(page, phone("Softphone.status().call === 'active'"), 10, "the call is up in the browser")
+        # The keys went through the IVR: the screen pop has the case number.
+        case = await until(page, "document.querySelector('#pop [data-field=\"digit-case_number\"]')?.textContent",
+                           20, "the screen pop's case number")
+        assert case == "45678"
         legs = [await rtp(ami, caller), await rtp(ami, browser)]
         heard0 = await browser_stats(page)
         await asyncio.sleep(3)

@@ -8,8 +8,8 @@ Asterisk of this run's sandbox instance.
 - The agent transfers an answered call to another group's queue from the page (keyboard), and the
   caller joins that queue in Asterisk.
 - Returning callers at each disclosure level: the page shows exactly the allowed fields (`none`: none).
-  The supervisor's page shows them in calls, a paused agent with the reason and a waiting caller, and
-  logs an agent out from the keyboard.
+  The supervisor's page shows them in calls, a paused agent with the reason and a waiting caller, logs
+  an agent out from the keyboard, and listens in (ChanSpy starts; social services' call is refused).
 - axe-core finds no WCAG 2.1 A/AA violation on the sign-in page, the agent page with a screen pop and the
   supervisor page.
 
@@ -46,6 +46,9 @@ from ivr.testing.mosquitto import free_port
 from ivr.wallboard.browser import chromium
 
 SIM = "Local/9{extension}@agent-sim/n"
+# The supervisor's phone, rung when they listen in from the page: a stand-in that answers at once
+# (asterisk-config/sandbox/extensions_sandbox.conf).
+SUPERVISOR_SIM = "Local/{extension}@supervisor-sim/n"
 PASSWORD = "Kaffe och kanelbulle 42"
 WEEKDAY_10 = "2026-12-22T10:00"
 USERS = ("anna.andersson", "bilal.haddad", "cecilia.berg", "david.lind", "lena.strand")
@@ -138,7 +141,8 @@ async def desk(ami: AmiClient, tmp_path: Path) -> AsyncIterator[Desk]:
     await log_everyone_out(ami)
     port = free_port()
     daemon = DaemonProcess(state_dir=tmp_path / "daemon",
-                           env={"IVR_WALLBOARD_PORT": str(port), "IVR_AGENT_INTERFACE": SIM})
+                           env={"IVR_WALLBOARD_PORT": str(port), "IVR_AGENT_INTERFACE": SIM,
+                                "IVR_SUPERVISOR_INTERFACE": SUPERVISOR_SIM})
     daemon.state_dir.mkdir(parents=True)
     for user in USERS:
         set_password(daemon, user, PASSWORD)
@@ -469,5 +473,20 @@ async def test_returning_callers_show_what_the_disclosure_allows_and_the_supervi
     await until_members(ami, "cecilia.berg", lambda rows: not rows, what="cecilia logged out by the supervisor")
     await page.until(f"{row % ('cecilia.berg', 'state')}?.dataset.state === 'logged_out'", 20, "cecilia out")
     assert await page.js("document.activeElement.closest('tr')?.dataset.agent") == "cecilia.berg"
+
+    # Listening in from the page: on Anna's call (education) Lena's phone rings and joins; on Bilal's
+    # (social services forbid listening) the page says no, and nothing rings.
+    mark = ami.recorder.mark()
+    await page.js("document.querySelector('tr[data-agent=\"anna.andersson\"] button[data-mode=\"listen\"]').click()")
+    await page.until("document.getElementById('spy-status').textContent === "
+                     "'Lyssna – Anna Andersson: du är inkopplad.'", 30, "listening to Anna")
+    spy = await ami.recorder.wait_for(lambda e: e.Event == "ChanSpyStart", 10, since=mark, what="ChanSpyStart")
+    assert str(spy.SpyeeChannel).startswith("Local/91001@agent-sim-")  # Anna's phone
+    await page.js("document.querySelector('tr[data-agent=\"bilal.haddad\"] button[data-mode=\"listen\"]').click()")
+    refused = await page.until("document.getElementById('error').textContent", 10, "the refusal on the page")
+    assert str(refused).startswith("Det gick inte: Socialtjänsten"), refused
+    assert len(ami.recorder.find(lambda e: e.Event == "ChanSpyStart", mark)) == 1
+    assert await page.errors() == []
     for call in (*calls, waiting):
         await call.hangup()
+    await ami.action("Hangup", Channel="/^Local\\/1901@supervisor-sim-/", check=False)

@@ -13,6 +13,7 @@ from ivr.events.sink import EventSink, FanoutSink
 from ivr.privacy import NumberHasher
 from ivr.queues.routing import QueueRouter
 from ivr.settings import Settings
+from ivr.supervision.service import SpyService
 
 
 @dataclass
@@ -28,3 +29,4 @@ class App:
     queues: QueueRouter = field(default_factory=QueueRouter)
     callbacks: Any = None  # ivr.callbacks.service.CallbackService when the daemon runs one
     contacts: ContactServices | None = None  # the contact registry and pre-call notices (ivr.contacts)
+    spy: SpyService | None = None  # supervisors listening in (ivr.supervision), for the route `spy`

@@ -28,6 +28,10 @@ from ivr.contacts.precall import GatewayKey, PrecallNotifier
 from ivr.contacts.purge import PurgeLoop
 from ivr.contacts.registry import ContactRegistry
 from ivr.contacts.services import ContactServices
+from ivr.desktop.calls import DesktopCalls
+from ivr.desktop.context import DesktopContext
+from ivr.desktop.server import install, make_context, state_feed
+from ivr.desktop.store import WebStore
 from ivr.entrypoints import ENTRYPOINTS, EntryPoint
 from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MqttConfig, MqttPublisher
@@ -38,6 +42,7 @@ from ivr.records.recorder import CallRecorder
 from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
 from ivr.store.db import open_database
+from ivr.supervision.wiring import spy_service
 from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState
 
@@ -96,6 +101,7 @@ class Daemon:
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._wire_events()
+        self._wire_supervision()
         self._wire_queues()
         self._wire_contacts()
 
@@ -112,17 +118,39 @@ class Daemon:
         self.mqtt = MqttPublisher(MqttConfig(settings.mqtt_host, settings.mqtt_port, site, settings.mqtt_username,
                                              settings.mqtt_password, settings.mqtt_backlog)) \
             if settings.mqtt_host else None
+        bridge = self.bridge
+        # The agents' desktop (docs/desktop.md) is served by the wallboard's web server.
+        self.desktop: DesktopContext | None = make_context(self.app, lambda: bridge.view) \
+            if settings.wallboard_port else None
+        desktop = self.desktop
         self.wallboard = Wallboard(WallboardState(site=site, zone=self.app.clock.zone), settings.wallboard_host,
-                                   settings.wallboard_port) if settings.wallboard_port else None
+                                   settings.wallboard_port,
+                                   extend=(lambda web_app: install(web_app, desktop)) if desktop else None) \
+            if settings.wallboard_port else None
         fanout.add(CallRecorder(self.records))
         fanout.add(self.bridge)
         if self.mqtt:
             fanout.add(self.mqtt)
         if self.wallboard:
             fanout.add(self.wallboard.state)
+        if desktop:
+            fanout.add(state_feed(desktop))
         # Started in this order, stopped in reverse (the records writer flushes last).
         self._services: list[Service] = [
-            s for s in (self.records, self.mqtt, self.wallboard, self.bridge) if s is not None]
+            s for s in (self.records, self.mqtt, desktop.store if desktop else None, self.wallboard, self.bridge)
+            if s is not None]
+
+    def _wire_supervision(self) -> None:
+        """Supervisors listening in (docs/queues-and-agents.md): the FastAGI route `spy` and the desktop's
+        button share one SpyService, audited in the desktop's store (its own when the desktop is off)."""
+        desktop, bridge = self.desktop, self.bridge
+        store = desktop.store if desktop is not None else WebStore(self.settings.store_url)
+        if desktop is None:
+            self._services.append(store)
+        hub = desktop.hub if desktop is not None else None
+        # `is not None`: a hub without pages open is falsy (it has a length).
+        notify = (lambda _supervisor, agent, data: hub.to_supervisors(agent, "spy", data)) if hub is not None else None
+        self.app.spy = spy_service(self.app, self.ami, lambda: bridge.view, store.audit, notify)
 
     def _wire_contacts(self) -> None:
         """Outbound calls and returning callers (docs/privacy-and-caller-id.md): the contact registry in
@@ -148,6 +176,13 @@ class Daemon:
         self.callbacks.attach(self.ami)
         self.app.callbacks = self.callbacks
         self._services.append(self.callbacks)
+        if self.desktop is not None:  # screen pops and the groups' live pictures (ivr.desktop.calls)
+            desktop, callbacks, holder = self.desktop, self.callbacks, self.app.config
+            desktop.callbacks_pending = callbacks.pending
+            desktop.calls = DesktopCalls(lambda: holder.current, desktop.hub, view=lambda: bridge.view,
+                                         callbacks_pending=callbacks.pending)
+            assert isinstance(self.app.events, FanoutSink)
+            self.app.events.add(desktop.calls)
 
     async def start(self) -> None:
         await self.server.start()

@@ -29,6 +29,15 @@ def scrub_text(text: str) -> str:
     return _NUMBER.sub(lambda m: mask_number(m.group(0)), text)
 
 
+def looks_like_phone_number(digits: str) -> bool:
+    """Keys a caller typed that could be a phone number in Swedish national or international form
+    (0 + 7-9 digits, 00…, +…). Used to keep such input away from agents and the bus."""
+    text = digits.strip()
+    if text.startswith(("+", "00")):
+        return True
+    return text.startswith("0") and 8 <= len(text) <= 10
+
+
 def normalise_number(number: str, *, country_code: str = "46") -> str:
     """Canonical E.164 so that the forms trunks present for one number hash the same:
     0701234567, +46701234567, 0046701234567, 46701234567 and 701234567 all give +46701234567."""

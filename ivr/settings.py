@@ -64,6 +64,28 @@ class Settings:
     queue_snapshot_s: float = field(default_factory=lambda: float(_env("IVR_QUEUE_SNAPSHOT_S", "5")))
     # Agents' queue interface: their PJSIP softphone; the test sandbox uses Local/{extension}@agent-sim/n.
     agent_interface: str = field(default_factory=lambda: _env("IVR_AGENT_INTERFACE", "PJSIP/{extension}"))
+    # The supervisor's phone that the page rings for listening in (docs/queues-and-agents.md); the test
+    # sandbox uses a Local stand-in, Local/{extension}@supervisor-sim/n.
+    supervisor_interface: str = field(default_factory=lambda: _env("IVR_SUPERVISOR_INTERFACE", "PJSIP/{extension}"))
+    # The web desktop's browser softphone (WebRTC endpoint web{extension}), when an agent logs in with it.
+    agent_browser_interface: str = field(
+        default_factory=lambda: _env("IVR_AGENT_BROWSER_INTERFACE", "PJSIP/web{extension}"))
+    # The web desktop (docs/desktop.md): a session ends after this long without a request or an open page,
+    # and in any case this long after signing in; cookies marked Secure (behind the TLS proxy).
+    web_session_idle_s: float = field(default_factory=lambda: float(_env("IVR_WEB_SESSION_IDLE_S", "7200")))
+    web_session_max_s: float = field(default_factory=lambda: float(_env("IVR_WEB_SESSION_MAX_S", "43200")))
+    web_secure_cookies: bool = field(default_factory=lambda: _env("IVR_WEB_SECURE_COOKIES", "0") == "1")
+    # Failed sign-ins allowed per user name and per client address within the window before 429.
+    web_login_failures_user: int = field(default_factory=lambda: int(_env("IVR_WEB_LOGIN_FAILURES_USER", "5")))
+    web_login_failures_address: int = field(
+        default_factory=lambda: int(_env("IVR_WEB_LOGIN_FAILURES_ADDRESS", "20")))
+    web_login_window_s: float = field(default_factory=lambda: float(_env("IVR_WEB_LOGIN_WINDOW_S", "900")))
+    # The browser softphone (docs/webrtc.md): the WebSocket URL of Asterisk's SIP as the browser sees it
+    # (empty: wss://<the desktop's host>/ws, i.e. the TLS reverse proxy forwards /ws to Asterisk's
+    # http.conf port), and the agents' phone passwords (`ivr asterisk passwords`), readable by the daemon.
+    softphone_ws_url: str = field(default_factory=lambda: _env("IVR_SOFTPHONE_WS_URL", ""))
+    softphone_auth_file: Path = field(default_factory=lambda: Path(
+        _env("IVR_SOFTPHONE_AUTH_FILE", "/etc/asterisk/pjsip_agents_auth.conf")))
     # Queued callbacks: the key that encrypts the numbers to call back (like IVR_HASH_KEY: the variable
     # itself, or IVR_CALLBACK_KEY_FILE; in development a key file in the state directory).
     callback_scan_s: float = field(default_factory=lambda: float(_env("IVR_CALLBACK_SCAN_S", "5")))

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ivr.config.loader import ConfigSet
 from ivr.config.model import Agent
 from ivr.queues.membership import memberships
 
 _REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Which phone rings: the desk (or desktop) softphone, or the web desktop's browser softphone.
+Device = Literal["desk", "browser"]
+DEVICES: tuple[Device, ...] = ("desk", "browser")
 
 
 class AmiActions(Protocol):
@@ -60,9 +63,15 @@ def _message(answer: Any) -> str:
 
 
 class AgentControl:
-    def __init__(self, ami: AmiActions, interface_template: str) -> None:
+    """`interface_template` is the desk phone's queue interface (IVR_AGENT_INTERFACE), `browser_template`
+    the browser softphone's (IVR_AGENT_BROWSER_INTERFACE). An agent is logged in with one of them at a
+    time: logging in with one leaves the other's queues; pause and logout act on whichever is in."""
+
+    def __init__(self, ami: AmiActions, interface_template: str,
+                 browser_template: str = "PJSIP/web{extension}") -> None:
         self.ami = ami
         self.template = interface_template
+        self.templates: dict[Device, str] = {"desk": interface_template, "browser": browser_template}
 
     def _agent(self, config: ConfigSet, agent_id: str) -> Agent:
         agent = config.agents.get(agent_id)
@@ -70,9 +79,19 @@ class AgentControl:
             raise AgentError(f"unknown agent '{agent_id}'")
         return agent
 
-    async def login(self, config: ConfigSet, agent_id: str) -> Done:
+    def interface(self, agent: Agent, device: Device) -> str:
+        return interface_for(self.templates[device], agent)
+
+    def _interfaces(self, agent: Agent) -> list[str]:
+        return list(dict.fromkeys(self.interface(agent, device) for device in DEVICES))
+
+    async def login(self, config: ConfigSet, agent_id: str, device: Device = "desk") -> Done:
         agent = self._agent(config, agent_id)
-        interface = interface_for(self.template, agent)
+        interface = self.interface(agent, device)
+        for other in self._interfaces(agent):
+            if other != interface:  # switching phones: leave the other phone's queues first
+                for member in memberships(config, agent):
+                    await self.ami.action({"Action": "QueueRemove", "Queue": member.queue, "Interface": other})
         joined = []
         for member in memberships(config, agent):
             answer = await self.ami.action({
@@ -89,12 +108,13 @@ class AgentControl:
 
     async def logout(self, config: ConfigSet, agent_id: str) -> Done:
         agent = self._agent(config, agent_id)
-        interface = interface_for(self.template, agent)
         left = []
-        for member in memberships(config, agent):
-            answer = await self.ami.action({"Action": "QueueRemove", "Queue": member.queue, "Interface": interface})
-            if _ok(answer):
-                left.append(member.queue)
+        for interface in self._interfaces(agent):
+            for member in memberships(config, agent):
+                answer = await self.ami.action({"Action": "QueueRemove", "Queue": member.queue,
+                                                "Interface": interface})
+                if _ok(answer):
+                    left.append(member.queue)
         return Done(agent_id, tuple(left))
 
     async def pause(self, config: ConfigSet, agent_id: str, reason: str) -> Done:
@@ -107,14 +127,16 @@ class AgentControl:
 
     async def _pause(self, config: ConfigSet, agent_id: str, *, paused: bool, reason: str) -> Done:
         agent = self._agent(config, agent_id)
-        fields = {"Action": "QueuePause", "Interface": interface_for(self.template, agent),
-                  "Paused": "true" if paused else "false"}
-        if reason:
-            fields["Reason"] = reason
-        answer = await self.ami.action(fields)
-        if not _ok(answer):
-            raise AgentError(f"not logged in ({_message(answer)})")
-        return Done(agent_id, (), reason)
+        refusal = ""
+        for interface in self._interfaces(agent):
+            fields = {"Action": "QueuePause", "Interface": interface, "Paused": "true" if paused else "false"}
+            if reason:
+                fields["Reason"] = reason
+            answer = await self.ami.action(fields)
+            if _ok(answer):
+                return Done(agent_id, (), reason)
+            refusal = _message(answer)
+        raise AgentError(f"not logged in ({refusal})")
 
 
 def pause_reason(config: ConfigSet, key: str) -> str:

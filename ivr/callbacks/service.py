@@ -62,6 +62,7 @@ class CallbackService:
         self._loop_task: asyncio.Task[None] | None = None
         self._originates: dict[int, asyncio.Task[None]] = {}
         self._synced = asyncio.Event()
+        self._pending: dict[str, int] = {}  # callbacks not done yet, per queue, as of the last scan
         self._log = logger or structlog.get_logger("ivr.callbacks")
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -279,9 +280,20 @@ class CallbackService:
                 self._log.exception("callback scan failed")
             await asyncio.sleep(self.scan_every)
 
+    def pending(self, queue: str) -> int:
+        """Callbacks of this queue waiting for their turn or their next attempt (as of the last scan,
+        every `scan_every` seconds): the agents' desktop shows it in the group's live picture."""
+        return self._pending.get(queue, 0)
+
     async def scan(self) -> None:
         now = self.clock()
-        for callback in await self._run_db(lambda db: store.in_states(db, ("pending", "queued"))):
+        waiting = await self._run_db(lambda db: store.in_states(db, ("pending", "queued")))
+        counts: dict[str, int] = {}
+        for callback in waiting:
+            if now < callback.expires_at:
+                counts[callback.queue] = counts.get(callback.queue, 0) + 1
+        self._pending = counts
+        for callback in waiting:
             if now >= callback.expires_at:
                 await self._expire(callback, now)
             elif (callback.state == "pending" and (callback.next_attempt_at or 0) <= now

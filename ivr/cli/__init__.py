@@ -22,6 +22,7 @@ COMMANDS = (
     "contacts",
     "asterisk",
     "agents",
+    "api_token",
     "queues",
 
 )

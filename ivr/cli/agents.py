@@ -1,5 +1,5 @@
 """`ivr agents list|login|logout|pause|unpause`: agents' queue sessions, over AMI (the same actions
-as the phones' feature codes *45/*46/*47/*48)."""
+as the phones' feature codes *45/*46/*47/*48); `ivr agents password NAME`: a web desktop password."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from ivr.cli.common import load_or_print
+from ivr.cli.web_credentials import run_password
 
 
 def register(sub: Any) -> None:
@@ -25,6 +26,9 @@ def register(sub: Any) -> None:
     pause = actions.add_parser("pause", help="pause in every queue, with a reason")
     pause.add_argument("agent")
     pause.add_argument("--reason", default="pause", help="e.g. lunch, meeting (routing_rules.yaml pause_reasons)")
+    password = actions.add_parser("password", help="set an agent's or supervisor's web desktop password")
+    password.add_argument("agent", help="agent or supervisor id from agents/*.yaml")
+    password.add_argument("--stdin", action="store_true", help="read it from standard input (one line)")
     parser.set_defaults(func=run)
 
 
@@ -32,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_or_print(args.config, stream=sys.stderr)
     if config is None:
         return 1
+    if args.action == "password":
+        return run_password(args, config)
     try:
         return asyncio.run(_run(args, config))
     except Exception as exc:
@@ -57,7 +63,7 @@ async def _run(args: argparse.Namespace, config: Any) -> int:
                     reason = f" ({row['reason']})" if row["reason"] else ""
                     print(f"{row['agent']:<18} {row['name']:<20} {row['state']}{reason}  {' '.join(row['queues'])}")
             return 0
-        control = AgentControl(ami, settings.agent_interface)
+        control = AgentControl(ami, settings.agent_interface, settings.agent_browser_interface)
         if args.action == "login":
             done = await control.login(config, args.agent)
         elif args.action == "logout":

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from ivr.config.loader import ConfigSet, LoadedFiles
 from ivr.config.plan import Plan
 from ivr.config.problems import Problem
+from ivr.config.supervisors import check_supervisors
+from ivr.config.wrapup import check_wrapup
 from ivr.config.yamlsource import SourceDoc
 from ivr.nodes import Ref
 from ivr.nodes.language import LanguageNode
@@ -40,6 +42,8 @@ def check_config(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
     from ivr.queues.checks import check_queues  # likewise
 
     problems += check_queues(config, loaded)
+    problems += check_supervisors(config, loaded)
+    problems += check_wrapup(loaded)
     return problems
 
 

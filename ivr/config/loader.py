@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ValidationError
 
 from ivr.config.errors import problems_from_validation
-from ivr.config.model import Agent, AgentGroup, Department, GroupsFile, Official, RoutingRules
+from ivr.config.model import Agent, AgentGroup, Department, GroupsFile, Official, RoutingRules, Supervisor
 from ivr.config.plan import Plan, PlanHeader
 from ivr.config.problems import ConfigError, Problem
 from ivr.config.yamlsource import SourceDoc, load_yaml
@@ -36,6 +36,8 @@ class ConfigSet:
     # Who calls citizens (agents/*.yaml `departments:` and `officials:`; see ivr.callerid).
     departments: Mapping[str, Department] = field(default_factory=lambda: MappingProxyType({}))
     officials: Mapping[str, Official] = field(default_factory=lambda: MappingProxyType({}))
+    # Who steers agents on the web desktop (agents/*.yaml `supervisors:`; see ivr.desktop).
+    supervisors: Mapping[str, Supervisor] = field(default_factory=lambda: MappingProxyType({}))
 
     def plan_for_number(self, dialled: str) -> Plan | None:
         for plan in self.plans.values():
@@ -85,7 +87,7 @@ def _role(doc: SourceDoc, path: Path) -> str:
     data = doc.data if isinstance(doc.data, dict) else {}
     if "nodes" in data:
         return "plan"
-    if data.keys() & {"groups", "agents", "departments", "officials"}:
+    if data.keys() & {"groups", "agents", "departments", "officials", "supervisors"}:
         return "agents"
     return "rules"
 
@@ -231,7 +233,9 @@ def load_config(paths: Sequence[str | Path] = (".",)) -> ConfigSet:
     agents: dict[str, Agent] = {}
     departments: dict[str, Department] = {}
     officials: dict[str, Official] = {}
+    supervisors: dict[str, Supervisor] = {}
     for doc, agent_file in loaded.agent_files:
+        problems += _merge(doc, "supervisor", "supervisors", agent_file.supervisors, supervisors)
         problems += _merge(doc, "department", "departments", agent_file.departments, departments)
         problems += _merge(doc, "official", "officials", agent_file.officials, officials)
         for name, group in agent_file.groups.items():
@@ -255,6 +259,7 @@ def load_config(paths: Sequence[str | Path] = (".",)) -> ConfigSet:
         files=tuple(loaded.docs),
         departments=MappingProxyType(departments),
         officials=MappingProxyType(officials),
+        supervisors=MappingProxyType(supervisors),
     )
     problems = check_config(config, loaded)
     if any(p.severity == "error" for p in problems):

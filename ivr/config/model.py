@@ -128,6 +128,9 @@ class ClosedRule(Frozen):
     prompt: Identifier = "queue-closed"
 
 
+WrapupCodeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
 class AgentGroup(Frozen):
     """A group of agents served by one Asterisk queue (plus one skill queue per skill language)."""
 
@@ -146,6 +149,12 @@ class AgentGroup(Frozen):
     overflow: OverflowRule | None = None
     callback: CallbackOffer | None = None
     closed: ClosedRule | None = None
+    # Wrap-up (disposition) codes the agent picks after a call, with a label per page language
+    # ({resolved: {sv: "Löst", en: "Resolved"}}); kept in the call record, counted by `ivr report`.
+    wrapup_codes: dict[WrapupCodeName, dict[Language, str]] = Field(default_factory=dict)
+    # The agent's page insists on a code (it cannot be skipped); docs/desktop.md says what happens
+    # when none comes.
+    wrapup_required: bool = False
 
     def skill_queue(self, language: str) -> str | None:
         return f"{self.queue}-{language}" if language in self.skills.languages else None
@@ -164,12 +173,22 @@ class Agent(Frozen):
     penalty: int = Field(0, ge=0, le=10)
 
 
+class Supervisor(Frozen):
+    """Sees and steers the agents of these groups on the web desktop (docs/desktop.md)."""
+
+    name: str
+    extension: Extension
+    groups: tuple[Identifier, ...] = Field(min_length=1)
+
+
 # --- who calls citizens, and what they see (docs/privacy-and-caller-id.md) ---------------------------
 # What a citizen's phone shows when the city calls: the official's own line, the department's number,
 # the main number, or nothing (presentation withheld).
 Shown = Literal["direct_line", "department_number", "main_number", "withheld"]
 # What the contact center's agents may learn about an earlier attempt when the citizen calls back.
 Disclosure = Literal["none", "department", "person"]
+# Whether supervisors may listen to (and whisper or barge into) the department's calls.
+Listening = Literal["allowed", "forbidden"]
 PurposeCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
 DtmfKey = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
 
@@ -186,6 +205,9 @@ class Department(Frozen):
     disclosure: Disclosure = "department"
     # Publish a `precall_notice` event (the city's SMS gateway texts the citizen) before each call.
     precall_notice: bool = False
+    # May supervisors listen, whisper or barge into agents' calls of this department (ChanSpy,
+    # docs/queues-and-agents.md)? A call belongs to a department through its agent group.
+    listening: Listening = "allowed"
 
 
 class Official(Frozen):
@@ -409,3 +431,4 @@ class GroupsFile(Frozen):
     agents: dict[Identifier, Agent] = Field(default_factory=dict)
     departments: dict[Identifier, Department] = Field(default_factory=dict)
     officials: dict[Identifier, Official] = Field(default_factory=dict)
+    supervisors: dict[Identifier, Supervisor] = Field(default_factory=dict)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from ivr.entrypoints import agent, callback, inbound, outbound
+from ivr.entrypoints import agent, callback, inbound, outbound, spy
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -20,5 +20,6 @@ ENTRYPOINTS: MappingProxyType[str, EntryPoint] = MappingProxyType(
         "agent": agent.handle,
         "callback": callback.handle,
         "outbound": outbound.handle,
+        "spy": spy.handle,
     }
 )

@@ -44,7 +44,9 @@ async def handle(app: App, session: AgiSession) -> None:
         await _answer(channel, "agent-unknown-phone", "unknown-phone")
         return
     agent_id, _ = found
-    control = AgentControl(app.ami, app.settings.agent_interface) if app.ami is not None else None
+    settings = app.settings
+    control = AgentControl(app.ami, settings.agent_interface, settings.agent_browser_interface) \
+        if app.ami is not None else None
     try:
         if control is None or not app.ami.connected:
             raise AgentError("AMI is not connected")

@@ -15,7 +15,9 @@ from ivr.contacts.returning import offer_connection
 from ivr.engine.interpreter import CallResult, run_call
 from ivr.engine.trace import TraceStep
 from ivr.events import names
+from ivr.nodes.collect import shown_digits
 from ivr.queues.overflow import Placement
+from ivr.queues.priority import REPEAT_REASON
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -47,13 +49,19 @@ async def handle(app: App, session: AgiSession) -> None:
     summary = result.as_dict()
     if any(step.kind == "language" for step in result.steps):
         app.events.emit(names.LANGUAGE_CHOSEN, call, language=result.language)
+    going_on = result.outcome is not None and not result.hung_up
+    placement, priority = await _place(app, result, now, call.caller_hash,
+                                       returning=bool(call.extra.get("returning"))) if going_on else (None, 0)
+    # What the agent's screen pop shows comes from here (ivr.desktop.calls): the keyed digits (never a
+    # number) and whether the caller called again shortly before (the queue priority's boost).
+    digits = shown_digits(plan.nodes.values(), result.variables,
+                          lambda keys: bool(call.caller_hash) and app.hasher.digest(keys) == call.caller_hash)
     app.events.emit(names.MENU_FINISHED, call, outcome=summary["outcome"], queue=summary["queue"],
                     group=summary["group"], target=summary["target"], reason=summary["reason"],
                     language=result.language, tags=result.tags, nodes=result.nodes,
-                    config_version=result.config_version)
-    if result.outcome is not None and not result.hung_up:
-        placement, priority = await _place(app, result, now, call.caller_hash,
-                                           returning=bool(call.extra.get("returning")))
+                    config_version=result.config_version, digits=digits,
+                    repeat_caller=placement is not None and REPEAT_REASON in placement.reasons)
+    if going_on:
         if placement is not None:
             log.info("queue placement", group=placement.group, queue=placement.queue, priority=priority,
                      timeout=placement.timeout, next_queue=placement.next_queue,

@@ -5,6 +5,8 @@
 | QueueCallerJoin | queued (+ queue_snapshot) |
 | QueueCallerLeave | position_changed for each caller behind (+ queue_snapshot) |
 | QueueCallerAbandon | abandoned |
+| AgentCalled | agent_ringing (a callback's stand-in: with callback_id) |
+| AgentRingNoAnswer | agent_ring_ended (the agent did not answer in time) |
 | AgentConnect | answered |
 | AgentCalled, AgentComplete, QueueMember{Status,Pause,Added,Removed} | agent_state, when it changes |
 | Hangup of a call we know (call_started, or seen in a queue) | call_ended |
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +53,7 @@ _USER_EVENTS = {"ivrtransferred": names.TRANSFERRED, "ivrcallbackrequested": nam
                 "ivrcallbackplaced": names.CALLBACK_PLACED}
 _UNKNOWN_NUMBERS = frozenset({"", "unknown", "anonymous", "<unknown>"})
 _STANDIN_CONTEXT = "@ivr-callback-hold"
+_STANDIN_ID = re.compile(r"^Local/cb(\d+)@ivr-callback-hold")
 
 
 def header(message: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -105,6 +109,7 @@ class AmiBridge:
         handlers: dict[str, Callable[[Any], None]] = {
             "QueueCallerJoin": self.on_join, "QueueCallerLeave": self.on_leave,
             "QueueCallerAbandon": self.on_abandon, "AgentCalled": self.on_agent_called,
+            "AgentRingNoAnswer": self.on_ring_no_answer,
             "AgentConnect": self.on_agent_connect, "AgentComplete": self.on_agent_complete,
             "QueueMemberStatus": self.on_member, "QueueMemberPause": self.on_member,
             "QueueMemberAdded": self.on_member, "QueueMemberRemoved": self.on_member_removed,
@@ -163,6 +168,16 @@ class AmiBridge:
 
     def on_agent_called(self, msg: Mapping[str, Any]) -> None:
         self._member_update(msg, status=6)
+        data: dict[str, Any] = {"uniqueid": header(msg, "Uniqueid"), "queue": header(msg, "Queue"),
+                                "agent": header(msg, "MemberName") or _interface(msg)}
+        standin = _STANDIN_ID.match(header(msg, "Channel"))
+        if standin:  # a queued callback's turn: the agent's page shows the callback, not a citizen's call
+            data["callback_id"] = int(standin[1])
+        self._send(names.AGENT_RINGING, **data)
+
+    def on_ring_no_answer(self, msg: Mapping[str, Any]) -> None:
+        self._send(names.AGENT_RING_ENDED, uniqueid=header(msg, "Uniqueid"), queue=header(msg, "Queue"),
+                   agent=header(msg, "MemberName") or _interface(msg), ring_s=number(msg, "RingTime"))
 
     def on_agent_connect(self, msg: Mapping[str, Any]) -> None:
         uniqueid, interface = header(msg, "Uniqueid"), header(msg, "Interface")

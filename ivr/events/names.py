@@ -7,15 +7,18 @@ callers are identified by `caller_ref` (a keyed-hash prefix) only.
 | call_started | inbound route | plan, dialled (the city's number), caller_ref |
 | ivr_node | interpreter | node, kind |
 | language_chosen | inbound route | language |
-| menu_finished | inbound route | outcome, queue/target, language, tags, nodes, reason |
+| menu_finished | inbound route | outcome, queue/target, language, tags, nodes, reason, digits, repeat_caller |
 | queued | queue tracker (AMI QueueCallerJoin) | uniqueid, queue, position |
 | position_changed | queue tracker | uniqueid, queue, position |
+| agent_ringing | queue tracker (AgentCalled) | uniqueid, queue, agent (+ callback_id for a callback's stand-in) |
+| agent_ring_ended | queue tracker (AgentRingNoAnswer) | uniqueid, queue, agent, ring_s |
 | answered | queue tracker (AgentConnect) | uniqueid, queue, agent, wait_s |
 | abandoned | queue tracker (QueueCallerAbandon) | uniqueid, queue, wait_s, position |
 | callback_requested / callback_placed | callback service | uniqueid, queue, callback_id |
 | transferred | inbound route / dialplan UserEvent | target |
 | call_ended | AMI Hangup of a tracked call, or the route | uniqueid, duration_s |
 | agent_state | agent tracker | agent, state, reason, queues |
+| wrapup | agents' desktop (ivr.desktop) | uniqueid, agent, queue, group, code |
 | queue_snapshot | queue tracker, every few seconds | queue, waiting, longest_wait_s, agents |
 | returning_caller | inbound route, before the menu | disclosure, department, attempted_at, offer (+ placer, purpose) |
 | precall_notice | outbound route (topic events/precall_notice) | department, shown_number, call_ref, recipient |
@@ -30,6 +33,8 @@ LANGUAGE_CHOSEN = "language_chosen"
 MENU_FINISHED = "menu_finished"
 QUEUED = "queued"
 POSITION_CHANGED = "position_changed"
+AGENT_RINGING = "agent_ringing"
+AGENT_RING_ENDED = "agent_ring_ended"
 ANSWERED = "answered"
 ABANDONED = "abandoned"
 CALLBACK_REQUESTED = "callback_requested"
@@ -37,6 +42,7 @@ CALLBACK_PLACED = "callback_placed"
 TRANSFERRED = "transferred"
 CALL_ENDED = "call_ended"
 AGENT_STATE = "agent_state"
+WRAPUP = "wrapup"
 QUEUE_SNAPSHOT = "queue_snapshot"
 RETURNING_CALLER = "returning_caller"
 PRECALL_NOTICE = "precall_notice"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
 from ivr.nodes.base import NodeBase, Ref, Step, node_ref, prompt_ref
+from ivr.privacy import looks_like_phone_number
 
 if TYPE_CHECKING:
     from ivr.engine.context import CallContext
@@ -59,3 +61,13 @@ class CollectNode(NodeBase):
             if self.invalid_prompt:
                 await call.play(self.invalid_prompt, interruptible=False)
         return self.fallback
+
+
+def shown_digits(nodes: Iterable[object], variables: Mapping[str, str],
+                 is_callers_number: Callable[[str], bool]) -> dict[str, str]:
+    """What the caller keyed into `collect` nodes (e.g. the case number), for the agent who answers
+    (menu_finished → screen pop). Never a phone number: input that looks like one, or that is the
+    caller's own number, is left out; so are variables that other nodes set."""
+    names = {node.variable for node in nodes if isinstance(node, CollectNode)}
+    return {name: value for name, value in sorted(variables.items())
+            if name in names and not looks_like_phone_number(value) and not is_callers_number(value)}

@@ -17,6 +17,8 @@ from ivr.config.model import PriorityBoosts
 
 # QUEUE_PRIO is 0-9999 in the dialplan's check; boosts never push past it.
 MAX_PRIORITY = 9999
+# The placement reason a repeat caller's boost gives (the screen pop's `repeat_caller` flag reads it).
+REPEAT_REASON = "called again"
 # Bounds the memory of RecentCallers whatever the call rate.
 _MAX_REMEMBERED = 100_000
 
@@ -58,7 +60,7 @@ def boosted(base: int, rules: PriorityBoosts, *, repeat: bool, returning: bool) 
     priority, reasons = base, []
     if repeat and rules.repeat_boost:
         priority += rules.repeat_boost
-        reasons.append("called again")
+        reasons.append(REPEAT_REASON)
     if returning and rules.returning_boost:
         priority += rules.returning_boost
         reasons.append("returning caller")

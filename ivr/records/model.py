@@ -24,6 +24,7 @@ COLUMNS = (
     "uniqueid", "started", "ended", "plan", "config_version", "path", "language", "department", "service",
     "tags", "queue", "enqueued_at", "answered_at", "wait_s", "agent", "outcome", "menu_outcome", "reason",
     "abandoned_after_s", "abandoned_position", "talk_s", "wrapup_s", "total_s", "caller_ref", "updated_at",
+    "wrapup_code",
 )
 FINAL_OUTCOMES = ("answered", "callback", "abandoned", "transferred", "closed_hours", "message", "menu_hangup",
                   "unknown")
@@ -57,6 +58,7 @@ class CallRecord:
     talk_s: float | None = None
     wrapup_s: float | None = None
     caller_ref: str | None = None
+    wrapup_code: str | None = None  # the agent's disposition (desktop), from the `wrapup` event
 
     @property
     def outcome(self) -> str:
@@ -111,5 +113,5 @@ class CallRecord:
             "abandoned_after_s": _round(self.abandoned_after_s), "abandoned_position": self.abandoned_position,
             "talk_s": _round(self.talk_time), "wrapup_s": _round(self.wrapup_s),
             "total_s": _round(None if self.ended is None else max(0.0, self.ended - self.started)),
-            "caller_ref": self.caller_ref or None, "updated_at": updated_at,
+            "caller_ref": self.caller_ref or None, "updated_at": updated_at, "wrapup_code": self.wrapup_code,
         }

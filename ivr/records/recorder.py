@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 # Events that change what the stored record says (others only update memory).
 _MILESTONES = frozenset({names.CALL_STARTED, names.IVR_NODE, names.MENU_FINISHED, names.QUEUED, names.ANSWERED,
-                         names.ABANDONED, names.CALLBACK_REQUESTED, names.TRANSFERRED, names.CALL_ENDED})
+                         names.ABANDONED, names.CALLBACK_REQUESTED, names.TRANSFERRED, names.CALL_ENDED,
+                         names.WRAPUP})
 _CALL_EVENTS = _MILESTONES | {names.LANGUAGE_CHOSEN, names.POSITION_CHANGED}
 
 
@@ -94,6 +95,11 @@ class CallRecorder:
             record.callback = True
         elif event == names.TRANSFERRED:
             record.transferred = True
+        elif event == names.WRAPUP:
+            # Often minutes after the hang-up, when the record may have left memory: the row written
+            # then carries little else, and the store's merge keeps what the row already says.
+            record.wrapup_code = str(data.get("code") or "") or record.wrapup_code
+            record.agent = record.agent or data.get("agent")
         elif event == names.CALL_ENDED:
             record.ended = record.ended or now
             record.talk_s = _float(data.get("talk_s"), record.talk_s)

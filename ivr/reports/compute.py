@@ -7,7 +7,8 @@
 - wait: seconds from first joining a queue to the answer, over answered calls; p90 is the
   nearest-rank 90th percentile (the smallest wait that at least 90 % of answered calls stay under).
 - handle time = talk + wrap-up (wrap-up counted only when known), over answered calls.
-- share = calls in the group ÷ all calls of the period.
+- share = calls in the group ÷ all calls of the period; in the wrap-up code section, which counts
+  answered calls only (a code is given after an answered call), ÷ answered calls.
 """
 
 from __future__ import annotations
@@ -98,6 +99,12 @@ def _grouped(calls: list[ReportCall], key: Callable[[ReportCall], str], order: l
     return [stats(name, groups.get(name, []), **kwargs) for name in names]
 
 
+def _wrapup_codes(calls: list[ReportCall], **kwargs: Any) -> list[Stats]:
+    """Answered calls by the agent's wrap-up code (`(none)`: no code was given)."""
+    answered = [c for c in calls if c.outcome == "answered"]
+    return _grouped(answered, lambda c: c.wrapup_code or NONE_LABEL, None, **{**kwargs, "all_calls": len(answered)})
+
+
 def build_report(calls: list[ReportCall], period: Period, *, sl_target_s: float = 60.0,
                  short_abandon_s: float = 5.0) -> Report:
     kwargs: dict[str, Any] = {"all_calls": len(calls), "sl_target_s": sl_target_s,
@@ -109,5 +116,6 @@ def build_report(calls: list[ReportCall], period: Period, *, sl_target_s: float 
         "department": _grouped(calls, lambda c: c.department or NONE_LABEL, None, **kwargs),
         "language": _grouped(calls, lambda c: c.language or NONE_LABEL, None, **kwargs),
         "queue": _grouped(calls, lambda c: c.queue or NONE_LABEL, None, **kwargs),
+        "wrapup_code": _wrapup_codes(calls, **kwargs),
     }
     return Report(period, sl_target_s, short_abandon_s, stats("all calls", calls, **kwargs), sections)

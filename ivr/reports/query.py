@@ -41,6 +41,7 @@ class ReportCall:
     department: str | None
     service: str | None
     language: str | None
+    wrapup_code: str | None = None
 
 
 def to_call(row: dict[str, Any], zone: ZoneInfo) -> ReportCall:
@@ -57,6 +58,7 @@ def to_call(row: dict[str, Any], zone: ZoneInfo) -> ReportCall:
         department=row["department"],
         service=row["service"],
         language=row["language"],
+        wrapup_code=row.get("wrapup_code"),
     )
 
 

@@ -12,7 +12,7 @@ CSV_COLUMNS = ("section", "group", "calls", "share", "offered", "answered", "aba
                "answered_in_target", "service_level", "avg_wait_s", "p90_wait_s", "avg_handle_s")
 SECTION_TITLES = {"hour": "Per hour of day", "weekday": "Per weekday", "service": "Per IVR choice (service)",
                   "department": "Per department (cost allocation)", "language": "Per language",
-                  "queue": "Per queue"}
+                  "queue": "Per queue", "wrapup_code": "Per wrap-up code (answered calls)"}
 _HEAD = ("", "calls", "share", "offered", "answered", "abandoned", "≤5 s", "SL", "avg wait", "p90 wait", "AHT")
 
 

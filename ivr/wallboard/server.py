@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,13 @@ STATIC = Path(__file__).parent / "static"
 # A page left open on a wall for days: a comment line now and then keeps proxies from closing it.
 KEEPALIVE_S = 15.0
 _HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+                               "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
+    # The pages (and the desktop's buttons) are never shown inside another site's frame.
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
 }
 STATE_KEY = web.AppKey("state", WallboardState)
 
@@ -68,17 +73,23 @@ async def _events(request: web.Request) -> web.StreamResponse:
 
 
 class Wallboard:
-    """Runs the web app; `port` 0 picks a free port (`self.port` tells which after `start`)."""
+    """Runs the web app; `port` 0 picks a free port (`self.port` tells which after `start`). `extend` adds
+    more to the app before it starts (the daemon mounts the agents' desktop, ivr.desktop.server)."""
 
-    def __init__(self, state: WallboardState, host: str = "127.0.0.1", port: int = 8088) -> None:
+    def __init__(self, state: WallboardState, host: str = "127.0.0.1", port: int = 8088,
+                 extend: Callable[[web.Application], None] | None = None) -> None:
         self.state = state
         self.host = host
         self.port = port
+        self.extend = extend
         self._runner: web.AppRunner | None = None
         self._log = structlog.get_logger("ivr.wallboard")
 
     async def start(self) -> None:
-        runner = web.AppRunner(make_app(self.state), access_log=None, shutdown_timeout=1.0)
+        app = make_app(self.state)
+        if self.extend is not None:
+            self.extend(app)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         try:

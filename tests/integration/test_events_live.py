@@ -157,8 +157,12 @@ async def test_calls_on_the_bus_in_records_and_on_the_wallboard(
 
     # The waiting caller shows on the wallboard, live, in its queue.
     await bus.wait(waiting.uniqueid, "queued")
-    assert daemon.wallboard is not None
+    assert daemon.wallboard is not None and daemon.desktop is not None
+    # The board is served with the agents' desktop, to people signed in: a supervisor's session here.
+    session = await daemon.desktop.store.create_session("lena.strand")
     async with chromium() as browser:
+        await browser.call("Network.setCookie", name="ivr_session", value=session,
+                           url=f"http://127.0.0.1:{daemon.wallboard.port}/", httpOnly=True, sameSite="Strict")
         await browser.open(f"http://127.0.0.1:{daemon.wallboard.port}/")
         await browser.wait_for(f'[data-queue="kc-social"] [data-uniqueid="{waiting.uniqueid}"]', timeout=20)
         shot = await browser.screenshot()

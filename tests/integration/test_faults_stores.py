@@ -29,7 +29,8 @@ from harness.faults import (
 
 from ivr.testing.postgres import pg_schema
 
-CALL_FLOW = ["call_started", "menu_finished", "queued", "answered", "call_ended"]  # and ivr_node per node
+# And ivr_node per node.
+CALL_FLOW = ["call_started", "menu_finished", "queued", "agent_ringing", "answered", "call_ended"]
 SHORT_TALK = {"__AGENT_TALK": "1", "__AGENT_ANSWER_DELAY": "0"}
 
 

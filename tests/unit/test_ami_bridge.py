@@ -61,15 +61,27 @@ def test_answered_call_flow() -> None:
                                  Interface="Local/2001@agent-sim/n", HoldTime=12, TalkTime=40, Reason="caller"))
     bridge.on_hangup(ami("Hangup", Uniqueid="u1", Cause_txt="Normal Clearing"))
     events = flow(sink, names.QUEUE_SNAPSHOT)
-    assert [e for e, _ in events] == ["agent_state", "queued", "agent_state", "answered", "agent_state",
-                                      "agent_state", "call_ended"]
+    assert [e for e, _ in events] == ["agent_state", "queued", "agent_state", "agent_ringing", "answered",
+                                      "agent_state", "agent_state", "call_ended"]
+    assert events[3][1] == {"uniqueid": "u1", "queue": "kc-school", "agent": "Agent 2001"}
     assert events[1][1] == {"uniqueid": "u1", "queue": "kc-school", "position": 1,
                             "caller_ref": HASHER.short(CALLER)}
     assert [d["state"] for e, d in events if e == "agent_state"] == ["available", "ringing", "busy", "available"]
-    assert events[3][1] == {"uniqueid": "u1", "queue": "kc-school", "agent": "Agent 2001", "wait_s": 12.0,
+    assert events[4][1] == {"uniqueid": "u1", "queue": "kc-school", "agent": "Agent 2001", "wait_s": 12.0,
                             "ring_s": 1.0}
     assert events[-1][1] == {"uniqueid": "u1", "duration_s": 52.0, "cause": "Normal Clearing", "talk_s": 40.0}
     assert CALLER not in repr(sink.events)
+
+
+def test_a_callback_standin_ringing_an_agent_says_which_callback() -> None:
+    bridge, sink, _ = make()
+    standin = "Local/cb42@ivr-callback-hold-00000012;2"
+    bridge.on_join(ami("QueueCallerJoin", Queue="kc-general", Uniqueid="s1", Position=1, Channel=standin))
+    bridge.on_agent_called(ami("AgentCalled", Queue="kc-general", Uniqueid="s1", Channel=standin,
+                               MemberName="anna.andersson", Interface="PJSIP/1001"))
+    events = flow(sink, names.QUEUE_SNAPSHOT, names.AGENT_STATE)
+    assert events == [("agent_ringing", {"uniqueid": "s1", "queue": "kc-general", "agent": "anna.andersson",
+                                         "callback_id": 42})]
 
 
 def test_leaving_caller_moves_the_others_up() -> None:
@@ -263,3 +275,11 @@ def test_callback_stand_in_waits_in_the_snapshot_but_is_no_call() -> None:
     first_snapshot = [d for e, _, d in sink.events if e == names.QUEUE_SNAPSHOT][1]
     assert [c["uniqueid"] for c in first_snapshot["callers"]] == ["s1"]
     assert [d["state"] for e, _, d in sink.events if e == names.AGENT_STATE] == ["available", "busy"]
+
+
+def test_a_ring_that_stops_unanswered_is_reported() -> None:
+    bridge, sink, _ = make()
+    bridge.on_ring_no_answer(ami("AgentRingNoAnswer", Queue="kc-school", Uniqueid="u1", MemberName="Agent 2001",
+                                 Interface="Local/2001@agent-sim/n", RingTime=15))
+    assert flow(sink) == [("agent_ring_ended", {"uniqueid": "u1", "queue": "kc-school", "agent": "Agent 2001",
+                                                "ring_s": 15.0})]

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from ivr.asterisk_gen import generate, stale_files
-from ivr.asterisk_gen.pjsip import write_passwords
+from ivr.asterisk_gen.pjsip import read_credentials, write_passwords
 from ivr.cli import main
 from ivr.config.loader import ConfigSet
 
@@ -65,9 +65,32 @@ def test_phones_without_passwords(shipped_config: ConfigSet) -> None:
 
 def test_passwords_are_added_once_and_kept(shipped_config: ConfigSet, tmp_path: Path) -> None:
     path = tmp_path / "pjsip_agents_auth.conf"
-    assert write_passwords(shipped_config, path) == ["1001", "1002", "1003", "1004", "1005", "1006"]
+    extensions = ["1001", "1002", "1003", "1004", "1005", "1006"]
+    # Agents' desk and browser phones, then the supervisor's desk phone.
+    assert write_passwords(shipped_config, path) == [e for ext in extensions for e in (ext, f"web{ext}")] + ["1901"]
     first = path.read_text()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert write_passwords(shipped_config, path) == []
     assert path.read_text() == first
-    assert first.count("password = ") == 6 and "[agent-1003-auth]" in first
+    assert first.count("password = ") == 13 and "[agent-1003-auth]" in first and "[agent-web1003-auth]" in first
+    desk, web = read_credentials(path, "1003"), read_credentials(path, "web1003")
+    assert desk is not None and web is not None
+    assert desk[0] == "1003" and web[0] == "web1003" and len(web[1]) >= 24 and web[1] != desk[1]
+    assert read_credentials(path, "web1999") is None and read_credentials(tmp_path / "missing", "web1003") is None
+
+
+def test_a_desk_file_from_before_the_browser_phones_gets_their_passwords(shipped_config: ConfigSet,
+                                                                      tmp_path: Path) -> None:
+    path = tmp_path / "pjsip_agents_auth.conf"
+    path.write_text("; SECRET\n\n[agent-1001-auth]\ntype = auth\nauth_type = userpass\n"
+                    "username = 1001\npassword = kept-as-it-was\n")
+    added = write_passwords(shipped_config, path)
+    assert "1001" not in added and "web1001" in added and "1002" in added
+    assert read_credentials(path, "1001") == ("1001", "kept-as-it-was")
+
+
+def test_every_agent_has_a_browser_softphone(shipped_config: ConfigSet) -> None:
+    phones = sections(generate(shipped_config)["pjsip_agents.conf"])
+    assert phones["[web1005](agent-webrtc)"] == ["auth = agent-web1005-auth", "aors = web1005",
+                                                 'callerid = "Emina Hodzic" <1005>']
+    assert "[web1005](agent-webrtc-aor)" in phones

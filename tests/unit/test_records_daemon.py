@@ -89,8 +89,12 @@ async def test_calls_give_records_events_and_a_wallboard(daemon: Daemon, tmp_pat
     assert queued["caller_ref"] == daemon.app.hasher.short(CALLER)
     assert (closed["outcome"], closed["reason"]) == ("closed_hours", "closed_holiday")
 
+    # The board is served with the agents' desktop: to someone signed in (a supervisor's session here).
+    assert daemon.desktop is not None
+    session = await daemon.desktop.store.create_session("lena.strand")
     async with aiohttp.ClientSession() as http, http.get(
-            f"http://127.0.0.1:{daemon.wallboard.port}/api/state") as answer:
+            f"http://127.0.0.1:{daemon.wallboard.port}/api/state", headers={"Cookie": f"ivr_session={session}"}
+    ) as answer:
         assert answer.status == 200
         assert (await answer.json())["site"] == site
 

@@ -31,25 +31,25 @@ def local(text: str) -> float:
 
 def record(uid: str, when: str, outcome: str, *, dept: str | None, service: str | None = None, lang: str = "sv",
            wait: float | None = None, abandoned_after: float | None = None, talk: float | None = None,
-           wrapup: float | None = None, offered: bool = True) -> dict[str, Any]:
+           wrapup: float | None = None, offered: bool = True, code: str | None = None) -> dict[str, Any]:
     started = local(when)
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row.update(uniqueid=uid, started=started, ended=started + 600, plan="main", path="[]", tags="{}",
                outcome=outcome, department=dept, service=service or dept, language=lang,
                enqueued_at=started + 10 if offered else None, wait_s=wait, abandoned_after_s=abandoned_after,
                talk_s=talk, wrapup_s=wrapup, queue="kc-x" if offered else None, updated_at=started + 600,
-               answered_at=started + 10 + wait if wait is not None else None)
+               answered_at=started + 10 + wait if wait is not None else None, wrapup_code=code)
     return row
 
 
 # 2026-11-02 and 2026-11-30 are Mondays, 2026-11-03 a Tuesday.
 MONTH = [
-    record("A", "2026-11-02T09:10", "answered", dept="education", wait=10, talk=100, wrapup=20),
+    record("A", "2026-11-02T09:10", "answered", dept="education", wait=10, talk=100, wrapup=20, code="resolved"),
     record("B", "2026-11-02T09:20", "answered", dept="education", wait=50, talk=200),
     record("C", "2026-11-02T09:40", "answered", dept="social_services", service="elder_care", lang="en",
-           wait=70, talk=60, wrapup=10),
+           wait=70, talk=60, wrapup=10, code="resolved"),
     record("D", "2026-11-02T10:05", "answered", dept="social_services", service="individual_family", lang="ar",
-           wait=120, talk=300, wrapup=0),
+           wait=120, talk=300, wrapup=0, code="forwarded"),
     record("E", "2026-11-02T10:30", "abandoned", dept="contact_center", service="general", abandoned_after=3),
     record("F", "2026-11-02T10:45", "abandoned", dept="contact_center", service="general", abandoned_after=40),
     record("G", "2026-11-03T11:00", "answered", dept="streets_and_parks", wait=30, talk=90, wrapup=30),
@@ -115,6 +115,14 @@ def test_figures_match_the_hand_calculation(month_db: str, capsys: pytest.Captur
     assert services["elder_care"] == 3 and services["general"] == 2
     languages = {s["group"]: s["calls"] for s in data["sections"]["language"]}
     assert languages == {"sv": 9, "en": 2, "ar": 1}
+    # Wrap-up codes over the 6 answered calls: A and C resolved, D forwarded, B G L none given.
+    codes = {s["group"]: s for s in data["sections"]["wrapup_code"]}
+    assert [s["group"] for s in data["sections"]["wrapup_code"]] == ["(none)", "resolved", "forwarded"]
+    assert {g: (s["calls"], s["answered"]) for g, s in codes.items()} == {
+        "(none)": (3, 3), "resolved": (2, 2), "forwarded": (1, 1)}
+    assert codes["resolved"]["share"] == pytest.approx(2 / 6)
+    # Handle time per code: resolved A 120 and C 70 → 95.
+    assert codes["resolved"]["avg_handle_s"] == pytest.approx(95.0)
 
 
 def test_sl_target_option_changes_the_service_level(month_db: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,7 +140,11 @@ def test_table_and_csv(month_db: str, capsys: pytest.CaptureFixture[str]) -> Non
     assert (total["calls"], total["service_level"], total["p90_wait_s"]) == ("12", "0.5", "120")
     social = next(r for r in rows if r["section"] == "department" and r["group"] == "social_services")
     assert social["share"] == "0.3333"
-    assert {r["section"] for r in rows} == {"total", "hour", "weekday", "service", "department", "language", "queue"}
+    assert {r["section"] for r in rows} == {"total", "hour", "weekday", "service", "department", "language", "queue",
+                                            "wrapup_code"}
+    codes = {r["group"]: (r["calls"], r["share"]) for r in rows if r["section"] == "wrapup_code"}
+    assert codes == {"(none)": ("3", "0.5"), "resolved": ("2", "0.3333"), "forwarded": ("1", "0.1667")}
+    assert "Per wrap-up code (answered calls)" in table
 
 
 def test_charts_are_valid_png_and_svg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

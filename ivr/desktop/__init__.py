@@ -1,0 +1,1 @@
+"""The agents' and supervisors' web desktop (issue 11, docs/desktop.md), served beside the wallboard."""

@@ -127,6 +127,6 @@ def decide(config: ConfigSet, supervisor_id: str, agent_id: str, mode: str, call
 
 def channel_prefix(interface: str) -> str:
     """The start of every channel name Asterisk gives a call to this queue interface:
-    `PJSIP/1001` → `PJSIP/1001-`, `Local/91001@agent-sim/n` → `Local/91001@agent-sim-`."""
+    `PJSIP/1001` → `PJSIP/1001-`, `Local/<exten>@<context>/n` → `Local/<exten>@<context>-`."""
     tech, _, rest = interface.partition("/")
     return f"{tech}/{rest.split('/', 1)[0]}-"

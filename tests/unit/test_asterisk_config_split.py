@@ -47,7 +47,7 @@ def conf_lines(name: str, *, seen: set[str] | None = None) -> list[tuple[str, in
                 # The overlay's files: production starts without them.
                 assert include[1] == "try", f"{name}:{number} must #tryinclude the overlay's {target}"
             continue
-        text = raw.split(";", 1)[0].rstrip() if not raw.lstrip().startswith("exten") else _strip_comment(raw)
+        text = _strip_comment(raw) if raw.lstrip().startswith(("exten", "same")) else raw.split(";", 1)[0].rstrip()
         if text.strip():
             out.append((name, number, text))
     return out

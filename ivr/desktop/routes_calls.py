@@ -1,7 +1,9 @@
 """The agent's call: `GET /api/v1/agent/call` (the screen pop, or 204), wrap-up codes
 (`POST /api/v1/agent/calls/{uniqueid}/wrapup`: kept in the call record through the `wrapup` event, and
 the agent's wrap-up time in Asterisk ends at once), transfers (`.../transfer`), and a group's live
-picture (`GET /api/v1/groups/{group}/live`). An agent only ever sees and acts on their own calls."""
+picture (`GET /api/v1/groups/{group}/live`), and where a call can be transferred
+(`GET /api/v1/transfer-targets`: every group and every official). An agent only ever sees and acts on
+their own calls."""
 
 from __future__ import annotations
 
@@ -94,7 +96,19 @@ def routes(ctx: DesktopContext) -> list[web.RouteDef]:
             raise api_error(403, "forbidden", "not one of your groups")
         return web.json_response(group_live(config, ctx.view(), group, ctx.callbacks_pending, time.time()))
 
+    async def transfer_targets(request: web.Request) -> web.Response:
+        require(request, "agent:self")
+        config = ctx.app.config.current
+        groups = [{"id": group_id, "name": group.description or group_id, "queue": group.queue}
+                  for group_id, group in sorted(config.groups.items())]
+        officials = [{"id": official_id, "name": official.name, "department": official.department,
+                      "department_name": department.name if (department := config.departments.get(
+                          official.department)) is not None else official.department}
+                     for official_id, official in sorted(config.officials.items())]
+        return web.json_response({"groups": groups, "officials": officials})
+
     return [
+        web.get("/api/v1/transfer-targets", transfer_targets),
         web.get("/api/v1/agent/call", current),
         web.post("/api/v1/agent/calls/{uniqueid}/wrapup", wrapup),
         web.post("/api/v1/agent/calls/{uniqueid}/transfer", transfer),

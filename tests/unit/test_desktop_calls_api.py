@@ -158,3 +158,21 @@ async def test_pops_and_the_groups_picture_arrive_on_the_event_stream(desk: Desk
     finally:
         await david.close()
         await anna.close()
+
+
+async def test_transfer_targets_list_every_group_and_official_for_agents_only(desk: DesktopHarness) -> None:
+    session, _ = await signed_in(desk, "anna.andersson")
+    async with session:
+        answer = await session.get("/api/v1/transfer-targets")
+        assert answer.status == 200
+        body = await answer.json()
+    config = desk.ctx.app.config.current
+    assert [g["id"] for g in body["groups"]] == sorted(config.groups)
+    assert {g["queue"] for g in body["groups"]} == {g.queue for g in config.groups.values()}
+    by_id = {o["id"]: o for o in body["officials"]}
+    assert set(by_id) == set(config.officials)
+    assert by_id["sara.nilsson"]["department_name"] == config.departments["social_services"].name
+    # No number of anyone's: the transfer itself looks the direct line up on the server.
+    assert "+46" not in json.dumps(body)
+    async with ClientSession(base_url=desk.client.make_url("/")) as anonymous:
+        assert (await anonymous.get("/api/v1/transfer-targets")).status == 401

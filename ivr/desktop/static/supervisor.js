@@ -134,9 +134,12 @@ async function force(id, action, body, label) {
 
 async function spy(id, mode) {
   $("error").textContent = "";
+  const before = spyShown;
   try {
     await api("POST", `/supervisor/agents/${encodeURIComponent(id)}/spy`, { mode });
-    showSpy({ state: "ringing", agent: id, mode });
+    // The server's own messages may overtake this answer (the phone can answer and join first): a newer
+    // state is never overwritten by "ringing".
+    if (spyShown === before) showSpy({ state: "ringing", agent: id, mode });
   } catch (err) {
     fail(err);
   }
@@ -146,8 +149,10 @@ async function spy(id, mode) {
 let queues = { rows: [], at: 0 };
 
 // Listening in: the server's `spy` messages (ringing, active, ended, failed) in words.
+let spyShown = 0; // how many spy states the status line has shown
 function showSpy(data) {
   if (!data || !data.state) return;
+  spyShown += 1;
   const who = agents.get(data.agent);
   const text = t(`spy.${data.state}`, {
     mode: t(`sup.${data.mode}`), name: who ? nameOf(who.data) : data.agent || "", seconds: Math.round(data.seconds || 0),

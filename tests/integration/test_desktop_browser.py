@@ -366,7 +366,13 @@ async def transfer_to_streets(page: Page, ami: AmiClient, call: Caller) -> None:
     await page.until("document.querySelector('#pop [data-field=\"state\"]')?.textContent === 'Pågår'", 20,
                      "the call answered on the page")
     options = await page.js("[...document.querySelectorAll('#transfer-group option')].map(o => o.value)")
-    assert options == ["streets"]  # David's other group; never the one the call came through
+    assert options == ["general", "school", "social", "streets"]  # every group but the call's own (building)
+    await page.tab_to("transfer-group")
+    for _ in options:  # the arrow keys walk the closed list
+        if await page.js("document.getElementById('transfer-group').value") == "streets":
+            break
+        await page.key("ArrowDown")
+    assert await page.js("document.getElementById('transfer-group').value") == "streets"
     await page.tab_to("transfer-submit")
     await page.key("Enter")
     await ami.recorder.wait_for(lambda e: e.matches({"Event": "QueueCallerJoin", "Queue": "kc-streets",

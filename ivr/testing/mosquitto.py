@@ -4,11 +4,19 @@ shared broker on 1883 is never touched). Persistent, so a subscriber's session s
 from __future__ import annotations
 
 import contextlib
+import secrets
 import signal
 import socket
+import string
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+
+
+def unique_site(prefix: str = "test") -> str:
+    """A site name of a test's own on the shared broker. Letters only: a run of digits in a topic
+    would look like a phone number to the log scrubber and be masked in what the test reads back."""
+    return prefix + "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
 
 
 def free_port() -> int:

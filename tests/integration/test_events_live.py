@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from ivr.events import names
 from ivr.records import store
 from ivr.settings import Settings
 from ivr.store.db import open_database
-from ivr.testing.mosquitto import free_port
+from ivr.testing.mosquitto import free_port, unique_site
 from ivr.wallboard.browser import chromium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,7 +102,7 @@ class Bus:
 
 @pytest.fixture
 async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    site = f"it{uuid.uuid4().hex[:10]}"
+    site = unique_site("it")
     settings = Settings(config_paths=[str(REPO)], agi_port=AGI_PORT, ami_port=AMI_PORT, ami_user=IVR_USER,
                         ami_secret=os.environ.get("IVR_AMI_SECRET", IVR_DEV_SECRET), state_dir=tmp_path,
                         allow_test_clock=True, mqtt_host="127.0.0.1", mqtt_port=1883, mqtt_site=site,

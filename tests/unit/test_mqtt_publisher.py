@@ -21,7 +21,7 @@ import pytest
 
 from ivr.events import names
 from ivr.events.mqtt import Backlog, MessageBuilder, MqttConfig, MqttPublisher, OutMessage, topic_segment
-from ivr.testing.mosquitto import PrivateBroker
+from ivr.testing.mosquitto import PrivateBroker, unique_site
 
 REPO = Path(__file__).resolve().parents[2]
 CALLER = "+46701234567"
@@ -173,7 +173,7 @@ def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
 
 @pytest.fixture
 async def site() -> AsyncIterator[str]:
-    name = f"test{uuid.uuid4().hex[:10]}"
+    name = unique_site()
     yield name
     await clear_retained(name)
 

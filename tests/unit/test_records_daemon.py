@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from ivr.records import store
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.testing.fake_asterisk import fake_call
-from ivr.testing.mosquitto import free_port
+from ivr.testing.mosquitto import free_port, unique_site
 
 REPO = Path(__file__).resolve().parents[2]
 CALLER = "+46701234567"
@@ -32,7 +31,7 @@ WAIT = 10.0
 
 @pytest.fixture
 async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    site = f"test{uuid.uuid4().hex[:10]}"
+    site = unique_site()
     settings = Settings(config_paths=[str(REPO)], agi_port=0, state_dir=tmp_path, allow_test_clock=True,
                         ami_secret="", mqtt_host="127.0.0.1", mqtt_port=1883, mqtt_site=site,
                         wallboard_port=free_port(), db_url="")

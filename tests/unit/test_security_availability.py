@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from ivr.records import store
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.testing.fake_asterisk import fake_call
+from ivr.testing.mosquitto import unique_site
 
 REPO = Path(__file__).resolve().parents[2]
 WEEKDAY = {"IVR_TEST_NOW": "2026-12-22T10:00"}
@@ -81,7 +81,7 @@ async def test_a_service_failing_to_start_or_stop_leaves_calls_and_records(tmp_p
 
 async def test_a_message_the_mqtt_client_refuses_does_not_block_the_rest(monkeypatch: pytest.MonkeyPatch,
                                                                          log: io.StringIO) -> None:
-    site = f"test{uuid.uuid4().hex[:10]}"
+    site = unique_site()
     original = aiomqtt.Client.publish
 
     async def picky(self: aiomqtt.Client, topic: str, *args: Any, **kwargs: Any) -> None:

@@ -13,10 +13,11 @@ Asterisk of this run's sandbox instance.
 - axe-core finds no WCAG 2.1 A/AA violation on the sign-in page, the agent page with a screen pop and the
   supervisor page.
 
-Agents' phones are Local channels into [agent-sim] (IVR_AGENT_INTERFACE=Local/9{extension}@agent-sim/n),
-which answer after AGENT_ANSWER_DELAY s and talk for AGENT_TALK s. The case-number and transfer callers
-are SIPp over real SIP and RTP (keys as RFC 4733 events); the returning callers and the waiting one are
-simulated Local-channel calls (harness.ami), which set the caller ID the earlier attempts were made to.
+Everyone on the line is SIP: the agents' and the supervisor's desk phones are SIPp phones that REGISTER
+with digest auth (harness/sipp.py `agent_phone`) and answer what Asterisk sends them, and the citizens are
+SIPp callers through the operator's trunk pressing keys as RFC 4733 events (the `citizens` fixture). Only
+the officials' earlier attempts to reach the citizens (*810 from [officials-outbound]) are Local channels:
+they have to leave an open attempt in the registry, nothing more (as in test_returning_caller_live.py).
 The sandbox's static stand-in agents are paused so that the agents who log in on the pages take the calls.
 
 IVR_DESK_SCREENSHOTS=1 writes the screenshots to docs/img/desktop-agent.png and desktop-supervisor.png
@@ -34,44 +35,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness.ami import AmiClient, SimCall
+from harness.ami import AmiClient
+from harness.citizens import CitizenHandle, Citizens
 from harness.daemon import REPO, DaemonProcess
-from harness.desk import Page, set_password, until_members
-from harness.ports import INSTANCE, SIP_PORT
-from harness.sandbox import Sandbox
+from harness.desk import Page, log_everyone_out, set_password, stand_ins_paused, until_members
+from harness.sipp import AgentPhone, agent_phone
 
 from ivr.records import store
 from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port
 from ivr.wallboard.browser import chromium
 
-SIM = "Local/9{extension}@agent-sim/n"
-# The supervisor's phone, rung when they listen in from the page: a stand-in that answers at once
-# (asterisk-config/sandbox/extensions_sandbox.conf).
-SUPERVISOR_SIM = "Local/{extension}@supervisor-sim/n"
 PASSWORD = "Kaffe och kanelbulle 42"
 WEEKDAY_10 = "2026-12-22T10:00"
 USERS = ("anna.andersson", "bilal.haddad", "cecilia.berg", "david.lind", "lena.strand")
+PHONES = {"anna.andersson": "1001", "bilal.haddad": "1002", "cecilia.berg": "1003", "david.lind": "1004",
+          "lena.strand": "1901"}  # agents/agents.yaml
 GENERAL_KEYS = "w1wwwwww5"  # Swedish, then "other questions": kc-general
-# The SIP citizen: Swedish, building permits, case number 45678# as RFC 4733 events, then talk until hung up.
-SIPP_SCENARIO = Path(__file__).resolve().parent / "sipp" / "desk_caller.xml"
-SIPP_ADDRESS = "127.0.0.2"  # SIPp's own loopback address: Asterisk knows the test endpoint by it
-# TEST ONLY, added to the sandbox's PJSIP secrets file for the call: the trunk-like endpoint of the
-# SIPp citizen (open hours by the test clock).
-SIPP_CITIZEN = f"""
-[sipp-citizen]
-type = endpoint
-context = main-number
-disallow = all
-allow = alaw
-dtmf_mode = rfc4733
-direct_media = no
-set_var = IVR_TEST_NOW={WEEKDAY_10}
-[sipp-citizen]
-type = identify
-endpoint = sipp-citizen
-match = {SIPP_ADDRESS}
-"""
+# Swedish, building permits, then case number 45678# while its prompt plays.
+CASE_KEYS = "w1wwwwww3wwwwwwww45678#"
+CASE_CITIZEN = "+46701114403"
 SCREENSHOTS = os.environ.get("IVR_DESK_SCREENSHOTS") == "1"
 
 
@@ -81,58 +64,21 @@ class Desk:
     base: str
 
 
-@contextlib.asynccontextmanager
-async def sip_citizen(tmp_path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A citizen on SIPp (SIPP_SCENARIO, from 127.0.0.2) calling the main number of this instance's
-    Asterisk; the test endpoint that takes its calls is added for the call and removed after."""
-    sandbox = Sandbox()
-    auth = sandbox.root / "etc" / "asterisk" / "pjsip_agents_auth.conf"
-    before = auth.read_text(encoding="utf-8") if auth.exists() else None
-    auth.write_text((before or "") + SIPP_CITIZEN, encoding="utf-8")
-    reload_pjsip(sandbox)
-    sipp = await asyncio.create_subprocess_exec(
-        "sipp", f"127.0.0.1:{SIP_PORT}", "-sf", str(SIPP_SCENARIO), "-s", "4034100", "-i", SIPP_ADDRESS,
-        "-p", str(5099 + 100 * INSTANCE), "-mi", SIPP_ADDRESS, "-mp", str(16000 + 100 * INSTANCE), "-m", "1",
-        "-timeout", "150s", "-nostdin", "-trace_err", "-error_file", str(tmp_path / "sipp-errors.log"),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    try:
-        yield sipp
-        assert await asyncio.wait_for(sipp.wait(), 30) == 0, "SIPp failed: " + (
-            (tmp_path / "sipp-errors.log").read_text(errors="replace") if (tmp_path / "sipp-errors.log").exists()
-            else "")
-    finally:
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
-        if before is None:
-            auth.unlink()
-        else:
-            auth.write_text(before, encoding="utf-8")
-        reload_pjsip(sandbox)
-
-
-def reload_pjsip(sandbox: Sandbox) -> None:
-    answer = sandbox.cli("module reload res_pjsip.so")
-    assert "successfully" in answer, answer
-
-
 @pytest.fixture
-async def stand_ins_paused(ami: AmiClient) -> AsyncIterator[None]:
-    """The sandbox's static stand-in agents (Local/NNNN@agent-sim) take no calls during the test."""
-    status = await ami.action_list("QueueStatus")
-    static = [(str(r.Queue), str(r.Location)) for r in status if r.Event == "QueueMember"
-              and str(r.Location).startswith("Local/") and not str(r.Location).startswith("Local/9")]
-    for queue, location in static:
-        await ami.action("QueuePause", Queue=queue, Interface=location, Paused="true", Reason="desk_test")
-    yield
-    for queue, location in static:
-        await ami.action("QueuePause", Queue=queue, Interface=location, Paused="false", check=False)
+async def no_stand_ins(ami: AmiClient) -> AsyncIterator[None]:
+    async with stand_ins_paused(ami):
+        yield
 
 
-async def log_everyone_out(ami: AmiClient) -> None:
-    for row in await ami.action_list("QueueStatus"):
-        if row.Event == "QueueMember" and str(row.Location).startswith("Local/9"):
-            await ami.action("QueueRemove", Queue=row.Queue, Interface=row.Location, check=False)
+@contextlib.asynccontextmanager
+async def phones(passwords: dict[str, str], workdir: Path, *users: str, answer_after: float = 2.0,
+                 talk: float = 100.0) -> AsyncIterator[dict[str, AgentPhone]]:
+    """The users' desk phones registered (SIPp, digest auth); each answers after `answer_after` s and
+    hangs up after `talk` s unless Asterisk did first."""
+    async with contextlib.AsyncExitStack() as stack:
+        yield {user: await stack.enter_async_context(
+            agent_phone(PHONES[user], passwords[PHONES[user]], answer_after=answer_after, talk=talk, stay=600,
+                        workdir=workdir / f"phone-{PHONES[user]}")) for user in users}
 
 
 @pytest.fixture
@@ -140,9 +86,8 @@ async def desk(ami: AmiClient, tmp_path: Path) -> AsyncIterator[Desk]:
     """`ivr run` with the web desktop on a free port, and a web password for each test user."""
     await log_everyone_out(ami)
     port = free_port()
-    daemon = DaemonProcess(state_dir=tmp_path / "daemon",
-                           env={"IVR_WALLBOARD_PORT": str(port), "IVR_AGENT_INTERFACE": SIM,
-                                "IVR_SUPERVISOR_INTERFACE": SUPERVISOR_SIM})
+    # The shipped interfaces: desk phones are PJSIP/<extension>.
+    daemon = DaemonProcess(state_dir=tmp_path / "daemon", env={"IVR_WALLBOARD_PORT": str(port)})
     daemon.state_dir.mkdir(parents=True)
     for user in USERS:
         set_password(daemon, user, PASSWORD)
@@ -194,7 +139,13 @@ async def pop_fields(page: Page, selector: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in dict(found).items()}
 
 
-async def test_agent_signs_in_and_controls_state_from_the_keyboard(desk: Desk, page: Page, ami: AmiClient) -> None:
+async def test_agent_signs_in_and_controls_state_from_the_keyboard(
+        desk: Desk, page: Page, ami: AmiClient, phone_passwords: dict[str, str], tmp_path: Path) -> None:
+    async with phones(phone_passwords, tmp_path, "anna.andersson"):
+        await sign_in_and_control_state(page, ami)
+
+
+async def sign_in_and_control_state(page: Page, ami: AmiClient) -> None:
     await page.goto("/desk/login")
     await page.ready("/desk/login")
     assert await page.js("document.documentElement.lang") == "sv"
@@ -220,7 +171,7 @@ async def test_agent_signs_in_and_controls_state_from_the_keyboard(desk: Desk, p
     await page.until("document.getElementById('state').dataset.state === 'available'", what="available on the page")
     joined = await until_members(ami, "anna.andersson", lambda rows: {"kc-general", "kc-school"} <= set(rows),
                                  what="in the general and school queues")
-    assert all(row.Location == "Local/91001@agent-sim/n" and row.Paused == "0" for row in joined.values())
+    assert all(row.Location == "PJSIP/1001" and row.Paused == "0" for row in joined.values())
     assert set((await page.text("#queues") or "").split(", ")) == set(joined)
 
     # The logged-in agent's next step has the focus: the pause reason. Arrow down to "meeting", Tab, Enter.
@@ -266,40 +217,23 @@ async def test_agent_signs_in_and_controls_state_from_the_keyboard(desk: Desk, p
 
 
 async def test_screen_pop_with_case_number_and_wrapup_in_the_record(
-        desk: Desk, page: Page, ami: AmiClient, stand_ins_paused: None, tmp_path: Path) -> None:
-    """The caller is SIPp over real SIP and RTP: keys as RFC 4733 events through the IVR menu."""
-    await sign_in(page, "david.lind")
-    await log_in_to_queues(page, ami, "david.lind")
-    async with sip_caller(ami, tmp_path, "kc-building", talk_s=14) as call:
-        await screen_pop_and_wrapup(desk, page, ami, call, tmp_path)
+        desk: Desk, page: Page, ami: AmiClient, no_stand_ins: None, tmp_path: Path,
+        citizens: Citizens, phone_passwords: dict[str, str]) -> None:
+    """David's desk phone rings 2 s and talks 14 s; the citizen keys a case number in the menu."""
+    async with phones(phone_passwords, tmp_path, "david.lind", talk=14):
+        await sign_in(page, "david.lind")
+        await log_in_to_queues(page, ami, "david.lind")
+        call = await case_caller(citizens)
+        await call.wait_event(90, Event="QueueCallerJoin", Queue="kc-building")
+        await screen_pop_and_wrapup(desk, page, call, tmp_path)
 
 
-@dataclass
-class Caller:
-    uniqueid: str
-    channel: str
+async def case_caller(citizens: Citizens) -> CitizenHandle:
+    return await citizens.call(caller_id=CASE_CITIZEN, dtmf=CASE_KEYS, first_wait=1, hold=90,
+                               variables={"IVR_TEST_NOW": WEEKDAY_10})
 
 
-@contextlib.asynccontextmanager
-async def sip_caller(ami: AmiClient, tmp_path: Path, queue: str, talk_s: int) -> AsyncIterator[Caller]:
-    """The SIPp citizen, once Asterisk has them waiting in `queue`; the stand-in phone that answers rings
-    2 s and talks `talk_s` s (set as globals: a SIP call carries no variables for it). Hung up after."""
-    mark = ami.recorder.mark()
-    await ami.set_global("AGENT_ANSWER_DELAY", "2")
-    await ami.set_global("AGENT_TALK", str(talk_s))
-    async with contextlib.AsyncExitStack() as cleanup:
-        cleanup.push_async_callback(ami.set_global, "AGENT_TALK", "")
-        cleanup.push_async_callback(ami.set_global, "AGENT_ANSWER_DELAY", "")
-        await cleanup.enter_async_context(sip_citizen(tmp_path))
-        join = await ami.recorder.wait_for(
-            lambda e: e.matches({"Event": "QueueCallerJoin", "Queue": queue, "Channel": "~PJSIP/sipp-citizen-.*"}),
-            90, since=mark, what=f"the SIP caller in {queue}")
-        caller = Caller(str(join.Uniqueid), str(join.Channel))
-        yield caller
-        await ami.action("Hangup", Channel=caller.channel, check=False)  # the caller's dialplan may go on
-
-
-async def screen_pop_and_wrapup(desk: Desk, page: Page, ami: AmiClient, call: Caller, tmp_path: Path) -> None:
+async def screen_pop_and_wrapup(desk: Desk, page: Page, call: CitizenHandle, tmp_path: Path) -> None:
     await page.until("!!document.querySelector('#pop [data-field=\"digit-case_number\"]')", 30, "the screen pop")
     await page.until("document.querySelector('#pop [data-field=\"state\"]').textContent === 'Pågår'", 20,
                      "the call answered on the page")
@@ -316,7 +250,7 @@ async def screen_pop_and_wrapup(desk: Desk, page: Page, ami: AmiClient, call: Ca
     # Screen readers hear it: the assertive live region has the group, the language and the case number.
     assert await page.text("#announce-call") == "Samtal: Building permits and environment, Svenska, ärendenummer 45678"
     body = str(await page.js("document.documentElement.outerHTML + document.body.innerText"))
-    assert "1114403" not in body  # never the caller's number (the scenario's +46701114403)
+    assert CASE_CITIZEN[3:] not in body  # never the caller's number
     assert await page.axe() == [], "agent page with a screen pop"
     shot = await page.screenshot(shot_path(tmp_path, "desktop-agent.png"))
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
@@ -351,15 +285,18 @@ async def screen_pop_and_wrapup(desk: Desk, page: Page, ami: AmiClient, call: Ca
 
 
 async def test_transfer_to_another_groups_queue_from_the_keyboard(
-        desk: Desk, page: Page, ami: AmiClient, stand_ins_paused: None, tmp_path: Path) -> None:
-    """David (building, streets) answers a building caller (SIPp) and sends them on to the streets queue."""
-    await sign_in(page, "david.lind")
-    await log_in_to_queues(page, ami, "david.lind")
-    async with sip_caller(ami, tmp_path, "kc-building", talk_s=60) as call:
+        desk: Desk, page: Page, ami: AmiClient, no_stand_ins: None, tmp_path: Path,
+        citizens: Citizens, phone_passwords: dict[str, str]) -> None:
+    """David (building, streets) answers a building caller and sends them on to the streets queue."""
+    async with phones(phone_passwords, tmp_path, "david.lind", talk=60):
+        await sign_in(page, "david.lind")
+        await log_in_to_queues(page, ami, "david.lind")
+        call = await case_caller(citizens)
+        await call.wait_event(90, Event="QueueCallerJoin", Queue="kc-building")
         await transfer_to_streets(page, ami, call)
 
 
-async def transfer_to_streets(page: Page, ami: AmiClient, call: Caller) -> None:
+async def transfer_to_streets(page: Page, ami: AmiClient, call: CitizenHandle) -> None:
     mark = ami.recorder.mark()
     await ami.recorder.wait_for(lambda e: e.matches({"Event": "AgentConnect", "Channel": call.channel,
                                                      "MemberName": "david.lind"}), 30, what="David answering")
@@ -390,12 +327,11 @@ async def missed_call(ami: AmiClient, official_extension: str, citizen: str) -> 
     await call.wait_event(20, Event="DialEnd", DialStatus="BUSY")
 
 
-async def returning_call(ami: AmiClient, citizen: str) -> SimCall:
+async def returning_call(citizens: Citizens, citizen: str) -> CitizenHandle:
     """The citizen calls the main number, takes the offer (1); the official does not answer: the queue."""
-    return await ami.originate_caller(caller_id=citizen, dtmf="w1", first_wait=1, hold=120,
-                                      variables={"IVR_TEST_NOW": WEEKDAY_10, "__TRUNK_NOANSWER": "1",
-                                                 "IVR_TRANSFER_RING": "2", "__AGENT_ANSWER_DELAY": "1",
-                                                 "__AGENT_TALK": "100"})
+    return await citizens.call(caller_id=citizen, dtmf="w1", first_wait=1, hold=120,
+                               variables={"IVR_TEST_NOW": WEEKDAY_10, "__TRUNK_NOANSWER": "1",
+                                          "IVR_TRANSFER_RING": "2"})
 
 
 # disclosure level -> (official's extension, citizen, agent, queue, the returning-caller fields shown)
@@ -409,13 +345,22 @@ RETURNING = {
 
 
 async def test_returning_callers_show_what_the_disclosure_allows_and_the_supervisor_sees_them(
-        desk: Desk, page: Page, ami: AmiClient, stand_ins_paused: None, tmp_path: Path) -> None:
+        desk: Desk, page: Page, ami: AmiClient, no_stand_ins: None, tmp_path: Path,
+        citizens: Citizens, phone_passwords: dict[str, str]) -> None:
+    """Anna, David and Bilal talk long on their desk phones; Lena's desk phone answers when she listens in."""
+    async with phones(phone_passwords, tmp_path, "anna.andersson", "bilal.haddad", "cecilia.berg", "david.lind",
+                      "lena.strand", answer_after=1):
+        await returning_callers_and_the_supervisor(page, ami, citizens, tmp_path)
+
+
+async def returning_callers_and_the_supervisor(page: Page, ami: AmiClient, citizens: Citizens,
+                                               tmp_path: Path) -> None:
     for _, _, agent, _, _ in RETURNING.values():
         await sign_in(page, agent)
         await log_in_to_queues(page, ami, agent)
         await sign_out(page)
     await asyncio.gather(*[missed_call(ami, ext, citizen) for ext, citizen, *_ in RETURNING.values()])
-    calls = await asyncio.gather(*[returning_call(ami, citizen) for _, citizen, *_ in RETURNING.values()])
+    calls = await asyncio.gather(*[returning_call(citizens, citizen) for _, citizen, *_ in RETURNING.values()])
     for call, (_, _, agent, queue, _) in zip(calls, RETURNING.values(), strict=True):
         await call.wait_event(60, Event="QueueCallerJoin", Queue=queue)
         await call.wait_event(30, Event="AgentConnect", MemberName=agent)
@@ -456,8 +401,8 @@ async def test_returning_callers_show_what_the_disclosure_allows_and_the_supervi
     await until_members(ami, "cecilia.berg", lambda rows: rows and all(r.Paused == "1" for r in rows.values()),
                         what="cecilia paused")
     await sign_out(page)
-    waiting = await ami.originate_caller(dtmf=GENERAL_KEYS, first_wait=1, hold=120, caller_id="+46701120104",
-                                         variables={"IVR_TEST_NOW": WEEKDAY_10})
+    waiting = await citizens.call(dtmf=GENERAL_KEYS, first_wait=1, hold=120, caller_id="+46701120104",
+                                  variables={"IVR_TEST_NOW": WEEKDAY_10})
     await waiting.wait_event(60, Event="QueueCallerJoin", Queue="kc-general")
 
     # The supervisor of general, social and school: anna and bilal in calls, cecilia paused, one waiting.
@@ -491,12 +436,10 @@ async def test_returning_callers_show_what_the_disclosure_allows_and_the_supervi
     await page.until("document.getElementById('spy-status').textContent === "
                      "'Lyssna – Anna Andersson: du är inkopplad.'", 30, "listening to Anna")
     spy = await ami.recorder.wait_for(lambda e: e.Event == "ChanSpyStart", 10, since=mark, what="ChanSpyStart")
-    assert str(spy.SpyeeChannel).startswith("Local/91001@agent-sim-")  # Anna's phone
+    assert str(spy.SpyeeChannel).startswith("PJSIP/1001-")  # Anna's desk phone
     await page.js("document.querySelector('tr[data-agent=\"bilal.haddad\"] button[data-mode=\"listen\"]').click()")
     refused = await page.until("document.getElementById('error').textContent", 10, "the refusal on the page")
     assert str(refused).startswith("Det gick inte: Socialtjänsten"), refused
     assert len(ami.recorder.find(lambda e: e.Event == "ChanSpyStart", mark)) == 1
     assert await page.errors() == []
-    for call in (*calls, waiting):
-        await call.hangup()
-    await ami.action("Hangup", Channel="/^Local\\/1901@supervisor-sim-/", check=False)
+    await ami.action("Hangup", Channel="/^PJSIP\\/1901-/", check=False)  # Lena's phone; the citizens: the fixture

@@ -2,7 +2,9 @@
 the caller asks for a callback in kc-social and hangs up; when the stand-in that keeps their place rings
 an agent, the agent's screen pop says it is a callback (with its id) and carries what the caller chose
 in the menu, not a citizen on the line; when the agent answers and the city dials the citizen, the pop
-is `answered`. Callers are simulated Local-channel calls (harness.ami); agents' phones [agent-sim]."""
+is `answered`. The citizen calls over SIP (the `citizens` fixture; keys on the test's cue) and the city's
+call back goes out through the trunk; the caller ahead of them is a Local channel put straight into the
+queue (a queue filler); agents' phones are [agent-sim] stand-ins with a talk time per call."""
 
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness.ami import AmiClient, SimCall
+from harness.ami import AmiClient
+from harness.citizens import Citizens
 from harness.daemon import REPO, DaemonProcess
-from harness.desk import set_password, until_members
+from harness.desk import log_everyone_out, set_password, until_members
 from harness.faults import QUICK_KEYS, QUICK_PLAN
-from test_desktop_calls_live import PASSWORD, SIM, Agent, log_everyone_out, stand_ins_paused  # noqa: F401 (fixture)
+from test_desktop_calls_live import PASSWORD, SIM, Agent, no_stand_ins  # noqa: F401 (fixture)
 
 from ivr.testing.mosquitto import free_port
 
@@ -65,25 +68,20 @@ async def desk(ami: AmiClient, tmp_path: Path) -> AsyncIterator[tuple[DaemonProc
         await log_everyone_out(ami)
 
 
-async def press(ami: AmiClient, call: SimCall, digit: str) -> None:
-    assert call.channel is not None
-    await ami.action("PlayDTMF", Channel=call.channel.replace(";1", ";2"), Digit=digit, Duration="150")
-
-
-@pytest.mark.usefixtures("stand_ins_paused")
+@pytest.mark.usefixtures("no_stand_ins")
 async def test_a_callbacks_turn_pops_as_a_callback_with_the_callers_menu(
-        desk: tuple[DaemonProcess, dict[str, Agent]], ami: AmiClient) -> None:
+        desk: tuple[DaemonProcess, dict[str, Agent]], ami: AmiClient, citizens: Citizens) -> None:
     _, agents = desk
     ahead = await ami.originate_caller(context="ivr-queue", exten="s", dtmf="", hold=120, caller_id="+46701117791",
                                        variables={"IVR_QUEUE": "kc-social", "__AGENT_TALK": "20"})
     await ahead.wait_event(15, Event="QueueCallerJoin", Queue="kc-social")
-    citizen = await ami.originate_caller(dtmf=QUICK_KEYS["kc-social"], hold=60, caller_id=CITIZEN)
+    citizen = await citizens.call(dtmf=QUICK_KEYS["kc-social"], then=["1", "1"], hold=60, caller_id=CITIZEN)
     await citizen.wait_event(20, Event="Newexten", AppData="ivr/sv/callback-offer")
     await asyncio.sleep(1)
-    await press(ami, citizen, "1")  # "call me back", while the offer plays
+    await citizen.press()  # 1: "call me back", while the offer plays
     await citizen.wait_for(lambda e: e.Event == "AGIExecStart" and "callback-your-number" in (e.Command or ""),
                            15, what="the number read back")
-    await press(ami, citizen, "1")  # "yes, this number"
+    await citizen.press()  # 1: "yes, this number"
     await citizen.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT" and e.Value == "callback",
                            20, what="the callback booked")
     await citizen.wait_hangup(15)

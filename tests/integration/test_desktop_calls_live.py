@@ -9,9 +9,12 @@ instance, through signed-in agent sessions (HTTP, cookie + CSRF header, as the p
 - a transfer moves the caller to another group's queue (the next agent's pop keeps the case number)
   and on to an official's direct line; the first agent's own leg ends.
 
-Agents' phones are Local channels into [agent-sim] (IVR_AGENT_INTERFACE=Local/9{extension}@agent-sim/n);
-callers are simulated Local-channel calls (harness.ami), not SIPp (the SIPp harness is being built on
-another branch). The sandbox's static stand-in agents are paused so that only signed-in agents take calls.
+The citizens call over SIP (the `citizens` fixture: SIPp through the operator's trunk, keys as RFC 4733
+events). Agents' phones are Local channels into [agent-sim] (IVR_AGENT_INTERFACE=Local/9{extension}@agent-sim/n):
+each call sets how long the agent's phone rings and talks (`__AGENT_ANSWER_DELAY`, `__AGENT_TALK`), which
+the wrap-up timing test needs per call; test_desktop_browser.py has real SIP desk phones. The officials'
+earlier attempts (*810) are Local channels too: they only leave an open attempt in the registry. The
+sandbox's static stand-in agents are paused so that only signed-in agents take calls.
 """
 
 from __future__ import annotations
@@ -19,16 +22,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from harness.ami import AmiClient, SimCall
+from harness.ami import AmiClient
+from harness.citizens import CitizenHandle, Citizens
 from harness.daemon import DaemonProcess
-from harness.desk import set_password, until_members
+from harness.desk import log_everyone_out, set_password, stand_ins_paused, until_members
 
 from ivr.records import store
 from ivr.store.db import open_database
@@ -88,26 +92,14 @@ class Desk:
     agents: dict[str, Agent]
 
 
-async def log_everyone_out(ami: AmiClient) -> None:
-    for row in await ami.action_list("QueueStatus"):
-        if row.Event == "QueueMember" and str(row.Location).startswith("Local/9"):
-            await ami.action("QueueRemove", Queue=row.Queue, Interface=row.Location, check=False)
+@pytest.fixture
+async def no_stand_ins(ami: AmiClient) -> AsyncIterator[None]:
+    async with stand_ins_paused(ami):
+        yield
 
 
 @pytest.fixture
-async def stand_ins_paused(ami: AmiClient) -> AsyncIterator[None]:
-    status = await ami.action_list("QueueStatus")
-    static = [(str(r.Queue), str(r.Location)) for r in status if r.Event == "QueueMember"
-              and str(r.Location).startswith("Local/") and not str(r.Location).startswith("Local/9")]
-    for queue, location in static:
-        await ami.action("QueuePause", Queue=queue, Interface=location, Paused="true", Reason="desk_test")
-    yield
-    for queue, location in static:
-        await ami.action("QueuePause", Queue=queue, Interface=location, Paused="false", check=False)
-
-
-@pytest.fixture
-async def desk(ami: AmiClient, tmp_path: Path, stand_ins_paused: None) -> AsyncIterator[Desk]:
+async def desk(ami: AmiClient, tmp_path: Path, no_stand_ins: None) -> AsyncIterator[Desk]:
     """`ivr run` with the web desktop on a free port; each agent signed in and logged in on a desk phone."""
     await log_everyone_out(ami)
     port = free_port()
@@ -153,14 +145,15 @@ async def recorded(daemon: DaemonProcess, uniqueid: str, check: Callable[[dict[s
         await asyncio.sleep(0.2)
 
 
-def caller(ami: AmiClient, keys: str, **variables: str) -> Awaitable[SimCall]:
-    return ami.originate_caller(caller_id=CITIZEN, dtmf=keys, first_wait=1, hold=60,
-                                variables={"IVR_TEST_NOW": WEEKDAY_10, **variables})
+async def caller(citizens: Citizens, keys: str, **variables: str) -> CitizenHandle:
+    return await citizens.call(caller_id=CITIZEN, dtmf=keys, first_wait=1, hold=60,
+                               variables={"IVR_TEST_NOW": WEEKDAY_10, **variables})
 
 
-async def test_case_number_pop_private_to_the_agent_and_wrapup_code_recorded(desk: Desk, ami: AmiClient) -> None:
+async def test_case_number_pop_private_to_the_agent_and_wrapup_code_recorded(desk: Desk, ami: AmiClient,
+        citizens: Citizens) -> None:
     david, anna = desk.agents["david.lind"], desk.agents["anna.andersson"]
-    first = await caller(ami, CASE_KEYS, __AGENT_ANSWER_DELAY="2", __AGENT_TALK="3")
+    first = await caller(citizens, CASE_KEYS, __AGENT_ANSWER_DELAY="2", __AGENT_TALK="3")
     ringing = await david.pop(ours(first.uniqueid), what="while ringing")
     assert ringing["state"] == "ringing"
     assert ringing["path"] == ["welcome", "choose_language", "opening_hours", "main_menu", "building_case",
@@ -191,13 +184,14 @@ async def test_case_number_pop_private_to_the_agent_and_wrapup_code_recorded(des
     assert all(row.Paused == "0" for row in rows.values())
 
 
-async def test_wrapup_code_ends_the_30_s_wrapup_at_once(desk: Desk, ami: AmiClient) -> None:
+async def test_wrapup_code_ends_the_30_s_wrapup_at_once(desk: Desk, ami: AmiClient,
+        citizens: Citizens) -> None:
     """kc-social's wrapuptime is 30 s: a caller waiting behind is rung as soon as the code comes."""
     bilal = desk.agents["bilal.haddad"]
     social = "w1wwwwww2wwwwww1"
-    first = await caller(ami, social, __AGENT_ANSWER_DELAY="1", __AGENT_TALK="14")
+    first = await caller(citizens, social, __AGENT_ANSWER_DELAY="1", __AGENT_TALK="14")
     await first.wait_event(40, Event="AgentConnect", Queue="kc-social")
-    second = await caller(ami, social, __AGENT_ANSWER_DELAY="1", __AGENT_TALK="2")
+    second = await caller(citizens, social, __AGENT_ANSWER_DELAY="1", __AGENT_TALK="2")
     await second.wait_event(30, Event="QueueCallerJoin", Queue="kc-social")
     complete = await first.wait_event(30, Event="AgentComplete")
     completed_at = time.monotonic()
@@ -230,7 +224,8 @@ async def missed_call(ami: AmiClient, official_extension: str, citizen: str) -> 
     await call.wait_event(20, Event="DialEnd", DialStatus="BUSY")
 
 
-async def test_returning_callers_show_exactly_what_the_disclosure_allows(desk: Desk, ami: AmiClient) -> None:
+async def test_returning_callers_show_exactly_what_the_disclosure_allows(desk: Desk, ami: AmiClient,
+        citizens: Citizens) -> None:
     # Education (person) → kc-school (Anna); city planning (department) → kc-building (David);
     # social services (none) → kc-social (Bilal). Each official: busy; the citizen calls back, takes the
     # offer (1), the official does not answer, and the citizen waits in the department's queue.
@@ -243,9 +238,9 @@ async def test_returning_callers_show_exactly_what_the_disclosure_allows(desk: D
         assert loop.time() < deadline, "the dials' ends never reached the daemon"
         await asyncio.sleep(0.1)
     calls = await asyncio.gather(*[
-        ami.originate_caller(caller_id=citizen, dtmf="w1", first_wait=1, hold=60,
-                             variables={"IVR_TEST_NOW": WEEKDAY_10, "__TRUNK_NOANSWER": "1",
-                                        "IVR_TRANSFER_RING": "2", "__AGENT_ANSWER_DELAY": "30"})
+        citizens.call(caller_id=citizen, dtmf="w1", first_wait=1, hold=60,
+                      variables={"IVR_TEST_NOW": WEEKDAY_10, "__TRUNK_NOANSWER": "1",
+                                 "IVR_TRANSFER_RING": "2", "__AGENT_ANSWER_DELAY": "30"})
         for _, citizen in cases.values()])
     pops: dict[str, dict[str, Any]] = {}
     for (agent, (_, citizen)), call in zip(cases.items(), calls, strict=True):
@@ -266,9 +261,10 @@ async def test_returning_callers_show_exactly_what_the_disclosure_allows(desk: D
     assert nothing["queue"] == "kc-social"
 
 
-async def test_transfer_to_another_group_then_to_an_official(desk: Desk, ami: AmiClient) -> None:
+async def test_transfer_to_another_group_then_to_an_official(desk: Desk, ami: AmiClient,
+        citizens: Citizens) -> None:
     david, anna = desk.agents["david.lind"], desk.agents["anna.andersson"]
-    call = await caller(ami, CASE_KEYS, __AGENT_ANSWER_DELAY="1", __AGENT_TALK="40")
+    call = await caller(citizens, CASE_KEYS, __AGENT_ANSWER_DELAY="1", __AGENT_TALK="40")
     await david.pop(lambda p: p["uniqueid"] == call.uniqueid and p["state"] == "answered", what="answered")
     connect = await call.wait_event(10, Event="AgentConnect")
     status, moved = await david.post(f"/api/v1/agent/calls/{call.uniqueid}/transfer", {"group": "general"})

@@ -2,11 +2,12 @@
 sandbox instance): over HTTP an agent signs in, logs in, pauses with a reason, unpauses and logs out;
 after each step Asterisk's queue members (AMI QueueStatus) are as asked, and the page's event stream
 (SSE /api/v1/events) shows the change, coming from Asterisk's own events through the AMI bridge.
-A *472 dialled on the agent's real PJSIP phone (the feature-code path) reaches the same stream, and a
+A *472 dialled on the agent's desk phone (the feature-code path) reaches the same stream, and a
 supervisor's forced pause shows on both the agent's and the supervisor's streams and in the audit.
 
-Agents' queue interfaces are Local channels into [agent-sim] (IVR_AGENT_INTERFACE), as in the other
-queue tests; the phone dialling *472 is the sandbox calling itself as phone 1006 over SIP.
+The phone dialling *472 is a SIPp phone registered as 1006 with digest auth (harness/sipp.py). The queue
+interfaces of the logins from the page are Local channels into [agent-sim] (IVR_AGENT_INTERFACE): no call
+rings them here, and test_desktop_browser.py logs in real SIP desk phones.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import aiohttp
 import pytest
 from harness.ami import AmiClient
 from harness.daemon import DaemonProcess
-from harness.desk import set_password, until_members
-from test_agents_phone import dial_from_phone, farahs_phone  # noqa: F401 (fixture)
+from harness.desk import log_everyone_out, set_password, until_members
+from harness.sipp import agent_phone
 
 from ivr.desktop.store import read_audit
 from ivr.store.db import open_database
@@ -97,12 +98,6 @@ class Browser:
         if self.stream is not None:
             self.stream.close()
         await self.session.close()
-
-
-async def log_everyone_out(ami: AmiClient) -> None:
-    for row in await ami.action_list("QueueStatus"):
-        if row.Event == "QueueMember" and str(row.Location).startswith("Local/9"):
-            await ami.action("QueueRemove", Queue=row.Queue, Interface=row.Location, check=False)
 
 
 @pytest.fixture
@@ -179,7 +174,7 @@ async def test_sign_in_log_in_pause_unpause_log_out(ami: AmiClient, web: Web, br
 
 
 async def test_a_pause_from_the_phone_reaches_the_page(ami: AmiClient, web: Web, browsers: list[Browser],
-                                                       farahs_phone: str) -> None:  # noqa: F811
+                                                       phone_passwords: dict[str, str], tmp_path: Path) -> None:
     farah, lena = Browser(web.base), Browser(web.base)
     browsers += [farah, lena]
     await farah.sign_in("farah.ali")
@@ -188,7 +183,12 @@ async def test_a_pause_from_the_phone_reaches_the_page(ami: AmiClient, web: Web,
     await farah.state_event("farah.ali", lambda s: s["state"] == "available", what="logged in")
 
     # *47 + 2 (meeting) from farah.ali's own phone: the feature code's path, not the page's.
-    assert await dial_from_phone(ami, farahs_phone, "*472") == "ok"
+    async with agent_phone("1006", phone_passwords["1006"], workdir=tmp_path / "phone") as phone:
+        since = ami.recorder.mark()
+        await phone.dial("*472")
+        said = await ami.recorder.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_AGENT_RESULT"
+                                           and bool(e.Value), 10, since=since, what="the daemon's answer")
+        assert said.Value == "ok"
     await until_members(ami, "farah.ali", lambda r: r and {(m.Paused, m.PausedReason) for m in r.values()}
                         == {("1", "meeting")}, what="paused from the phone")
     for page in (farah, lena):

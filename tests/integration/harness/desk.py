@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +194,35 @@ async def until_members(ami: AmiClient, agent: str, check: Any, timeout: float =
             raise AssertionError(f"Asterisk's queues for {agent} not as expected ({what}): "
                                  f"{ {q: r.as_dict() for q, r in rows.items()} }")
         await asyncio.sleep(0.2)
+
+
+# Queue members the daemon adds when an agent logs in: the desk phone (PJSIP/<ext>, or the [agent-sim]
+# stand-in Local/9<ext>@agent-sim/n when a test sets IVR_AGENT_INTERFACE) and the browser phone.
+_DYNAMIC = ("Local/9", "PJSIP/")
+
+
+def is_stand_in(location: str) -> bool:
+    """The sandbox's static queue members (Local/<ext>@agent-sim/n), which answer any call."""
+    return location.startswith("Local/") and not location.startswith(_DYNAMIC)
+
+
+async def log_everyone_out(ami: AmiClient) -> None:
+    """Remove every member agents logged in (a test's daemon may have left some behind)."""
+    for row in await ami.action_list("QueueStatus"):
+        if row.Event == "QueueMember" and str(row.Location).startswith(_DYNAMIC):
+            await ami.action("QueueRemove", Queue=row.Queue, Interface=row.Location, check=False)
+
+
+@contextlib.asynccontextmanager
+async def stand_ins_paused(ami: AmiClient, reason: str = "desk_test") -> AsyncIterator[None]:
+    """The static stand-ins pause while the test runs, so the agents who log in take the calls."""
+    status = await ami.action_list("QueueStatus")
+    static = [(str(r.Queue), str(r.Location)) for r in status
+              if r.Event == "QueueMember" and is_stand_in(str(r.Location))]
+    for queue, location in static:
+        await ami.action("QueuePause", Queue=queue, Interface=location, Paused="true", Reason=reason)
+    try:
+        yield
+    finally:
+        for queue, location in static:
+            await ami.action("QueuePause", Queue=queue, Interface=location, Paused="false", check=False)

@@ -30,7 +30,7 @@ from ivr.agi.protocol import (
 from ivr.agi.session import AgiSession
 from ivr.ami.errors import AmiProtocolError
 from ivr.ami.message import Framer
-from ivr.engine.channel import DTMF_KEYS, CallerHungUp
+from ivr.channel import DTMF_KEYS, CallerHungUp
 from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MessageBuilder, topic_segment
 from ivr.events.sink import MemorySink

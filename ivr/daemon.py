@@ -43,6 +43,7 @@ from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.supervision.wiring import spy_service
+from ivr.validate import load_config
 from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState
 
@@ -58,7 +59,7 @@ class Service(Protocol):
 
 
 def build_app(settings: Settings) -> App:
-    holder = ConfigHolder(settings.config_paths)
+    holder = ConfigHolder(settings.config_paths, load_config)
     hasher = NumberHasher(load_key(default_file=settings.state_dir / "hash.key"))
     zone = holder.current.zone
     return App(settings=settings, config=holder, hasher=hasher, calls=CallRegistry(hasher),
@@ -150,7 +151,8 @@ class Daemon:
         hub = desktop.hub if desktop is not None else None
         # `is not None`: a hub without pages open is falsy (it has a length).
         notify = (lambda _supervisor, agent, data: hub.to_supervisors(agent, "spy", data)) if hub is not None else None
-        self.app.spy = spy_service(self.app, self.ami, lambda: bridge.view, store.audit, notify)
+        self.app.spy = spy_service(self.app.config, self.app.settings, self.ami, lambda: bridge.view, store.audit,
+                                   notify)
 
     def _wire_contacts(self) -> None:
         """Outbound calls and returning callers (docs/privacy-and-caller-id.md): the contact registry in

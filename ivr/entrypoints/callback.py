@@ -20,7 +20,7 @@ from ivr.agi.channel import AgiChannel
 from ivr.callbacks.numbers import callback_number, last_digits
 from ivr.callbacks.store import NewCallback
 from ivr.calls import presented_caller
-from ivr.engine.channel import CallerHungUp
+from ivr.channel import CallerHungUp
 from ivr.privacy import mask_number
 from ivr.queues.membership import group_of_queue
 

@@ -13,9 +13,9 @@ import structlog
 from ivr.agi.channel import AgiChannel
 from ivr.contacts.returning import offer_connection
 from ivr.engine.interpreter import CallResult, run_call
+from ivr.engine.nodes.collect import shown_digits
 from ivr.engine.trace import TraceStep
 from ivr.events import names
-from ivr.nodes.collect import shown_digits
 from ivr.queues.overflow import Placement
 from ivr.queues.priority import REPEAT_REASON
 
@@ -43,7 +43,7 @@ async def handle(app: App, session: AgiSession) -> None:
         app.events.emit(names.IVR_NODE, call, node=step.node, kind=step.kind)
 
     # A citizen the city tried to reach is offered a connection first (docs/privacy-and-caller-id.md).
-    result = await offer_connection(app, call, channel, config, plan) \
+    result = await offer_connection(app.contacts, app.events, call, channel, config, plan) \
         or await run_call(config, plan, channel, now=now, on_step=on_step)
     call.finish_menu(result)
     summary = result.as_dict()

@@ -21,8 +21,8 @@ from ivr.agi.channel import AgiChannel
 from ivr.callerid.dialled import Dialled, parse_dialled, resolve_purpose
 from ivr.callerid.directory import Placer, identify
 from ivr.callerid.policy import Decision, decide
+from ivr.channel import CallerHungUp
 from ivr.contacts.store import Attempt, new_attempt_id
-from ivr.engine.channel import CallerHungUp
 from ivr.privacy import mask_number
 
 if TYPE_CHECKING:

@@ -23,6 +23,7 @@ from ivr.events.queue_view import QueueView
 from ivr.events.sink import FanoutSink
 from ivr.settings import Settings
 from ivr.store.db import open_database
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 NUMBER = "+46701234567"
@@ -132,8 +133,8 @@ class Clock:
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[CallbackService]:
     view = QueueView()
-    running = CallbackService(ConfigHolder([str(REPO)]), f"sqlite:///{tmp_path / 'ivr.db'}", SEAL, FanoutSink(),
-                              view=lambda: view, scan_every=3600, clock=Clock())
+    running = CallbackService(ConfigHolder([str(REPO)], load_config), f"sqlite:///{tmp_path / 'ivr.db'}", SEAL,
+                              FanoutSink(), view=lambda: view, scan_every=3600, clock=Clock())
     running.attach(FakeAmi())
     await running.start()
     await running._open()

@@ -32,6 +32,7 @@ from ivr.desktop.calls import DesktopCalls
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.server import install, make_context, state_feed
 from ivr.desktop.store import WebStore
+from ivr.dialplan_variables import IVR_OVERLOAD
 from ivr.entrypoints import ENTRYPOINTS, EntryPoint
 from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MqttConfig, MqttPublisher
@@ -80,7 +81,7 @@ async def overloaded(session: AgiSession) -> None:
     # Leaving IVR_RESULT empty sends the caller down the dialplan's fallback path at once.
     log.warning("overloaded: call sent to the fallback path", uniqueid=session.headers.get("uniqueid"))
     with contextlib.suppress(Exception):
-        await session.command("SET VARIABLE", "IVR_OVERLOAD", "1")
+        await session.command("SET VARIABLE", IVR_OVERLOAD, "1")
 
 
 class Daemon:

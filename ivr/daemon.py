@@ -34,9 +34,9 @@ from ivr.desktop.server import install, make_context, state_feed
 from ivr.desktop.store import WebStore
 from ivr.dialplan_variables import IVR_OVERLOAD
 from ivr.entrypoints import ENTRYPOINTS, EntryPoint
-from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MqttConfig, MqttPublisher
 from ivr.events.sink import FanoutSink
+from ivr.live.ami_bridge import AmiBridge
 from ivr.privacy import NumberHasher, load_key
 from ivr.queues.live import LiveQueues
 from ivr.records.recorder import CallRecorder

@@ -32,9 +32,9 @@ from ivr.callbacks.store import Callback, NewCallback
 from ivr.config.holder import ConfigHolder
 from ivr.dialplan_variables import IVR_CB_MAX_PENALTY, IVR_CB_POSITION, IVR_CB_PRIO, IVR_CB_QUEUE, IVR_CB_WAIT
 from ivr.events import names
-from ivr.events.ami_bridge import header
-from ivr.events.queue_view import QueueView
 from ivr.events.sink import EventSink
+from ivr.live.ami_bridge import header
+from ivr.live.queue_view import QueueView
 from ivr.queues.membership import SKILLED_ONLY_MAX
 from ivr.store.db import AsyncDatabase, open_database
 

@@ -36,7 +36,7 @@ from ivr.dialplan_variables import (
     IVR_WU_PENALTY,
     IVR_WU_QUEUE,
 )
-from ivr.events.queue_view import QueueView
+from ivr.live.queue_view import QueueView
 from ivr.queues.routing import QueueRouter
 
 WRAPUP_CONTEXT = "ivr-desktop-wrapup-end"

@@ -10,8 +10,8 @@ from ivr.channel import DTMF_KEYS, CallChannel
 from ivr.config.loader import ConfigSet
 from ivr.config.plan import Plan
 from ivr.engine.outcome import Outcome
-from ivr.engine.schedule import OpeningState, opening_state
 from ivr.engine.trace import Played, TraceStep
+from ivr.opening_hours import OpeningState, opening_state
 
 StepListener = Callable[[TraceStep], None]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ivr.agents.control import interface_for
 from ivr.config.holder import ConfigHolder
-from ivr.events.queue_view import QueueView
+from ivr.live.queue_view import QueueView
 from ivr.settings import Settings
 from ivr.supervision.service import Audit, Notify, SpyService
 

@@ -20,8 +20,8 @@ from ivr.desktop.calls import DesktopCalls
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.server import install, make_context, state_feed
 from ivr.desktop.store import WebStore, set_password
-from ivr.events.ami_bridge import AmiBridge
 from ivr.events.sink import FanoutSink
+from ivr.live.ami_bridge import AmiBridge
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.supervision.service import SpyService

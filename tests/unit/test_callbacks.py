@@ -19,8 +19,8 @@ from ivr.callbacks.service import CallbackService
 from ivr.callbacks.store import NewCallback
 from ivr.config.holder import ConfigHolder
 from ivr.daemon import Daemon
-from ivr.events.queue_view import QueueView
 from ivr.events.sink import FanoutSink
+from ivr.live.queue_view import QueueView
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.validate import load_config

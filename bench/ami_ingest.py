@@ -20,7 +20,7 @@ from typing import Any
 
 from ivr.ami.client import AmiClient
 from ivr.ami.message import Framer
-from ivr.events.ami_bridge import AmiBridge
+from ivr.live.ami_bridge import AmiBridge
 from ivr.logs import configure_logging
 from ivr.privacy import NumberHasher
 from ivr.testing.fake_ami import END_EVENT

@@ -26,7 +26,7 @@ from bench.prompts import write_short_prompts
 from bench.stats import ProcSample, sample
 from bench.walks import MAIN_DNID, WALKS
 from ivr.ami.client import AmiClient
-from ivr.config.loader import load_config
+from ivr.validate import load_config
 
 SCRIPT = REPO / "scripts" / "asterisk-sandbox"
 OVERLAY = REPO / "bench" / "asterisk"

@@ -19,6 +19,7 @@ from bench.stats import ratio
 from bench.walks import MAIN_DNID, WALKS
 from ivr.config.holder import ConfigHolder
 from ivr.logs import configure_logging
+from ivr.validate import load_config
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def time_reload(config: Path, repeats: int, edited: Path | None) -> float:
     """Median time of ConfigHolder.reload() after an admin's edit (one prompt's text), logs included."""
     configure_logging("info", stream=io.StringIO())
     try:
-        holder = ConfigHolder([config])
+        holder = ConfigHolder([config], load_config)
         times = []
         for attempt in range(repeats):
             if edited is not None:

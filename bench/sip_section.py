@@ -40,7 +40,7 @@ from bench.prompts import write_short_prompts
 from bench.stats import sample
 from bench.walks import MAIN_DNID, WALKS, Walk
 from ivr.ami.client import AmiClient
-from ivr.config.loader import load_config
+from ivr.validate import load_config
 
 SIPP = "sipp"
 SCENARIO = Path(__file__).resolve().parent / "sipp" / "citizen_load.xml"

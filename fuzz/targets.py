@@ -30,10 +30,10 @@ from ivr.agi.protocol import (
 from ivr.agi.session import AgiSession
 from ivr.ami.errors import AmiProtocolError
 from ivr.ami.message import Framer
-from ivr.engine.channel import DTMF_KEYS, CallerHungUp
-from ivr.events.ami_bridge import AmiBridge
+from ivr.channel import DTMF_KEYS, CallerHungUp
 from ivr.events.mqtt import MessageBuilder, topic_segment
 from ivr.events.sink import MemorySink
+from ivr.live.ami_bridge import AmiBridge
 from ivr.privacy import NumberHasher, mask_number, scrub_text
 from ivr.testing.fake_asterisk import agi_headers as fake_headers
 from ivr.testing.fake_asterisk import split_command

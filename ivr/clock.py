@@ -6,10 +6,11 @@ import datetime as dt
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from ivr.dialplan_variables import IVR_TEST_NOW
+
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
 
-TEST_CLOCK_VARIABLE = "IVR_TEST_NOW"
 # A test caller over SIP cannot set channel variables: it sends the time in this INVITE header
 # instead (tests/integration/harness/citizens.py). Read only with --allow-test-clock, from PJSIP.
 TEST_CLOCK_HEADER = "X-IVR-Test-Now"
@@ -28,7 +29,7 @@ class Clock:
         X-IVR-Test-Now header), only when the daemon runs with --allow-test-clock."""
         if not self.allow_test_clock:
             return self.now()
-        text = await _read(session, TEST_CLOCK_VARIABLE)
+        text = await _read(session, IVR_TEST_NOW)
         if not text and session.headers.get("type") == "PJSIP":
             text = await _read(session, f"PJSIP_HEADER(read,{TEST_CLOCK_HEADER})")
         if not text:

@@ -32,10 +32,11 @@ from ivr.desktop.calls import DesktopCalls
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.server import install, make_context, state_feed
 from ivr.desktop.store import WebStore
+from ivr.dialplan_variables import IVR_OVERLOAD
 from ivr.entrypoints import ENTRYPOINTS, EntryPoint
-from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MqttConfig, MqttPublisher
 from ivr.events.sink import FanoutSink
+from ivr.live.ami_bridge import AmiBridge
 from ivr.privacy import NumberHasher, load_key
 from ivr.queues.live import LiveQueues
 from ivr.records.recorder import CallRecorder
@@ -43,6 +44,7 @@ from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.supervision.wiring import spy_service
+from ivr.validate import load_config
 from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState
 
@@ -58,7 +60,7 @@ class Service(Protocol):
 
 
 def build_app(settings: Settings) -> App:
-    holder = ConfigHolder(settings.config_paths)
+    holder = ConfigHolder(settings.config_paths, load_config)
     hasher = NumberHasher(load_key(default_file=settings.state_dir / "hash.key"))
     zone = holder.current.zone
     return App(settings=settings, config=holder, hasher=hasher, calls=CallRegistry(hasher),
@@ -79,7 +81,7 @@ async def overloaded(session: AgiSession) -> None:
     # Leaving IVR_RESULT empty sends the caller down the dialplan's fallback path at once.
     log.warning("overloaded: call sent to the fallback path", uniqueid=session.headers.get("uniqueid"))
     with contextlib.suppress(Exception):
-        await session.command("SET VARIABLE", "IVR_OVERLOAD", "1")
+        await session.command("SET VARIABLE", IVR_OVERLOAD, "1")
 
 
 class Daemon:
@@ -150,7 +152,8 @@ class Daemon:
         hub = desktop.hub if desktop is not None else None
         # `is not None`: a hub without pages open is falsy (it has a length).
         notify = (lambda _supervisor, agent, data: hub.to_supervisors(agent, "spy", data)) if hub is not None else None
-        self.app.spy = spy_service(self.app, self.ami, lambda: bridge.view, store.audit, notify)
+        self.app.spy = spy_service(self.app.config, self.app.settings, self.ami, lambda: bridge.view, store.audit,
+                                   notify)
 
     def _wire_contacts(self) -> None:
         """Outbound calls and returning callers (docs/privacy-and-caller-id.md): the contact registry in

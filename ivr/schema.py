@@ -1,7 +1,7 @@
 """JSON Schemas of the three YAML formats, generated from the pydantic models, for editors.
 
 The loader validates each plan node by its `kind`; the schema says the same with a `oneOf` over
-`ivr.nodes.NODE_KINDS`, each variant requiring its `kind` constant. Draft-07 is declared because
+`ivr.engine.nodes.NODE_KINDS`, each variant requiring its `kind` constant. Draft-07 is declared because
 that is what the common YAML editor extensions implement.
 """
 
@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from ivr.config.model import GroupsFile, RoutingRules
 from ivr.config.plan import PlanHeader
+from ivr.engine.nodes import NODE_KINDS
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 REF = "#/definitions/{model}"
@@ -28,8 +29,6 @@ FILES = {
 
 
 def plan_schema() -> dict[str, Any]:
-    from ivr.nodes import NODE_KINDS  # not at import time: ivr.nodes imports ivr.config
-
     schema = _model_schema(PlanHeader)
     keys, nodes = models_json_schema([(cls, "validation") for cls in NODE_KINDS.values()], ref_template=REF)
     definitions = schema.setdefault("definitions", {})

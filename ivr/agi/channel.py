@@ -11,7 +11,7 @@ from structlog.typing import FilteringBoundLogger
 from ivr.agi.errors import AgiCommandError, AgiHangup, AgiProtocolError
 from ivr.agi.protocol import AgiReply
 from ivr.agi.session import AgiSession
-from ivr.engine.channel import DTMF_KEYS, CallerHungUp
+from ivr.channel import DTMF_KEYS, CallerHungUp
 
 _VARIABLE_NAME: Final = re.compile(r"[A-Za-z0-9_()]+")
 _LANGUAGE: Final = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -19,7 +19,7 @@ _SOUND: Final = re.compile(r"[A-Za-z0-9_/.-]{1,255}")
 
 
 class AgiChannel:
-    """Implements `ivr.engine.channel.CallChannel`; a hangup surfaces as `CallerHungUp`.
+    """Implements `ivr.channel.CallChannel`; a hangup surfaces as `CallerHungUp`.
 
     `margin_s` is added to every wait on the caller so a slow Asterisk is not taken for a dead
     one; `max_play_s` bounds STREAM FILE, whose length we do not know.

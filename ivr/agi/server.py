@@ -19,7 +19,7 @@ from structlog.typing import FilteringBoundLogger
 from ivr.agi.errors import AgiHangup, AgiProtocolError, AgiTimeout
 from ivr.agi.peers import PeerAllowlist, is_loopback_host
 from ivr.agi.session import STREAM_LIMIT, AgiSession, read_headers
-from ivr.engine.channel import CallerHungUp
+from ivr.channel import CallerHungUp
 
 RouteHandler = Callable[[AgiSession], Awaitable[None]]
 

@@ -30,10 +30,11 @@ from ivr.callbacks import store
 from ivr.callbacks.sealing import NumberSeal, SealError
 from ivr.callbacks.store import Callback, NewCallback
 from ivr.config.holder import ConfigHolder
+from ivr.dialplan_variables import IVR_CB_MAX_PENALTY, IVR_CB_POSITION, IVR_CB_PRIO, IVR_CB_QUEUE, IVR_CB_WAIT
 from ivr.events import names
-from ivr.events.ami_bridge import header
-from ivr.events.queue_view import QueueView
 from ivr.events.sink import EventSink
+from ivr.live.ami_bridge import header
+from ivr.live.queue_view import QueueView
 from ivr.queues.membership import SKILLED_ONLY_MAX
 from ivr.store.db import AsyncDatabase, open_database
 
@@ -185,11 +186,11 @@ class CallbackService:
         if not moved:
             return False
         where = position if position is not None else callback.position
-        variables = {"IVR_CB_QUEUE": callback.queue, "IVR_CB_PRIO": str(callback.priority),
-                     "IVR_CB_POSITION": str(where or ""), "IVR_CB_WAIT": str(wait)}
+        variables = {IVR_CB_QUEUE: callback.queue, IVR_CB_PRIO: str(callback.priority),
+                     IVR_CB_POSITION: str(where or ""), IVR_CB_WAIT: str(wait)}
         group = self.config.current.groups.get(callback.group)
         if group is not None and callback.queue != group.queue:  # a skill queue: their language first
-            variables["IVR_CB_MAX_PENALTY"] = str(SKILLED_ONLY_MAX)
+            variables[IVR_CB_MAX_PENALTY] = str(SKILLED_ONLY_MAX)
         task = asyncio.create_task(self._originate(callback, variables, wait + _MARGIN_S),
                                    name=f"callback-{callback.id}")
         self._originates[callback.id] = task

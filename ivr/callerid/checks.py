@@ -3,10 +3,9 @@ returning-caller notice, each problem located to file:line:column."""
 
 from __future__ import annotations
 
-from ivr.config.checks import _unknown as unknown
 from ivr.config.loader import ConfigSet, LoadedFiles
 from ivr.config.model import GroupsFile
-from ivr.config.problems import Problem
+from ivr.config.problems import Problem, unknown_name
 from ivr.config.yamlsource import SourceDoc
 
 
@@ -28,7 +27,7 @@ def _check_people(config: ConfigSet, doc: SourceDoc, agent_file: GroupsFile,
     for name, official in agent_file.officials.items():
         if official.department not in config.departments:
             problems.append(doc.problem(("officials", name, "department"),
-                                        *unknown("department", official.department, config.departments)))
+                                        *unknown_name("department", official.department, config.departments)))
         taken_by = seen_extensions.get(official.extension)
         if taken_by:
             problems.append(doc.problem(("officials", name, "extension"), f"extension {official.extension} is "
@@ -38,12 +37,12 @@ def _check_people(config: ConfigSet, doc: SourceDoc, agent_file: GroupsFile,
         # Once departments are declared, a group's `department` must name one of them.
         if config.departments and group.department and group.department not in config.departments:
             problems.append(doc.problem(("groups", name, "department"),
-                                        *unknown("department", group.department, config.departments)))
+                                        *unknown_name("department", group.department, config.departments)))
     for name, department in agent_file.departments.items():
         if department.group is not None:
             if department.group not in config.groups:
                 problems.append(doc.problem(("departments", name, "group"),
-                                            *unknown("agent group", department.group, config.groups)))
+                                            *unknown_name("agent group", department.group, config.groups)))
             continue
         serving = sorted(g for g, group in config.groups.items() if group.department == name)
         if len(serving) > 1:
@@ -73,7 +72,7 @@ def _check_rules(config: ConfigSet, doc: SourceDoc) -> list[Problem]:
                                           ("department", rule.department, config.departments, "department"),
                                           ("purpose", rule.purpose, policy.purposes, "purpose")):
             if value is not None and value not in known:
-                problems.append(doc.problem((*where, field), *unknown(what, value, known)))
+                problems.append(doc.problem((*where, field), *unknown_name(what, value, known)))
         named = config.departments.get(rule.department or "")
         if rule.show == "department_number" and named is not None and not named.number:
             problems.append(doc.problem((*where, "show"), f"department '{rule.department}' has no number",

@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, config: Any) -> int:
     from ivr.agents.control import AgentControl
-    from ivr.queues.amiconn import cli_ami
-    from ivr.queues.status import agent_rows, fetch_view
+    from ivr.cli.amiconn import cli_ami
+    from ivr.live.status import agent_rows, fetch_view
     from ivr.settings import Settings
 
     settings = Settings()

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ivr.config import ConfigError, load_config
+from ivr.config import ConfigError
+from ivr.validate import load_config
 
 
 def register(sub: Any) -> None:
@@ -72,11 +73,16 @@ def run_passwords(args: argparse.Namespace) -> int:
 
 
 def run_reload(args: argparse.Namespace) -> int:
-    from ivr.queues.reload import reload_asterisk
+    from ivr.asterisk_gen.reload import reload_asterisk
+    from ivr.cli.amiconn import cli_ami
     from ivr.settings import Settings
 
+    async def reload() -> list[str]:
+        async with cli_ami(Settings(), admin=True) as ami:
+            return await reload_asterisk(ami)
+
     try:
-        report = asyncio.run(reload_asterisk(Settings()))
+        report = asyncio.run(reload())
     except Exception as exc:
         print(f"reload failed: {exc}", file=sys.stderr)
         return 1

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from ivr.config import ConfigError, load_config
+from ivr.config import ConfigError
+from ivr.validate import load_config
 
 
 def register(sub: Any) -> None:

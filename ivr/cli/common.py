@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ivr.config import ConfigError, ConfigSet, load_config
+from ivr.config import ConfigError, ConfigSet
 from ivr.config.plan import Plan
+from ivr.validate import load_config
 
 
 def load_or_print(paths: Sequence[str | Path], *, stream: TextIO | None = None) -> ConfigSet | None:

@@ -43,8 +43,9 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def run_purge(args: argparse.Namespace) -> int:
-    from ivr.config import ConfigError, load_config
+    from ivr.config import ConfigError
     from ivr.contacts import store
+    from ivr.validate import load_config
 
     try:
         settings = load_config(args.config).rules.contact_registry

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.config.diff import Snapshot, diff, summarize
+from ivr.validate import parse_paths
 
 
 def register(sub: Any) -> None:
@@ -42,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def compare(old_paths: list[Path], new_paths: list[Path]) -> int:
-    old, old_problems = Snapshot.parse(old_paths)
-    new, new_problems = Snapshot.parse(new_paths)
+    old, old_problems = Snapshot.parsed(parse_paths(old_paths))
+    new, new_problems = Snapshot.parsed(parse_paths(new_paths))
     if old_problems or new_problems:
         for problem in [*old_problems, *new_problems]:
             print(problem.format(), file=sys.stderr)

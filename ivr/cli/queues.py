@@ -20,9 +20,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ivr.queues.amiconn import cli_ami
+    from ivr.cli.amiconn import cli_ami
+    from ivr.live.status import fetch_view, queue_rows
     from ivr.queues.membership import all_queues
-    from ivr.queues.status import fetch_view, queue_rows
     from ivr.settings import Settings
 
     config = load_or_print(args.config, stream=sys.stderr)

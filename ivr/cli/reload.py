@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ivr.config import ConfigError, ConfigSet, load_config
+from ivr.config import ConfigError, ConfigSet
+from ivr.validate import load_config
 
 
 def register(sub: Any) -> None:

@@ -1,6 +1,8 @@
-"""Configuration: YAML files parsed once into typed, frozen objects, with precise errors."""
+"""Configuration: YAML files parsed once into typed, frozen objects, with precise errors.
 
-from ivr.config.loader import ConfigSet, load_config
+Load a whole config with `ivr.validate.load_config`, which adds the node kinds and every package's checks."""
+
+from ivr.config.loader import ConfigSet
 from ivr.config.problems import ConfigError, Problem
 
-__all__ = ["ConfigError", "ConfigSet", "Problem", "load_config"]
+__all__ = ["ConfigError", "ConfigSet", "Problem"]

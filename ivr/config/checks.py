@@ -1,33 +1,30 @@
-"""Checks across nodes and files: references, reachability, dead-end loops, prompt languages."""
+"""Checks across nodes and files: references, reachability, dead-end loops, prompt languages, and the
+agent files' supervisors and wrap-up codes."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from ivr.config.loader import ConfigSet, LoadedFiles
-from ivr.config.plan import Plan
-from ivr.config.problems import Problem
+from ivr.config.plan import Plan, Ref
+from ivr.config.problems import Problem, unknown_name
 from ivr.config.supervisors import check_supervisors
 from ivr.config.wrapup import check_wrapup
 from ivr.config.yamlsource import SourceDoc
-from ivr.nodes import Ref
-from ivr.nodes.language import LanguageNode
 
 
 def check_config(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
     problems: list[Problem] = []
     rules_doc = loaded.rules[0] if loaded.rules else None
     if rules_doc and config.rules.default_group not in config.groups:
-        problems.append(rules_doc.problem(("default_group",), _unknown("agent group", config.rules.default_group,
-                                                                      config.groups)[0],
-                                          _unknown("agent group", config.rules.default_group, config.groups)[1]))
+        problems.append(rules_doc.problem(("default_group",),
+                                          *unknown_name("agent group", config.rules.default_group, config.groups)))
     for doc, agent_file in loaded.agent_files:
         for name, agent in agent_file.agents.items():
             for index, group in enumerate(agent.groups):
                 if group not in config.groups:
                     problems.append(doc.problem(("agents", name, "groups", index),
-                                                *_unknown("agent group", group, config.groups)))
+                                                *unknown_name("agent group", group, config.groups)))
     seen_numbers: dict[str, str] = {}
     for doc, plan in loaded.plans:
         problems += _check_plan(doc, plan, config)
@@ -36,22 +33,9 @@ def check_config(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
                 problems.append(doc.problem(("numbers", index), f"number {number} is also answered by plan "
                                             f"'{seen_numbers[number]}'", "a number belongs to one plan"))
             seen_numbers[number] = plan.name
-    from ivr.callerid.checks import check_caller_id  # it uses _unknown below: imported late, no cycle
-
-    problems += check_caller_id(config, loaded)
-    from ivr.queues.checks import check_queues  # likewise
-
-    problems += check_queues(config, loaded)
     problems += check_supervisors(config, loaded)
     problems += check_wrapup(loaded)
     return problems
-
-
-def _unknown(what: str, name: str, known: Iterable[str]) -> tuple[str, str]:
-    names = sorted(known)
-    guess = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean '{guess[0]}'?" if guess else (f"known: {', '.join(names)}" if names else f"define a {what}")
-    return f"unknown {what} '{name}'", hint
 
 
 def _check_plan(doc: SourceDoc, plan: Plan, config: ConfigSet) -> list[Problem]:
@@ -60,7 +44,7 @@ def _check_plan(doc: SourceDoc, plan: Plan, config: ConfigSet) -> list[Problem]:
         problems.append(doc.problem(("default_language",), f"default language '{plan.default_language}' is not "
                                     "among the plan's languages", f"add it to languages: {list(plan.languages)}"))
     if plan.start not in plan.nodes:
-        problems.append(doc.problem(("start",), *_unknown("start node", plan.start, plan.nodes)))
+        problems.append(doc.problem(("start",), *unknown_name("start node", plan.start, plan.nodes)))
     used_prompts: dict[str, tuple[str | int, ...]] = {}
     dangling_node_ref = False
     for node_id, node in plan.nodes.items():
@@ -71,12 +55,6 @@ def _check_plan(doc: SourceDoc, plan: Plan, config: ConfigSet) -> list[Problem]:
                 dangling_node_ref |= ref.kind == "node"
             if ref.kind == "prompt" and ref.target in plan.prompts:
                 used_prompts.setdefault(ref.target, ("nodes", node_id, *ref.field))
-        if isinstance(node, LanguageNode):
-            for key, language in node.options.items():
-                if language not in plan.languages:
-                    problems.append(doc.problem(("nodes", node_id, "options", key),
-                                                f"language '{language}' is not offered by this plan",
-                                                f"add it to languages: {list(plan.languages)}"))
     problems += _check_prompt_languages(doc, plan, used_prompts)
     if not dangling_node_ref:
         # With a misspelt `next`, every node behind it would also be reported as unreachable and the
@@ -87,6 +65,11 @@ def _check_plan(doc: SourceDoc, plan: Plan, config: ConfigSet) -> list[Problem]:
 
 def _check_ref(doc: SourceDoc, plan: Plan, config: ConfigSet, node_id: str, ref: Ref) -> Problem | None:
     known: Iterable[str]
+    if ref.kind == "language":
+        if ref.target in plan.languages:
+            return None
+        return doc.problem(("nodes", node_id, *ref.field), f"language '{ref.target}' is not offered by this plan",
+                           f"add it to languages: {list(plan.languages)}")
     if ref.kind == "node":
         known, what = plan.nodes, "node"
     elif ref.kind == "prompt":
@@ -97,7 +80,7 @@ def _check_ref(doc: SourceDoc, plan: Plan, config: ConfigSet, node_id: str, ref:
         known, what = config.rules.schedules, "schedule"
     if ref.target in known:
         return None
-    message, hint = _unknown(what, ref.target, known)
+    message, hint = unknown_name(what, ref.target, known)
     return doc.problem(("nodes", node_id, *ref.field), f"node '{node_id}': {message}", hint)
 
 

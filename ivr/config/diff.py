@@ -1,6 +1,6 @@
 """What changed between two configurations, in the admin's terms: nodes, menu keys, hours, groups, prompts.
 
-Works on parsed files (`Snapshot.parse`), so a config with checker problems can still be compared, and on
+Works on parsed files (`Snapshot.parsed`), so a config with checker problems can still be compared, and on
 loaded `ConfigSet`s (the daemon logs a summary on every reload).
 """
 
@@ -9,16 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from ivr.config.loader import ConfigSet, discover, parse_files
+from ivr.config.loader import ConfigSet, LoadedFiles
 from ivr.config.model import WEEKDAYS, Agent, AgentGroup, Prompt, RoutingRules, Schedule, ScheduleException
-from ivr.config.plan import Plan
+from ivr.config.plan import Plan, PlanNode
 from ivr.config.problems import Problem
-from ivr.nodes.base import NodeBase
 
 PLAN_FIELDS = ("description", "numbers", "languages", "default_language", "start")
 
@@ -44,9 +42,8 @@ class Snapshot:
         return cls(config.plans, config.groups, config.agents, config.rules)
 
     @classmethod
-    def parse(cls, paths: Sequence[str | Path]) -> tuple[Snapshot, list[Problem]]:
+    def parsed(cls, loaded: LoadedFiles) -> tuple[Snapshot, list[Problem]]:
         """The files as parsed, without the cross-file checks; problems are those that stop a file parsing."""
-        loaded = parse_files(discover(paths))
         groups = {name: g for _, file in loaded.agent_files for name, g in file.groups.items()}
         agents = {name: a for _, file in loaded.agent_files for name, a in file.agents.items()}
         plans = {plan.name: plan for _, plan in loaded.plans}
@@ -125,7 +122,7 @@ def _plan(name: str, old: Plan, new: Plan) -> list[Change]:
     return [Change(c.kind, f"{scope}: {c.text}") for c in changes]
 
 
-def _node(scope: str, node_id: str, old: NodeBase, new: NodeBase) -> list[Change]:
+def _node(scope: str, node_id: str, old: PlanNode, new: PlanNode) -> list[Change]:
     if old.kind_name != new.kind_name:
         return [Change("node changed", f"node {node_id}: kind {old.kind_name} → {new.kind_name}")]
     changes = _model_fields(f"node {node_id}", old, new, skip=("options",), kind="node changed")

@@ -1,10 +1,14 @@
-"""Find, parse and validate the config files, and build one immutable `ConfigSet`."""
+"""Find, parse and validate the config files, and build one immutable `ConfigSet`.
+
+This floor knows the YAML formats only: the node kinds and the checks of the packages above it are
+handed in (`ivr.validate` composes them), so nothing here imports a higher package."""
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -15,10 +19,9 @@ from pydantic import BaseModel, ValidationError
 
 from ivr.config.errors import problems_from_validation
 from ivr.config.model import Agent, AgentGroup, Department, GroupsFile, Official, RoutingRules, Supervisor
-from ivr.config.plan import Plan, PlanHeader
+from ivr.config.plan import Plan, PlanHeader, PlanNode
 from ivr.config.problems import ConfigError, Problem
 from ivr.config.yamlsource import SourceDoc, load_yaml
-from ivr.nodes.base import NodeBase
 
 RULES_FILE = "routing_rules.yaml"
 
@@ -99,21 +102,19 @@ def _validate(doc: SourceDoc, model: type[BaseModel], data: Any, prefix: tuple[s
         return None, problems_from_validation(doc, exc, prefix, model)
 
 
-def _build_nodes(doc: SourceDoc, raw_nodes: Mapping[str, Any]) -> tuple[dict[str, NodeBase], list[Problem]]:
-    # Imported here: ivr.nodes imports ivr.config.model, so a module-level import would make
-    # `import ivr.nodes` (before ivr.config) fail with a circular import.
-    from ivr.nodes import NODE_KINDS
+NodeKinds = Mapping[str, type[PlanNode]]
 
-    nodes: dict[str, NodeBase] = {}
+
+def _build_nodes(doc: SourceDoc, raw_nodes: Mapping[str, Any],
+                 node_kinds: NodeKinds) -> tuple[dict[str, PlanNode], list[Problem]]:
+    nodes: dict[str, PlanNode] = {}
     problems: list[Problem] = []
     for node_id, body in raw_nodes.items():
         where = ("nodes", node_id)
         kind = body.get("kind")
-        cls = NODE_KINDS.get(kind) if isinstance(kind, str) else None
+        cls = node_kinds.get(kind) if isinstance(kind, str) else None
         if cls is None:
-            import difflib
-
-            known = sorted(NODE_KINDS)
+            known = sorted(node_kinds)
             guess = difflib.get_close_matches(str(kind), known, n=1)
             hint = f"did you mean '{guess[0]}'? " if guess else ""
             message = f"node '{node_id}' has unknown kind '{kind}'" if kind else f"node '{node_id}' has no kind"
@@ -126,15 +127,15 @@ def _build_nodes(doc: SourceDoc, raw_nodes: Mapping[str, Any]) -> tuple[dict[str
     return nodes, problems
 
 
-def _load_plan(doc: SourceDoc) -> tuple[Plan | None, list[Problem]]:
+def _load_plan(doc: SourceDoc, node_kinds: NodeKinds) -> tuple[Plan | None, list[Problem]]:
     header, problems = _validate(doc, PlanHeader, doc.data)
     if header is None:
         # Still check the nodes, so one run shows every problem in the file.
         raw = doc.data.get("nodes") if isinstance(doc.data, dict) else None
         if isinstance(raw, dict) and all(isinstance(v, dict) for v in raw.values()):
-            problems += _build_nodes(doc, raw)[1]
+            problems += _build_nodes(doc, raw, node_kinds)[1]
         return None, problems
-    nodes, node_problems = _build_nodes(doc, header.nodes)
+    nodes, node_problems = _build_nodes(doc, header.nodes, node_kinds)
     if node_problems:
         return None, node_problems
     plan = Plan(
@@ -163,7 +164,11 @@ class LoadedFiles:
     digest: str = ""
 
 
-def parse_files(files: Iterable[Path]) -> LoadedFiles:
+# A check across files, run on a complete ConfigSet (`ivr.validate.CHECKS` lists them).
+Check = Callable[[ConfigSet, LoadedFiles], list[Problem]]
+
+
+def parse_files(files: Iterable[Path], node_kinds: NodeKinds) -> LoadedFiles:
     loaded = LoadedFiles()
     digest = hashlib.sha256()
     for path in files:
@@ -181,7 +186,7 @@ def parse_files(files: Iterable[Path]) -> LoadedFiles:
             continue
         role = _role(doc, path)
         if role == "plan":
-            plan, found = _load_plan(doc)
+            plan, found = _load_plan(doc, node_kinds)
             loaded.problems += found
             if plan:
                 loaded.plans.append((doc, plan))
@@ -216,15 +221,13 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def load_config(paths: Sequence[str | Path] = (".",)) -> ConfigSet:
+def load_config(paths: Sequence[str | Path], *, node_kinds: NodeKinds, checks: Sequence[Check]) -> ConfigSet:
     """Parse and check everything; raise ConfigError listing every problem, or return the ConfigSet."""
-    from ivr.config.checks import check_config
-
     files = discover(paths)
     if not files:
         raise ConfigError([Problem(str(paths[0]) if paths else ".", 1, 1, "no YAML files found",
                                    "point at the folder that holds routing_rules.yaml")])
-    loaded = parse_files(files)
+    loaded = parse_files(files, node_kinds)
     problems = list(loaded.problems)
     if loaded.rules is None and not any(p.file.endswith(RULES_FILE) for p in problems):
         problems.append(Problem(_display(files[0]), 1, 1, f"no {RULES_FILE} among the files checked",
@@ -261,7 +264,7 @@ def load_config(paths: Sequence[str | Path] = (".",)) -> ConfigSet:
         officials=MappingProxyType(officials),
         supervisors=MappingProxyType(supervisors),
     )
-    problems = check_config(config, loaded)
+    problems = [problem for check in checks for problem in check(config, loaded)]
     if any(p.severity == "error" for p in problems):
         raise ConfigError(problems)
     return config

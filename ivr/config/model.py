@@ -1,4 +1,4 @@
-"""Typed, frozen models of the YAML formats (except node kinds, which live in `ivr.nodes`)."""
+"""Typed, frozen models of the YAML formats (except node kinds, which live in `ivr.engine.nodes`)."""
 
 from __future__ import annotations
 
@@ -291,7 +291,7 @@ class Announcements(Frozen):
     # Positions above this are said as "more than N" (keeps numbers short in every language).
     position_limit: int = Field(10, ge=1, le=99)
     # Languages whose position/wait sounds `ivr prompts build` renders (Asterisk ships English only;
-    # ivr.queues.sounds has the words for sv and ar).
+    # ivr.prompts.queue_sounds has the words for sv and ar).
     sound_languages: tuple[Language, ...] = ()
 
 

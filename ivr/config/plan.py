@@ -4,15 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ivr.config.model import Frozen, Identifier, Language, Prompt
-from ivr.nodes import NodeBase
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 DialledNumber = Annotated[str, StringConstraints(pattern=r"^(\+[1-9][0-9]{6,14}|[0-9]{2,15})$")]
+
+
+RefKind = Literal["node", "prompt", "group", "schedule", "language"]
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name a node points at, and the field (inside the node) that names it."""
+
+    kind: RefKind
+    target: str
+    field: FieldPath
+
+
+class PlanNode(BaseModel):
+    """A node as a plan file describes it: what `ivr check` needs. The node kinds (`ivr.engine.nodes`) add how
+    each one runs; the loader is handed them (`ivr.validate`), so this floor does not import them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind_name: ClassVar[str]
+    # A terminal node ends the menu (queue, transfer, hang-up); the checker needs every node to reach one.
+    terminal: ClassVar[bool] = False
+    # Whether the node waits for the caller (a loop through no such node would spin).
+    takes_input: ClassVar[bool] = False
+
+    description: str = ""
+
+    def refs(self) -> list[Ref]:
+        return []
 
 
 class PlanHeader(Frozen):
@@ -38,7 +68,7 @@ class Plan:
     default_language: str
     start: str
     prompts: Mapping[str, Prompt]
-    nodes: Mapping[str, NodeBase]
+    nodes: Mapping[str, PlanNode]
 
     def sound(self, prompt_id: str, language: str) -> str:
         """The Asterisk sound name of a prompt: an installed recording if named, else the rendered audio

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -26,3 +27,11 @@ class ConfigError(Exception):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(sorted(problems))
         super().__init__("\n".join(p.format() for p in self.problems))
+
+
+def unknown_name(what: str, name: str, known: Iterable[str]) -> tuple[str, str]:
+    """The message and hint for a name that is not defined: the closest known name, else the known ones."""
+    names = sorted(known)
+    guess = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean '{guess[0]}'?" if guess else (f"known: {', '.join(names)}" if names else f"define a {what}")
+    return f"unknown {what} '{name}'", hint

@@ -4,8 +4,9 @@ nobody else's."""
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING
+
+from ivr.config.problems import unknown_name
 
 if TYPE_CHECKING:
     from ivr.config.loader import ConfigSet, LoadedFiles
@@ -26,10 +27,8 @@ def check_supervisors(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
                                             key=True))
             for index, group in enumerate(supervisor.groups):
                 if group not in config.groups:
-                    guess = difflib.get_close_matches(group, sorted(config.groups), n=1)
-                    problems.append(doc.problem((*where, "groups", index), f"unknown agent group '{group}'",
-                                                f"did you mean '{guess[0]}'?" if guess
-                                                else f"known: {', '.join(sorted(config.groups))}"))
+                    problems.append(doc.problem((*where, "groups", index),
+                                                *unknown_name("agent group", group, config.groups)))
             taken_by = owners.get(supervisor.extension)
             if taken_by is not None:
                 problems.append(doc.problem((*where, "extension"), f"extension {supervisor.extension} is also "

@@ -17,20 +17,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ivr.callerid.directory import department_group
+from ivr.channel import CallChannel, CallerHungUp
 from ivr.config.loader import ConfigSet
 from ivr.config.model import Prompt, ReturningCallers
 from ivr.config.plan import Plan, is_audio_file
 from ivr.contacts.disclosure import agent_view, effective_level
 from ivr.contacts.store import Attempt
-from ivr.engine.channel import CallChannel, CallerHungUp
 from ivr.engine.interpreter import CallResult
+from ivr.engine.outcome import Outcome
 from ivr.engine.trace import Played, TraceStep
 from ivr.events import names
-from ivr.nodes.base import Outcome
 
 if TYPE_CHECKING:
-    from ivr.app import App
     from ivr.calls import ActiveCall
+    from ivr.contacts.services import ContactServices
+    from ivr.events.sink import EventSink
 
 STEP = "returning_caller"
 
@@ -54,15 +55,15 @@ def system_sound(prompt: Prompt, prompt_id: str, language: str) -> str:
     return f"ivr/{language}/{prompt_id}"
 
 
-async def offer_connection(app: App, call: ActiveCall, channel: CallChannel, config: ConfigSet,
-                           plan: Plan) -> CallResult | None:
+async def offer_connection(contacts: ContactServices | None, events: EventSink, call: ActiveCall,
+                           channel: CallChannel, config: ConfigSet, plan: Plan) -> CallResult | None:
     """The call's result when the caller took the offer (or hung up during it); None to run the menu."""
     settings = config.rules.contact_registry.returning_callers
-    if not settings.offer or app.contacts is None or not call.caller_hash:
+    if not settings.offer or contacts is None or not call.caller_hash:
         return None
     retention = config.rules.contact_registry.retention_days
-    attempt = await app.contacts.registry.find_open(call.caller_hash, retention_days=retention,
-                                                    call_ref=call.uniqueid)
+    attempt = await contacts.registry.find_open(call.caller_hash, retention_days=retention,
+                                                call_ref=call.uniqueid)
     if attempt is None:
         return None
     step = TraceStep(STEP, STEP)
@@ -74,10 +75,10 @@ async def offer_connection(app: App, call: ActiveCall, channel: CallChannel, con
         result.hung_up = True
         return result  # not marked: the caller heard at most part of the offer, so it stands
     accepted = key == settings.key
-    app.contacts.registry.mark_returned(attempt.attempt_id, "accepted" if accepted else "declined")
+    contacts.registry.mark_returned(attempt.attempt_id, "accepted" if accepted else "declined")
     view = agent_view(config, attempt, offer="accepted" if accepted else "declined")
     if view is not None:
-        app.events.emit(names.RETURNING_CALLER, call, **view)
+        events.emit(names.RETURNING_CALLER, call, **view)
     call.log.info("returning caller offered a connection", attempt=attempt.attempt_id, accepted=accepted)
     # A caller who declines and goes through the menu still gets the returning-caller queue boost.
     call.extra["returning"] = True

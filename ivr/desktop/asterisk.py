@@ -21,7 +21,22 @@ import datetime as dt
 from typing import Any, Protocol
 
 from ivr.config.loader import ConfigSet
-from ivr.events.queue_view import QueueView
+from ivr.dialplan_variables import (
+    IVR_LANG,
+    IVR_MAX_PENALTY,
+    IVR_NEXT_QUEUE,
+    IVR_PRIORITY,
+    IVR_QUEUE,
+    IVR_QUEUE_TIMEOUT,
+    IVR_TARGET,
+    IVR_TRANSFER_QUEUE,
+    IVR_WU_INTERFACE,
+    IVR_WU_NAME,
+    IVR_WU_PAUSED,
+    IVR_WU_PENALTY,
+    IVR_WU_QUEUE,
+)
+from ivr.live.queue_view import QueueView
 from ivr.queues.routing import QueueRouter
 
 WRAPUP_CONTEXT = "ivr-desktop-wrapup-end"
@@ -57,9 +72,9 @@ async def end_wrapup(ami: Ami, view: QueueView, agent: str) -> list[str]:
         member = next((m for m in view.queues[name].members.values() if m.agent == agent), None)
         if member is None:
             continue
-        variables = {"IVR_WU_QUEUE": name, "IVR_WU_INTERFACE": member.interface,
-                     "IVR_WU_PENALTY": str(member.penalty), "IVR_WU_NAME": agent,
-                     "IVR_WU_PAUSED": (member.paused_reason or "pause") if member.paused else ""}
+        variables = {IVR_WU_QUEUE: name, IVR_WU_INTERFACE: member.interface,
+                     IVR_WU_PENALTY: str(member.penalty), IVR_WU_NAME: agent,
+                     IVR_WU_PAUSED: (member.paused_reason or "pause") if member.paused else ""}
         answer = await ami.action({"Action": "Originate", "Channel": f"Local/s@{WRAPUP_CONTEXT}/n",
                                    "Application": "Wait", "Data": "1", "Async": "true", "Timeout": "10000",
                                    "Variable": [f"{k}={v}" for k, v in variables.items()]})
@@ -86,10 +101,10 @@ async def transfer_to_group(ami: Ami, router: QueueRouter, config: ConfigSet, ch
     if placement.closed_prompt or not placement.queue:
         raise AsteriskRefused("group_closed", f"group '{group}' is closed now")
     await _redirect(ami, channel, {
-        "IVR_QUEUE": placement.queue, "IVR_PRIORITY": str(priority),
-        "IVR_MAX_PENALTY": "" if placement.max_penalty is None else str(placement.max_penalty),
-        "IVR_QUEUE_TIMEOUT": "" if placement.timeout is None else str(placement.timeout),
-        "IVR_NEXT_QUEUE": placement.next_queue or "", "IVR_LANG": language}, "queue")
+        IVR_QUEUE: placement.queue, IVR_PRIORITY: str(priority),
+        IVR_MAX_PENALTY: "" if placement.max_penalty is None else str(placement.max_penalty),
+        IVR_QUEUE_TIMEOUT: "" if placement.timeout is None else str(placement.timeout),
+        IVR_NEXT_QUEUE: placement.next_queue or "", IVR_LANG: language}, "queue")
     return placement.queue
 
 
@@ -98,4 +113,4 @@ async def transfer_to_official(ami: Ami, config: ConfigSet, channel: str, offici
     person = config.officials.get(official)
     if person is None:
         raise AsteriskRefused("unknown_official", f"no official '{official[:40]}'")
-    await _redirect(ami, channel, {"IVR_TARGET": person.direct_line, "IVR_TRANSFER_QUEUE": back_queue}, "official")
+    await _redirect(ami, channel, {IVR_TARGET: person.direct_line, IVR_TRANSFER_QUEUE: back_queue}, "official")

@@ -34,7 +34,7 @@ from ivr.contacts.returning import STEP as RETURNING_STEP
 from ivr.desktop.live import group_live
 from ivr.desktop.screenpop import KnownCall, PopState, build, group_of_queue, returning_view
 from ivr.events import names
-from ivr.events.queue_view import QueueView
+from ivr.live.queue_view import QueueView
 
 if TYPE_CHECKING:
     from ivr.calls import ActiveCall

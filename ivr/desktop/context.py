@@ -12,7 +12,7 @@ from ivr.desktop.hub import DesktopHub
 from ivr.desktop.ratelimit import LoginLimiter
 from ivr.desktop.states import AgentStates
 from ivr.desktop.store import WebStore
-from ivr.events.queue_view import QueueView
+from ivr.live.queue_view import QueueView
 
 
 def _no_callbacks(queue: str) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ivr.config.loader import ConfigSet
-from ivr.events.queue_view import AGENT_STATES, QueueView
+from ivr.live.queue_view import AGENT_STATES, QueueView
 
 
 def group_live(config: ConfigSet, view: QueueView, group: str, callbacks_pending: Callable[[str], int],

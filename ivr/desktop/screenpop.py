@@ -2,7 +2,7 @@
 `GET /api/v1/agent/call`).
 
 Built only from what the IVR learned and is allowed to tell: the menu's path, language, tags and the
-digits keyed into `collect` nodes (never a number: ivr.nodes.collect.shown_digits), the queue and group,
+digits keyed into `collect` nodes (never a number: ivr.engine.nodes.collect.shown_digits), the queue and group,
 the wait, the repeat-caller flag, the group's wrap-up codes, and the returning-caller information as
 the department's disclosure level allows:
 

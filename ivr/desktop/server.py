@@ -29,7 +29,7 @@ from ivr.desktop.routes_softphone import socket_policy
 from ivr.desktop.states import AgentStates
 from ivr.desktop.store import WebStore
 from ivr.desktop.users import agent_groups
-from ivr.events.queue_view import QueueView
+from ivr.live.queue_view import QueueView
 
 STATIC = Path(__file__).parent / "static"
 # Route modules, each `routes(ctx) -> list[web.RouteDef]`.

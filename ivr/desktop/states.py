@@ -14,7 +14,7 @@ from typing import Any
 
 from ivr.agents.control import AgentControl
 from ivr.config.holder import ConfigHolder
-from ivr.events.queue_view import QueueView
+from ivr.live.queue_view import QueueView
 
 
 class AgentStates:

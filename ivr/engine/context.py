@@ -6,14 +6,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ivr.channel import DTMF_KEYS, CallChannel
 from ivr.config.loader import ConfigSet
 from ivr.config.plan import Plan
-from ivr.engine.channel import DTMF_KEYS, CallChannel
-from ivr.engine.schedule import OpeningState, opening_state
+from ivr.engine.outcome import Outcome
 from ivr.engine.trace import Played, TraceStep
-from ivr.nodes.base import Outcome
+from ivr.opening_hours import OpeningState, opening_state
 
-# Called with each step as the interpreter enters it (events, logs); must not raise.
 StepListener = Callable[[TraceStep], None]
 
 

@@ -8,14 +8,16 @@ from typing import Any
 
 import structlog
 
+from ivr.channel import CallChannel, CallerHungUp
 from ivr.config.loader import ConfigSet
 from ivr.config.plan import Plan
-from ivr.engine.channel import CallChannel, CallerHungUp
 from ivr.engine.context import CallContext, StepListener
-from ivr.engine.trace import TraceStep
-from ivr.nodes.base import Outcome
+from ivr.engine.nodes.base import NodeBase
 
 # A plan that passes `ivr check` cannot loop without input, but a caller pressing keys forever could.
+from ivr.engine.outcome import Outcome
+from ivr.engine.trace import TraceStep
+
 MAX_STEPS = 200
 
 
@@ -82,6 +84,8 @@ async def run_call(
         await channel.set_language(call.language)
         for _ in range(MAX_STEPS):
             node = plan.nodes[node_id]
+            if not isinstance(node, NodeBase):  # plans are loaded with the kinds of ivr.engine.nodes (ivr.validate)
+                raise TypeError(f"node '{node_id}' of kind {node.kind_name} cannot run")
             call.steps.append(TraceStep(node_id, node.kind_name))
             if on_step:
                 _notify(on_step, call.step)

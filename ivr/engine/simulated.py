@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ivr.engine.channel import CallerHungUp
+from ivr.channel import CallerHungUp
 
 TIMEOUT = ""  # a script entry meaning "the caller stays silent"
 HANGUP = "hangup"

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from ivr.channel import DTMF_KEYS, CallerHungUp
 from ivr.config.plan import Plan
-from ivr.engine.channel import DTMF_KEYS, CallerHungUp
 
 HANG_UP = "q"
 

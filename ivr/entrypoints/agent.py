@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ivr.agents.control import AgentControl, AgentError, agent_for_phone, pause_reason
 from ivr.agi.channel import AgiChannel
 from ivr.ami.errors import AmiError
+from ivr.dialplan_variables import IVR_AGENT_PHONE, IVR_AGENT_RESULT, IVR_PAUSE_KEY
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -36,7 +37,7 @@ async def handle(app: App, session: AgiSession) -> None:
     call = app.calls.start(session, route="agent")
     channel = AgiChannel(session)
     action = session.args[0] if session.args else ""
-    phone = await _variable(session, "IVR_AGENT_PHONE")
+    phone = await _variable(session, IVR_AGENT_PHONE)
     config = app.config.current
     found = agent_for_phone(config, phone) if _PHONE.match(phone) else None
     if action not in _PROMPTS or found is None:
@@ -55,7 +56,7 @@ async def handle(app: App, session: AgiSession) -> None:
         elif action == "logout":
             done = await control.logout(config, agent_id)
         elif action == "pause":
-            key = await _variable(session, "IVR_PAUSE_KEY")
+            key = await _variable(session, IVR_PAUSE_KEY)
             done = await control.pause(config, agent_id, pause_reason(config, key if _KEY.match(key) else ""))
         else:
             done = await control.unpause(config, agent_id)
@@ -69,4 +70,4 @@ async def handle(app: App, session: AgiSession) -> None:
 
 async def _answer(channel: AgiChannel, prompt: str, result: str) -> None:
     await channel.play(f"ivr/{LANGUAGE}/{prompt}", interrupt_keys="")
-    await channel.set_variable("IVR_AGENT_RESULT", result)
+    await channel.set_variable(IVR_AGENT_RESULT, result)

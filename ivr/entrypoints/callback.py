@@ -20,7 +20,8 @@ from ivr.agi.channel import AgiChannel
 from ivr.callbacks.numbers import callback_number, last_digits
 from ivr.callbacks.store import NewCallback
 from ivr.calls import presented_caller
-from ivr.engine.channel import CallerHungUp
+from ivr.channel import CallerHungUp
+from ivr.dialplan_variables import IVR_CB_CALLERID, IVR_CB_RING, IVR_CB_TARGET, IVR_QUEUE_JOINED, IVR_QUEUED, IVR_RESULT
 from ivr.privacy import mask_number
 from ivr.queues.membership import group_of_queue
 
@@ -59,7 +60,7 @@ async def _request(app: App, session: AgiSession) -> None:
     channel = AgiChannel(session)
     language = session.headers.get("language", "sv")
     language = language if language in config.rules.languages else "sv"
-    queue = await _variable(session, "IVR_QUEUED")
+    queue = await _variable(session, IVR_QUEUED)
     group = group_of_queue(config, queue)
 
     async def say(prompt: str, keys: str = "") -> str:
@@ -79,7 +80,7 @@ async def _request(app: App, session: AgiSession) -> None:
         return
     position = await _variable(session, "QUEUEPOSITION")
     priority = await _variable(session, "QUEUE_PRIO")
-    joined = await _variable(session, "IVR_QUEUE_JOINED")
+    joined = await _variable(session, IVR_QUEUE_JOINED)
     now = time.time()
     keep = config.rules.queueing.callback.keep_hours * 3600
     new = NewCallback(queue=queue, group=group, language=language,
@@ -94,7 +95,7 @@ async def _request(app: App, session: AgiSession) -> None:
         return
     call.log.info("callback booked", callback_id=callback.id, number=mask_number(number), queue=queue)
     await say("callback-confirmed")
-    await channel.set_variable("IVR_RESULT", "callback")
+    await channel.set_variable(IVR_RESULT, "callback")
 
 
 async def _ask_number(session: AgiSession, channel: AgiChannel, say: Say, known: str | None) -> str | None:
@@ -140,7 +141,7 @@ async def _connect(app: App, session: AgiSession, callback_id: int) -> None:
     _, number = found
     channel = AgiChannel(session)
     config = app.config.current
-    await channel.set_variable("IVR_CB_RING", str(config.rules.queueing.callback.ring))
+    await channel.set_variable(IVR_CB_RING, str(config.rules.queueing.callback.ring))
     # The contact center is who calls back: the citizen sees the main number.
-    await channel.set_variable("IVR_CB_CALLERID", config.rules.main_number)
-    await channel.set_variable("IVR_CB_TARGET", number)
+    await channel.set_variable(IVR_CB_CALLERID, config.rules.main_number)
+    await channel.set_variable(IVR_CB_TARGET, number)

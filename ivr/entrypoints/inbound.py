@@ -12,16 +12,31 @@ import structlog
 
 from ivr.agi.channel import AgiChannel
 from ivr.contacts.returning import offer_connection
+from ivr.dialplan_variables import (
+    IVR_CALLBACK_OFFER,
+    IVR_CONFIG_VERSION,
+    IVR_LANG,
+    IVR_MAX_PENALTY,
+    IVR_NEXT_QUEUE,
+    IVR_PRIORITY,
+    IVR_QUEUE,
+    IVR_QUEUE_TIMEOUT,
+    IVR_RESULT,
+    IVR_TAG_PREFIX,
+    IVR_TARGET,
+    IVR_TRANSFER_QUEUE,
+)
 from ivr.engine.interpreter import CallResult, run_call
+from ivr.engine.nodes.collect import shown_digits
 from ivr.engine.trace import TraceStep
 from ivr.events import names
-from ivr.nodes.collect import shown_digits
 from ivr.queues.overflow import Placement
 from ivr.queues.priority import REPEAT_REASON
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
     from ivr.app import App
+    from ivr.config import ConfigSet
 
 
 async def handle(app: App, session: AgiSession) -> None:
@@ -43,14 +58,14 @@ async def handle(app: App, session: AgiSession) -> None:
         app.events.emit(names.IVR_NODE, call, node=step.node, kind=step.kind)
 
     # A citizen the city tried to reach is offered a connection first (docs/privacy-and-caller-id.md).
-    result = await offer_connection(app, call, channel, config, plan) \
+    result = await offer_connection(app.contacts, app.events, call, channel, config, plan) \
         or await run_call(config, plan, channel, now=now, on_step=on_step)
     call.finish_menu(result)
     summary = result.as_dict()
     if any(step.kind == "language" for step in result.steps):
         app.events.emit(names.LANGUAGE_CHOSEN, call, language=result.language)
     going_on = result.outcome is not None and not result.hung_up
-    placement, priority = await _place(app, result, now, call.caller_hash,
+    placement, priority = await _place(app, config, result, now, call.caller_hash,
                                        returning=bool(call.extra.get("returning"))) if going_on else (None, 0)
     # What the agent's screen pop shows comes from here (ivr.desktop.calls): the keyed digits (never a
     # number) and whether the caller called again shortly before (the queue priority's boost).
@@ -72,14 +87,15 @@ async def handle(app: App, session: AgiSession) -> None:
              nodes=result.nodes, config_version=result.config_version)
 
 
-async def _place(app: App, result: CallResult, now: dt.datetime, caller_hash: str, *,
+async def _place(app: App, config: ConfigSet, result: CallResult, now: dt.datetime, caller_hash: str, *,
                  returning: bool) -> tuple[Placement | None, int]:
-    """Skills, overflow and priority for a call heading for a group (ivr.queues.routing)."""
+    """Skills, overflow and priority for a call heading for a group (ivr.queues.routing), on the config
+    version the call started on: a reload during the menu must not mix two versions in one call."""
     outcome = result.outcome
     if outcome is None or outcome.kind != "queue" or not outcome.group:
         return None, 0
     try:
-        return await app.queues.route(app.config.current, outcome.group, result.language, now,
+        return await app.queues.route(config, outcome.group, result.language, now,
                                       priority=outcome.priority, caller_hash=caller_hash, returning=returning)
     except Exception:  # the menu's own queue is always a safe answer
         structlog.get_logger("ivr.queues").exception("queue placement failed; the menu's queue is used")
@@ -91,30 +107,30 @@ async def publish_outcome(channel: AgiChannel, result: CallResult, placement: Pl
     """Tell the dialplan what to do. IVR_RESULT goes last: a session that dies half-way leaves it empty."""
     outcome = result.outcome
     assert outcome is not None
-    await channel.set_variable("IVR_LANG", result.language)
-    await channel.set_variable("IVR_CONFIG_VERSION", result.config_version)
+    await channel.set_variable(IVR_LANG, result.language)
+    await channel.set_variable(IVR_CONFIG_VERSION, result.config_version)
     for name, value in sorted(result.tags.items()):
-        await channel.set_variable(f"IVR_TAG_{name.upper()}", value)
+        await channel.set_variable(f"{IVR_TAG_PREFIX}{name.upper()}", value)
     if outcome.kind == "queue" and placement is not None and placement.closed_prompt:
         await channel.play(f"ivr/{result.language}/{placement.closed_prompt}", interrupt_keys="")
-        await channel.set_variable("IVR_RESULT", "hangup")
+        await channel.set_variable(IVR_RESULT, "hangup")
     elif outcome.kind == "queue" and outcome.queue:
-        await channel.set_variable("IVR_QUEUE", placement.queue if placement else outcome.queue)
-        await channel.set_variable("IVR_PRIORITY", str(outcome.priority if priority is None else priority))
+        await channel.set_variable(IVR_QUEUE, placement.queue if placement else outcome.queue)
+        await channel.set_variable(IVR_PRIORITY, str(outcome.priority if priority is None else priority))
         if placement is not None:
             if placement.timeout is not None:
-                await channel.set_variable("IVR_QUEUE_TIMEOUT", str(placement.timeout))
+                await channel.set_variable(IVR_QUEUE_TIMEOUT, str(placement.timeout))
             if placement.next_queue:
-                await channel.set_variable("IVR_NEXT_QUEUE", placement.next_queue)
+                await channel.set_variable(IVR_NEXT_QUEUE, placement.next_queue)
             if placement.offer_callback:
-                await channel.set_variable("IVR_CALLBACK_OFFER", "1")
+                await channel.set_variable(IVR_CALLBACK_OFFER, "1")
             if placement.max_penalty is not None:
-                await channel.set_variable("IVR_MAX_PENALTY", str(placement.max_penalty))
-        await channel.set_variable("IVR_RESULT", "queue")
+                await channel.set_variable(IVR_MAX_PENALTY, str(placement.max_penalty))
+        await channel.set_variable(IVR_RESULT, "queue")
     elif outcome.kind == "transfer" and outcome.target:
-        await channel.set_variable("IVR_TARGET", outcome.target)
+        await channel.set_variable(IVR_TARGET, outcome.target)
         if outcome.queue:  # where the caller waits when the target does not answer (else kc-general)
-            await channel.set_variable("IVR_TRANSFER_QUEUE", outcome.queue)
-        await channel.set_variable("IVR_RESULT", "transfer")
+            await channel.set_variable(IVR_TRANSFER_QUEUE, outcome.queue)
+        await channel.set_variable(IVR_RESULT, "transfer")
     else:
-        await channel.set_variable("IVR_RESULT", "hangup")
+        await channel.set_variable(IVR_RESULT, "hangup")

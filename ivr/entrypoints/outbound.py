@@ -21,8 +21,16 @@ from ivr.agi.channel import AgiChannel
 from ivr.callerid.dialled import Dialled, parse_dialled, resolve_purpose
 from ivr.callerid.directory import Placer, identify
 from ivr.callerid.policy import Decision, decide
+from ivr.channel import CallerHungUp
 from ivr.contacts.store import Attempt, new_attempt_id
-from ivr.engine.channel import CallerHungUp
+from ivr.dialplan_variables import (
+    IVR_OUT_ATTEMPT,
+    IVR_OUT_DEPARTMENT,
+    IVR_OUT_NUMBER,
+    IVR_OUT_PURPOSE,
+    IVR_OUT_RESULT,
+    IVR_OUT_SHOWN,
+)
 from ivr.privacy import mask_number
 
 if TYPE_CHECKING:
@@ -85,12 +93,12 @@ async def _publish(channel: AgiChannel, decision: Decision, dialled: Dialled, pl
     await channel.set_variable("CALLERID(num)", decision.number)
     await channel.set_variable("CALLERID(name)", decision.name)
     await channel.set_variable("CALLERID(pres)", decision.presentation)
-    await channel.set_variable("IVR_OUT_NUMBER", dialled.number)
-    await channel.set_variable("IVR_OUT_SHOWN", decision.effective)
-    await channel.set_variable("IVR_OUT_PURPOSE", purpose or "")
-    await channel.set_variable("IVR_OUT_DEPARTMENT", placer.department or "")
-    await channel.set_variable("IVR_OUT_ATTEMPT", attempt.attempt_id if attempt else "")
-    await channel.set_variable("IVR_OUT_RESULT", "dial")
+    await channel.set_variable(IVR_OUT_NUMBER, dialled.number)
+    await channel.set_variable(IVR_OUT_SHOWN, decision.effective)
+    await channel.set_variable(IVR_OUT_PURPOSE, purpose or "")
+    await channel.set_variable(IVR_OUT_DEPARTMENT, placer.department or "")
+    await channel.set_variable(IVR_OUT_ATTEMPT, attempt.attempt_id if attempt else "")
+    await channel.set_variable(IVR_OUT_RESULT, "dial")
 
 
 def _notify_before_call(app: App, config: ConfigSet, placer: Placer, decision: Decision, dialled: Dialled,

@@ -16,6 +16,16 @@ import re
 from typing import TYPE_CHECKING
 
 from ivr.agi.channel import AgiChannel
+from ivr.dialplan_variables import (
+    IVR_SPY_AGENT,
+    IVR_SPY_CHANNEL,
+    IVR_SPY_ID,
+    IVR_SPY_OPTIONS,
+    IVR_SPY_PHONE,
+    IVR_SPY_RESULT,
+    IVR_SPY_SUPERVISOR,
+    IVR_SPY_TICKET,
+)
 from ivr.supervision.policy import Refusal, RefusalCode, agent_for_extension, supervisor_for_phone
 from ivr.supervision.service import SpyService, Via
 
@@ -46,8 +56,8 @@ async def handle(app: App, session: AgiSession) -> None:
     target = session.args[1] if len(session.args) > 1 else ""
     service: SpyService | None = app.spy
     config = app.config.current
-    phone = await _variable(session, "IVR_SPY_PHONE")
-    ticket = service.redeem(await _variable(session, "IVR_SPY_TICKET")) if service is not None else None
+    phone = await _variable(session, IVR_SPY_PHONE)
+    ticket = service.redeem(await _variable(session, IVR_SPY_TICKET)) if service is not None else None
     supervisor = ticket.supervisor if ticket is not None else (
         supervisor_for_phone(config, phone) if _PHONE.match(phone) else None)
     via: Via = "page" if ticket is not None else "phone"
@@ -71,15 +81,15 @@ async def handle(app: App, session: AgiSession) -> None:
             service.announce_failed(ticket, refusal.code)
         await _answer(channel, _PROMPTS.get(refusal.code, "spy-not-allowed"), refusal.code)
         return
-    await channel.set_variable("IVR_SPY_CHANNEL", decision.channel)
-    await channel.set_variable("IVR_SPY_OPTIONS", decision.options)
-    await channel.set_variable("IVR_SPY_ID", started.spy_id)
-    await channel.set_variable("IVR_SPY_SUPERVISOR", decision.supervisor)
-    await channel.set_variable("IVR_SPY_AGENT", decision.agent)
-    await channel.set_variable("IVR_SPY_RESULT", "ok")
+    await channel.set_variable(IVR_SPY_CHANNEL, decision.channel)
+    await channel.set_variable(IVR_SPY_OPTIONS, decision.options)
+    await channel.set_variable(IVR_SPY_ID, started.spy_id)
+    await channel.set_variable(IVR_SPY_SUPERVISOR, decision.supervisor)
+    await channel.set_variable(IVR_SPY_AGENT, decision.agent)
+    await channel.set_variable(IVR_SPY_RESULT, "ok")
     call.log.info("spy", supervisor=supervisor, agent=decision.agent, mode=decision.mode, via=via)
 
 
 async def _answer(channel: AgiChannel, prompt: str, result: str) -> None:
     await channel.play(f"ivr/{LANGUAGE}/{prompt}", interrupt_keys="")
-    await channel.set_variable("IVR_SPY_RESULT", result)
+    await channel.set_variable(IVR_SPY_RESULT, result)

@@ -141,9 +141,6 @@ class Backlog:
         self._items.appendleft(message)
         self._trim()
 
-    def peek(self) -> OutMessage:
-        return self._items[0]
-
     def pop(self) -> OutMessage:
         return self._items.popleft()
 

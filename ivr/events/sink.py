@@ -16,11 +16,6 @@ class EventSink(Protocol):
         """Queue an event for publishing. Never blocks and never raises: calls must not wait on the bus."""
 
 
-class NullSink:
-    def emit(self, event: str, call: ActiveCall | None = None, **data: Any) -> None:
-        return None
-
-
 @dataclass
 class MemorySink:
     events: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from ivr.config.model import WEEKDAYS, Schedule
+from ivr.engine.nodes.base import NodeBase
+from ivr.engine.nodes.collect import CollectNode
+from ivr.engine.nodes.hangup import HangupNode
+from ivr.engine.nodes.hours import HoursNode
+from ivr.engine.nodes.language import LanguageNode
+from ivr.engine.nodes.menu import MenuNode
+from ivr.engine.nodes.play import PlayNode
+from ivr.engine.nodes.queue import QueueNode
+from ivr.engine.nodes.set_tags import SetNode
+from ivr.engine.nodes.transfer import TransferNode
 from ivr.graph.model import PlanPicture
-from ivr.nodes.base import NodeBase
-from ivr.nodes.collect import CollectNode
-from ivr.nodes.hangup import HangupNode
-from ivr.nodes.hours import HoursNode
-from ivr.nodes.language import LanguageNode
-from ivr.nodes.menu import MenuNode
-from ivr.nodes.play import PlayNode
-from ivr.nodes.queue import QueueNode
-from ivr.nodes.set_tags import SetNode
-from ivr.nodes.transfer import TransferNode
 
 # kind -> (shape, fill colour)
 STYLES = {

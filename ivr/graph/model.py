@@ -14,11 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ivr.config.loader import RULES_FILE, discover, load_config, parse_files
+from ivr.config.loader import RULES_FILE, discover
 from ivr.config.model import AgentGroup, Schedule
+from ivr.config.plan import Ref
 from ivr.config.problems import ConfigError, Problem
 from ivr.config.yamlsource import SourceDoc
-from ivr.nodes.base import NodeBase, Ref
+from ivr.engine.nodes import NODE_KINDS
+from ivr.engine.nodes.base import NodeBase
+from ivr.validate import load_config, parse_files
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,6 @@ def load_picture(plan_file: Path, config: Sequence[Path] | None = None) -> PlanP
 
 
 def _picture(data: dict[str, Any]) -> PlanPicture:
-    from ivr.nodes import NODE_KINDS  # not at import time: ivr.nodes imports ivr.config
-
     raw_nodes = data.get("nodes") if isinstance(data.get("nodes"), dict) else {}
     nodes: dict[str, NodeBase] = {}
     broken: dict[str, str] = {}

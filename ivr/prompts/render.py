@@ -3,7 +3,6 @@ only what changed since the last build (text, voice or the recording's bytes) is
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -15,28 +14,8 @@ from pathlib import Path
 from ivr.config.loader import RULES_FILE, ConfigSet
 from ivr.config.model import Prompt
 from ivr.config.plan import is_audio_file
-
-# espeak-ng voice per language code; unknown codes fall back to the code itself.
-VOICES = {"sv": "sv", "en": "en-gb", "ar": "ar", "fi": "fi", "bs": "bs", "pl": "pl", "fa": "fa", "so": "so"}
-RENDERER_VERSION = "espeak-ng+sox/1"
-
-
-@dataclass(frozen=True)
-class PromptJob:
-    sound: str  # Asterisk sound name under sounds/, e.g. ivr/main/sv/welcome
-    language: str
-    text: str
-    recording: Path | None = None  # an audio file to convert instead of speaking `text`
-
-    @property
-    def fingerprint(self) -> str:
-        if self.recording is not None:
-            if not self.recording.is_file():
-                raise FileNotFoundError(f"recording {self.recording} for {self.sound} does not exist")
-            content = hashlib.sha256(self.recording.read_bytes()).hexdigest()
-            return hashlib.sha256(f"{RENDERER_VERSION}\0recording\0{content}".encode()).hexdigest()
-        voice = VOICES.get(self.language, self.language)
-        return hashlib.sha256(f"{RENDERER_VERSION}\0{voice}\0{self.text}".encode()).hexdigest()
+from ivr.prompts.job import VOICES, PromptJob
+from ivr.prompts.queue_sounds import queue_sound_jobs
 
 
 @dataclass
@@ -55,8 +34,6 @@ def jobs(config: ConfigSet) -> Iterator[PromptJob]:
     for prompt_id, prompt in config.rules.system_prompts.items():
         yield from _prompt_jobs(prompt, f"ivr/{{lang}}/{prompt_id}", rules_file.parent)
     # What app_queue says to waiting callers, where Asterisk has no sounds for the language.
-    from ivr.queues.sounds import queue_sound_jobs  # here: ivr.queues imports this module
-
     yield from queue_sound_jobs(config.rules.queueing.announcements.sound_languages)
 
 

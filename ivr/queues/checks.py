@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ivr.config.loader import ConfigSet, LoadedFiles
-from ivr.config.problems import Problem
+from ivr.config.problems import Problem, unknown_name
 
 # System prompts the dialplan and the `callback` route play when a group offers callbacks.
 CALLBACK_PROMPTS = ("callback-offer", "callback-your-number", "callback-confirm", "callback-enter-number",
@@ -15,8 +15,6 @@ CALLBACK_PROMPTS = ("callback-offer", "callback-your-number", "callback-confirm"
 
 
 def check_queues(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
-    from ivr.config.checks import _unknown  # ivr.config.checks imports this module late: no cycle
-
     problems: list[Problem] = []
     rules = config.rules
     owners: dict[str, str] = {}
@@ -33,7 +31,7 @@ def check_queues(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
             if rule is not None:
                 if rule.to not in config.groups:
                     problems.append(doc.problem((*where, "overflow", "to"),
-                                                *_unknown("agent group", rule.to, config.groups)))
+                                                *unknown_name("agent group", rule.to, config.groups)))
                 elif rule.to == name:
                     problems.append(doc.problem((*where, "overflow", "to"), f"group '{name}' overflows to itself",
                                                 "name another group, or remove the overflow"))
@@ -43,10 +41,11 @@ def check_queues(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
             if group.closed is not None:
                 if group.closed.schedule not in rules.schedules:
                     problems.append(doc.problem((*where, "closed", "schedule"),
-                                                *_unknown("schedule", group.closed.schedule, rules.schedules)))
+                                                *unknown_name("schedule", group.closed.schedule, rules.schedules)))
                 if group.closed.prompt not in rules.system_prompts:
                     problems.append(doc.problem((*where, "closed", "prompt"),
-                                                *_unknown("system prompt", group.closed.prompt, rules.system_prompts)))
+                                                *unknown_name("system prompt", group.closed.prompt,
+                                                              rules.system_prompts)))
             for index, language in enumerate(group.skills.languages):
                 if language not in rules.languages:
                     problems.append(replace(doc.problem(

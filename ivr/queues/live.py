@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ivr.events.queue_view import QueueView
+from ivr.live.queue_view import QueueView
 from ivr.queues.membership import SKILL_GAP
 from ivr.queues.overflow import QueueLoad
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ivr.config.loader import ConfigSet
-from ivr.engine.schedule import opening_state
+from ivr.opening_hours import opening_state
 from ivr.queues.membership import SKILLED_ONLY_MAX
 from ivr.queues.skills import select_queue
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from ivr.dialplan_variables import IVR_CB_QUEUE, IVR_QUEUED
 from ivr.supervision.policy import LiveCall, channel_prefix
 
-QUEUE_VARIABLES = ("IVR_QUEUED", "IVR_CB_QUEUE")
+QUEUE_VARIABLES = (IVR_QUEUED, IVR_CB_QUEUE)
 
 
 class AmiActions(Protocol):

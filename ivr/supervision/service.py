@@ -28,6 +28,7 @@ import structlog
 
 from ivr.ami.errors import AmiError
 from ivr.config.loader import ConfigSet
+from ivr.dialplan_variables import IVR_SPY_TICKET
 from ivr.supervision.live import AmiActions, find_call
 from ivr.supervision.policy import MODES, Decision, Refusal, SpyMode, check_agent, check_mode, decide
 
@@ -165,7 +166,7 @@ class SpyService:
             if ami is None:
                 raise AmiError("AMI is not connected")
             await ami.originate(phone, context=PHONE_CONTEXT, exten=exten, caller_id=caller_id,
-                                variables={"IVR_SPY_TICKET": ticket}, ring_timeout=RING_S)
+                                variables={IVR_SPY_TICKET: ticket}, ring_timeout=RING_S)
         except AmiError as exc:
             self._tickets.pop(ticket, None)
             self._log.warning("supervisor's phone not reached", supervisor=request.supervisor, error=str(exc)[:200])

@@ -20,8 +20,8 @@ from ivr.desktop.calls import DesktopCalls
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.server import install, make_context, state_feed
 from ivr.desktop.store import WebStore, set_password
-from ivr.events.ami_bridge import AmiBridge
 from ivr.events.sink import FanoutSink
+from ivr.live.ami_bridge import AmiBridge
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.supervision.service import SpyService
@@ -120,7 +120,8 @@ async def desktop(tmp_path: Path, *, keepalive_s: float = 15.0, **settings: Any)
     ctx.calls = DesktopCalls(lambda: holder.current, ctx.hub, view=lambda: bridge.view)
     # Listening in: the daemon's wiring without the end-of-spy events (QueueAmi sends none).
     app.spy = SpyService(lambda: holder.current, lambda: ami,
-                         lambda agent: agent_interfaces(app, lambda: bridge.view, agent), ctx.store.audit,
+                         lambda agent: agent_interfaces(app.config, app.settings, lambda: bridge.view, agent),
+                         ctx.store.audit,
                          lambda _supervisor, agent, data: ctx.hub.to_supervisors(agent, "spy", data))
     fanout.add(state_feed(ctx))
     fanout.add(ctx.calls)

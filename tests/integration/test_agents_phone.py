@@ -14,7 +14,7 @@ from harness.sandbox import Sandbox
 from test_queues_agents import daemon, logged_out, members  # noqa: F401 (fixtures)
 
 from ivr.asterisk_gen.pjsip import auth_name, write_passwords
-from ivr.config import load_config
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -30,9 +30,9 @@ from harness.trunk import operator_trunk
 
 from ivr.asterisk_gen.callerid import callerid_table
 from ivr.asterisk_gen.pjsip import write_passwords
-from ivr.config import load_config
 from ivr.config.loader import ConfigSet
 from ivr.config.model import CallerIdRule
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = load_config([REPO])

@@ -1,5 +1,5 @@
 """What a waiting caller hears, on the real Asterisk: app_queue's position announcement in the
-caller's language - our rendered Swedish and Arabic sounds (ivr/queues/sounds.py, `ivr prompts
+caller's language - our rendered Swedish and Arabic sounds (ivr/prompts/queue_sounds.py, `ivr prompts
 build`), Asterisk's own English ones - found in a recording of the caller's line."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from harness.ami import AmiClient, SimCall
 from harness.sandbox import Sandbox
 
+from ivr.prompts.queue_sounds import queue_sound_jobs
 from ivr.prompts.render import render_one
-from ivr.queues.sounds import queue_sound_jobs
 
 BUILDING_STANDINS = ("4001", "4002")
 

@@ -46,7 +46,7 @@ from harness.sandbox import SCRIPT, Sandbox
 from harness.webrtc_browser import PipeDevTools, chromium_in
 
 from ivr.asterisk_gen.pjsip import write_passwords
-from ivr.config import load_config
+from ivr.validate import load_config
 
 AGENT = "david.lind"  # extension 1004, group building
 ENDPOINT = "web1004"

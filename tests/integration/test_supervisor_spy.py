@@ -46,10 +46,10 @@ from harness.ports import SIP_PORT
 from harness.sandbox import Sandbox
 
 from ivr.asterisk_gen.pjsip import auth_name, write_passwords
-from ivr.config import load_config
 from ivr.desktop.store import read_audit
 from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port
+from ivr.validate import load_config
 
 # Bilal's phone: a stand-in that sends audio once answered (asterisk-config/sandbox/extensions_sandbox.conf).
 SIM = "Local/9{extension}@agent-talking-sim/n"

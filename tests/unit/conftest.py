@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ivr.config import ConfigError, ConfigSet, Problem, load_config
+from ivr.config import ConfigError, ConfigSet, Problem
 from ivr.config.plan import Plan
 from ivr.testing.postgres import pg_schema
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "config"

@@ -15,7 +15,7 @@ from ivr.agi.channel import AgiChannel
 from ivr.agi.errors import AgiHangup, AgiProtocolError, AgiTimeout
 from ivr.agi.server import FastAgiServer, RouteHandler
 from ivr.agi.session import AgiSession
-from ivr.engine.channel import CallerHungUp
+from ivr.channel import CallerHungUp
 
 IO_TIMEOUT = 2.0
 

@@ -10,9 +10,9 @@ import pytest
 from panoramisk.message import Message
 
 from ivr.events import names
-from ivr.events.ami_bridge import AmiBridge
-from ivr.events.queue_view import QueueView
 from ivr.events.sink import MemorySink
+from ivr.live.ami_bridge import AmiBridge
+from ivr.live.queue_view import QueueView
 from ivr.privacy import NumberHasher
 
 CALLER = "+46701234567"
@@ -172,7 +172,7 @@ def test_withheld_caller_of_the_ivr_is_queued_without_a_reference() -> None:
 
 
 def test_calls_never_seen_hanging_up_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ivr.events.ami_bridge._TRACK_LIMIT_CALLS", 3)
+    monkeypatch.setattr("ivr.live.ami_bridge._TRACK_LIMIT_CALLS", 3)
     bridge, sink, clock = make()
 
     class Call:

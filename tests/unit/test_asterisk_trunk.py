@@ -11,9 +11,10 @@ import pytest
 from ivr.asterisk_gen import SANDBOX_TRUNK, generate, stale_files
 from ivr.asterisk_gen.trunk import pjsip_trunk, sandbox_trunk
 from ivr.cli import main
-from ivr.config import ConfigError, load_config
+from ivr.config import ConfigError
 from ivr.config.loader import ConfigSet
 from ivr.config.model import Trunk, TrunkAuth
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = "routing_rules.yaml"

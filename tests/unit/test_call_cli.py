@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from ivr.channel import CallerHungUp
 from ivr.config import ConfigSet
 from ivr.config.plan import Plan
-from ivr.engine.channel import CallerHungUp
 from ivr.engine.interpreter import run_call
 from ivr.engine.terminal import TerminalChannel
 

@@ -19,10 +19,11 @@ from ivr.callbacks.service import CallbackService
 from ivr.callbacks.store import NewCallback
 from ivr.config.holder import ConfigHolder
 from ivr.daemon import Daemon
-from ivr.events.queue_view import QueueView
 from ivr.events.sink import FanoutSink
+from ivr.live.queue_view import QueueView
 from ivr.settings import Settings
 from ivr.store.db import open_database
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 NUMBER = "+46701234567"
@@ -132,8 +133,8 @@ class Clock:
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[CallbackService]:
     view = QueueView()
-    running = CallbackService(ConfigHolder([str(REPO)]), f"sqlite:///{tmp_path / 'ivr.db'}", SEAL, FanoutSink(),
-                              view=lambda: view, scan_every=3600, clock=Clock())
+    running = CallbackService(ConfigHolder([str(REPO)], load_config), f"sqlite:///{tmp_path / 'ivr.db'}", SEAL,
+                              FanoutSink(), view=lambda: view, scan_every=3600, clock=Clock())
     running.attach(FakeAmi())
     await running.start()
     await running._open()

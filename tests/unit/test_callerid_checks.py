@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
-from ivr.config import ConfigSet, Problem, load_config
+from ivr.config import ConfigSet, Problem
+from ivr.validate import load_config
 
 OFFICIALS = "agents/officials.yaml"
 RULES = "routing_rules.yaml"

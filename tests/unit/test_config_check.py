@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
-from ivr.config import Problem, load_config
+from ivr.config import Problem
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 PLAN = "dialplans/mini.yaml"

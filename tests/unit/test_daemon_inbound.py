@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from ivr.daemon import Daemon
+from ivr.events import names
+from ivr.events.sink import FanoutSink
 from ivr.privacy import mask_number
 from ivr.settings import Settings
 from ivr.testing.fake_asterisk import fake_call
@@ -77,3 +80,53 @@ async def test_caller_number_never_in_logs(daemon: Daemon) -> None:
     assert any(line.get("event") == "menu finished" for line in lines)
     assert "701234567" not in out
     assert any(line.get("caller") == mask_number("+46701234567") for line in lines)
+
+
+class ReloadWhenMenuStarts:
+    """An event sink that reloads the daemon's config (after an admin's edit) as the caller reaches the menu."""
+
+    def __init__(self, daemon: Daemon, edit: Callable[[], None]) -> None:
+        self.daemon, self.edit = daemon, edit
+        self.reloaded_to = ""
+
+    def emit(self, event: str, call: object = None, **data: object) -> None:
+        if event == names.IVR_NODE and data.get("node") == "main_menu" and not self.reloaded_to:
+            self.edit()
+            report = self.daemon.app.config.reload()
+            assert report.ok and report.new_version != report.old_version
+            self.reloaded_to = report.new_version
+
+
+async def test_a_reload_during_the_menu_leaves_the_call_on_its_first_version(tmp_path: Path) -> None:
+    root = tmp_path / "cfg"
+    for part in ("dialplans", "agents"):
+        shutil.copytree(REPO / part, root / part)
+    shutil.copy(REPO / "routing_rules.yaml", root)
+    groups = root / "agents" / "groups.yaml"
+    settings = Settings(config_paths=[str(root)], agi_port=0, state_dir=tmp_path, allow_test_clock=True)
+    running = Daemon(settings)
+    await running.start()
+    try:
+        first = running.app.config.current.version
+        assert first and isinstance(running.app.events, FanoutSink)
+
+        def shorten_the_overflow() -> None:
+            text = groups.read_text(encoding="utf-8")
+            old, new = "overflow: {to: general, after: 300,", "overflow: {to: general, after: 120,"
+            assert text.count(old) == 1
+            groups.write_text(text.replace(old, new), encoding="utf-8")
+
+        reloader = ReloadWhenMenuStarts(running, shorten_the_overflow)
+        running.app.events.add(reloader)
+        during = await fake_call(running.server.port, keys=["2", "4"], variables=WEEKDAY)
+        after = await fake_call(running.server.port, keys=["2", "4"], variables=WEEKDAY)
+    finally:
+        await running.stop(grace=1)
+    reloaded_to = reloader.reloaded_to
+    assert reloaded_to
+    # The menu and the queue placement both ran on the version the call started on...
+    assert during.variables["IVR_CONFIG_VERSION"] == first
+    assert (during.variables["IVR_QUEUE"], during.variables["IVR_QUEUE_TIMEOUT"]) == ("kc-streets", "300")
+    # ...and the next call runs on the new one.
+    assert after.variables["IVR_CONFIG_VERSION"] == reloaded_to
+    assert (after.variables["IVR_QUEUE"], after.variables["IVR_QUEUE_TIMEOUT"]) == ("kc-streets", "120")

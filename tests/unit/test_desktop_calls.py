@@ -16,7 +16,7 @@ from ivr.desktop.calls import DesktopCalls, WrapupRefused
 from ivr.desktop.hub import DesktopHub, Subscriber
 from ivr.desktop.users import AGENT_SCOPES, SUPERVISOR_SCOPES, WebUser, agent_groups
 from ivr.events import names
-from ivr.events.queue_view import QueueView
+from ivr.live.queue_view import QueueView
 from ivr.privacy import NumberHasher
 
 NUMBER = "+46701234567"

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
-from ivr.config import Problem, load_config
+from ivr.config import Problem
 from ivr.desktop import store
 from ivr.desktop.hub import RESET, DesktopHub
 from ivr.desktop.ratelimit import LoginLimiter
 from ivr.desktop.users import AGENT_SCOPES, SUPERVISOR_SCOPES, WebUser, token_user, user_for
 from ivr.store.db import Database, open_database
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 

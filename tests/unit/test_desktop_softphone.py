@@ -9,9 +9,9 @@ from pathlib import Path
 from aiohttp.test_utils import make_mocked_request
 
 from ivr.asterisk_gen.pjsip import read_credentials, write_passwords
-from ivr.config import load_config
 from ivr.desktop.routes_softphone import with_socket, ws_url
 from ivr.testing.desktop import REPO, desktop
+from ivr.validate import load_config
 
 WS = "wss://pbx.malmo.example:8089/ws"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
-from ivr.config import load_config
 from ivr.config.diff import Change, Snapshot, diff, reload_summary, summarize
+from ivr.validate import load_config, parse_paths
 
 Break = Callable[[str, str, str], Path]
 PLAN = "dialplans/mini.yaml"
@@ -26,8 +26,8 @@ def old_tree(config_tree: Path, tmp_path: Path) -> Path:
 
 
 def changes(old: Path, new: Path) -> list[str]:
-    before, problems = Snapshot.parse([old])
-    after, more = Snapshot.parse([new])
+    before, problems = Snapshot.parsed(parse_paths([old]))
+    after, more = Snapshot.parsed(parse_paths([new]))
     assert problems == more == []
     return [change.text for change in diff(before, after)]
 

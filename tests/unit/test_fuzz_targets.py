@@ -105,7 +105,7 @@ def test_targets_catch_the_bugs_they_look_for(monkeypatch: pytest.MonkeyPatch, n
 
 
 def test_ami_target_catches_a_number_in_clear(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ivr.events.ami_bridge import AmiBridge
+    from ivr.live.ami_bridge import AmiBridge
 
     def leaky_ref(self: AmiBridge, msg: object) -> str:
         return str(msg.get("CallerIDNum", ""))  # type: ignore[attr-defined]

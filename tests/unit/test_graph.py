@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
-from ivr.config import load_config
 from ivr.graph import load_picture, plan_to_dot
+from ivr.validate import load_config
 
 Break = Callable[[str, str, str], Path]
 SVG = "{http://www.w3.org/2000/svg}"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
-from ivr.config import ConfigError, load_config
+from ivr.config import ConfigError
 from ivr.prompts.render import build_prompts
+from ivr.validate import load_config
 
 Break = Callable[[str, str, str], Path]
 PLAN = "dialplans/mini.yaml"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ivr.config import Problem, load_config
+from ivr.config import Problem
 from ivr.queues.checks import check_queues
+from ivr.validate import load_config
 
 GROUPS = "agents/groups.yaml"
 
@@ -74,7 +75,8 @@ def test_loops_and_unknown_skill_languages_are_warnings(config_tree: Path) -> No
     overflow: {to: general, when_no_agents: true}
 """)
     config = load_config(["."])  # warnings do not stop a config from loading
-    from ivr.config.loader import discover, parse_files
+    from ivr.config.loader import discover
+    from ivr.validate import parse_files
 
     found = check_queues(config, parse_files(discover(["."])))
     assert {p.severity for p in found} == {"warning"}

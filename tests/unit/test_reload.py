@@ -14,14 +14,15 @@ from structlog.testing import capture_logs
 
 from ivr.cli import main
 from ivr.config.holder import ConfigHolder
-from ivr.nodes.menu import MenuNode
+from ivr.engine.nodes.menu import MenuNode
+from ivr.validate import load_config
 
 Break = Callable[[str, str, str], Path]
 PLAN = "dialplans/mini.yaml"
 
 
 def test_broken_reload_keeps_the_last_good_config(config_tree: Path) -> None:
-    holder = ConfigHolder(["."])
+    holder = ConfigHolder(["."], load_config)
     good = holder.current
     (config_tree / PLAN).write_text("nodes:\n  welcome: [unclosed\n", encoding="utf-8")
     with capture_logs() as logs:
@@ -37,7 +38,7 @@ def test_broken_reload_keeps_the_last_good_config(config_tree: Path) -> None:
 
 
 def test_a_call_keeps_the_config_it_started_with(config_tree: Path, break_file: Break) -> None:
-    holder = ConfigHolder(["."])
+    holder = ConfigHolder(["."], load_config)
     in_call = holder.current  # what a call captures when it starts
     break_file(PLAN, '"1": queue_general', '"1": transfer_out')
     with capture_logs() as logs:
@@ -55,7 +56,7 @@ def test_a_call_keeps_the_config_it_started_with(config_tree: Path, break_file: 
 
 
 def test_reload_of_unchanged_files_logs_no_changes(config_tree: Path) -> None:
-    holder = ConfigHolder(["."])
+    holder = ConfigHolder(["."], load_config)
     with capture_logs() as logs:
         report = holder.reload()
     assert report.ok and report.new_version == report.old_version
@@ -65,7 +66,8 @@ def test_reload_of_unchanged_files_logs_no_changes(config_tree: Path) -> None:
 DAEMON = """
 import pathlib, signal, sys, time
 from ivr.config.holder import ConfigHolder
-holder = ConfigHolder(["."])
+from ivr.validate import load_config
+holder = ConfigHolder(["."], load_config)
 out = pathlib.Path(sys.argv[1])
 def on_hup(*_):
     report = holder.reload()

@@ -9,7 +9,7 @@ import pytest
 
 from ivr.config import ConfigSet
 from ivr.config.model import Schedule
-from ivr.engine.schedule import OpeningState, opening_state, swedish_days
+from ivr.opening_hours import OpeningState, opening_state, swedish_days
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 UTC = dt.UTC

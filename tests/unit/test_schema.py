@@ -15,9 +15,10 @@ import pytest
 import yaml
 
 from ivr.cli import main
-from ivr.config import ConfigError, load_config
-from ivr.nodes import NODE_KINDS
+from ivr.config import ConfigError
+from ivr.engine.nodes import NODE_KINDS
 from ivr.schema import all_schemas, plan_schema, schema_text
+from ivr.validate import load_config
 
 Break = Callable[[str, str, str], Path]
 REPO = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ivr.config import ConfigSet
-from ivr.nodes.collect import shown_digits
+from ivr.engine.nodes.collect import shown_digits
 from ivr.privacy import NumberHasher, looks_like_phone_number
 
 HASHER = NumberHasher(b"k" * 32)

@@ -13,7 +13,7 @@ import pytest
 
 from ivr.ami.errors import AmiOriginateFailed
 from ivr.asterisk_gen.pjsip import pjsip_agents
-from ivr.config import ConfigError, ConfigSet, load_config
+from ivr.config import ConfigError, ConfigSet
 from ivr.desktop.hub import DesktopHub
 from ivr.desktop.store import WebStore, read_audit
 from ivr.desktop.users import WebUser, agent_groups, user_for
@@ -31,6 +31,7 @@ from ivr.supervision.policy import (
     supervisor_for_phone,
 )
 from ivr.supervision.service import USER_EVENT, SpyService
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 LENA = "lena.strand"  # the shipped supervisor: groups general, social, school

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ivr.config import ConfigSet, Problem, load_config
-from ivr.config.loader import discover, parse_files
+from ivr.config import ConfigSet, Problem
+from ivr.config.loader import discover
 from ivr.config.wrapup import check_wrapup
+from ivr.validate import load_config, parse_files
 
 GROUPS = "agents/groups.yaml"
 

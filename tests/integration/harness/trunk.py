@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ivr.asterisk_gen.trunk import AUTH, AUTH_FILE, ENDPOINT, pjsip_trunk, sandbox_trunk
-from ivr.config import load_config
 from ivr.config.model import TrunkAuth
+from ivr.validate import load_config
 
 from .ports import OPERATOR_PORT, SIP_PORT
 from .sandbox import Sandbox

@@ -8,9 +8,9 @@ from typing import Any
 
 import structlog
 
-from ivr.events.ami_bridge import AmiBridge
-from ivr.events.queue_view import QueueView
 from ivr.events.sink import FanoutSink
+from ivr.live.ami_bridge import AmiBridge
+from ivr.live.queue_view import QueueView
 
 
 async def fetch_view(ami: Any) -> QueueView:

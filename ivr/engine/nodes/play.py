@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ivr.nodes.base import NodeBase, Ref, Step, node_ref, prompt_ref
+from ivr.config.plan import Ref
+from ivr.engine.nodes.base import NodeBase, node_ref, prompt_ref
+from ivr.engine.outcome import Step
 
 if TYPE_CHECKING:
     from ivr.engine.context import CallContext

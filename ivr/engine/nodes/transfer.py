@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from ivr.config.model import E164
-from ivr.nodes.base import NodeBase, Outcome, Ref, Step, prompt_ref
+from ivr.config.plan import Ref
+from ivr.engine.nodes.base import NodeBase, prompt_ref
+from ivr.engine.outcome import Outcome, Step
 
 if TYPE_CHECKING:
     from ivr.engine.context import CallContext

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import StringConstraints
 
-from ivr.nodes.base import NodeBase, Ref, Step, node_ref
+from ivr.config.plan import Ref
+from ivr.engine.nodes.base import NodeBase, node_ref
+from ivr.engine.outcome import Step
 
 if TYPE_CHECKING:
     from ivr.engine.context import CallContext

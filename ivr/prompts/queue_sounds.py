@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ivr.prompts.render import PromptJob
+from ivr.prompts.job import PromptJob
 
 PHRASES: dict[str, dict[str, str]] = {
     "sv": {

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ivr.nodes.base import NodeBase, Ref, Step, node_ref, prompt_ref
+from ivr.config.plan import Ref
+from ivr.engine.nodes.base import NodeBase, node_ref, prompt_ref
+from ivr.engine.outcome import Step
 from ivr.privacy import looks_like_phone_number
 
 if TYPE_CHECKING:

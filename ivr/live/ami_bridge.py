@@ -36,8 +36,8 @@ import structlog
 
 from ivr.ami.errors import AmiError
 from ivr.events import names
-from ivr.events.queue_view import Caller, Member, QueueView
 from ivr.events.sink import EventSink
+from ivr.live.queue_view import Caller, Member, QueueView
 
 if TYPE_CHECKING:
     from ivr.ami.client import AmiClient

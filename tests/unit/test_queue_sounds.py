@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ivr.config.loader import ConfigSet
+from ivr.prompts.queue_sounds import NUMBERS, PHRASES, queue_sound_jobs
 from ivr.prompts.render import jobs
-from ivr.queues.sounds import NUMBERS, PHRASES, queue_sound_jobs
 
 # Every sound app_queue's say_position() plays to a waiting caller (queues.conf names).
 APP_QUEUE_SOUNDS = {"queue-youarenext", "queue-thereare", "queue-callswaiting", "queue-quantity1",

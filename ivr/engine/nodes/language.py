@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ivr.config.model import Language
-from ivr.nodes.base import NodeBase, Ref, Step, node_ref, prompt_ref
-from ivr.nodes.menu import DtmfKey
+from ivr.config.plan import Ref
+from ivr.engine.nodes.base import NodeBase, node_ref, prompt_ref
+from ivr.engine.nodes.menu import DtmfKey
+from ivr.engine.outcome import Step
 
 if TYPE_CHECKING:
     from ivr.engine.context import CallContext
@@ -25,7 +27,9 @@ class LanguageNode(NodeBase):
     next: str
 
     def refs(self) -> list[Ref]:
-        return [*prompt_ref(self.prompt, "prompt"), *node_ref(self.next, "next")]
+        # The checker holds each chosen language against the plan's `languages`.
+        languages = [Ref("language", language, ("options", key)) for key, language in self.options.items()]
+        return [*prompt_ref(self.prompt, "prompt"), *languages, *node_ref(self.next, "next")]
 
     async def run(self, call: CallContext) -> Step:
         key = call.take_typeahead()

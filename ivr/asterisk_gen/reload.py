@@ -15,25 +15,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ivr.queues.amiconn import cli_ami
-from ivr.settings import Settings
-
 
 def _ok(answer: Any) -> bool:
     first = answer[0] if isinstance(answer, list) else answer
     return str(first.get("Response", "")).lower() == "success"
 
 
-async def reload_asterisk(settings: Settings) -> list[str]:
+async def reload_asterisk(ami: Any) -> list[str]:
+    """`ami` is logged in as the admin login (ivr.cli.amiconn.cli_ami with admin=True)."""
     report = []
-    async with cli_ami(settings, admin=True) as ami:
-        queues = await ami.action({"Action": "QueueReload", "Members": "yes", "Rules": "yes", "Parameters": "yes"})
-        if not _ok(queues):
-            raise RuntimeError(f"QueueReload refused: {queues.get('Message', '')}")
-        report.append("queues: reloaded (waiting callers and logged-in agents kept)")
-        phones = await ami.action({"Action": "Reload", "Module": "res_pjsip.so"})
-        report.append("phones: reloaded" if _ok(phones) else f"phones: not reloaded ({phones.get('Message', '')})")
-        dialplan = await ami.action({"Action": "Reload", "Module": "pbx_config.so"})
-        report.append("dialplan (caller-ID table): reloaded" if _ok(dialplan)
-                      else f"dialplan (caller-ID table): not reloaded ({dialplan.get('Message', '')})")
+    queues = await ami.action({"Action": "QueueReload", "Members": "yes", "Rules": "yes", "Parameters": "yes"})
+    if not _ok(queues):
+        raise RuntimeError(f"QueueReload refused: {queues.get('Message', '')}")
+    report.append("queues: reloaded (waiting callers and logged-in agents kept)")
+    phones = await ami.action({"Action": "Reload", "Module": "res_pjsip.so"})
+    report.append("phones: reloaded" if _ok(phones) else f"phones: not reloaded ({phones.get('Message', '')})")
+    dialplan = await ami.action({"Action": "Reload", "Module": "pbx_config.so"})
+    report.append("dialplan (caller-ID table): reloaded" if _ok(dialplan)
+                  else f"dialplan (caller-ID table): not reloaded ({dialplan.get('Message', '')})")
     return report

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ivr.nodes.base import NodeBase, Outcome, Ref, Step, prompt_ref
+from ivr.config.plan import Ref
+from ivr.engine.nodes.base import NodeBase, prompt_ref
+from ivr.engine.outcome import Outcome, Step
 
 if TYPE_CHECKING:
     from ivr.engine.context import CallContext

@@ -1,0 +1,101 @@
+"""The contract between the daemon and the dialplan (asterisk-config/extensions.conf): every channel
+variable that one side sets and the other reads, in one place.
+
+The daemon decides and the dialplan acts, so a name misspelt on either side is a silent fallback for
+the caller. Code names these constants, never the string; tests/unit/test_dialplan_variables.py holds
+this module against extensions.conf both ways. docs/ARCHITECTURE.md says what each variable means.
+"""
+
+from __future__ import annotations
+
+# Route `inbound` (and the desktop's transfer, which redirects the caller with the same variables).
+# IVR_RESULT goes last: a session that dies half-way leaves it empty and the dialplan falls back.
+IVR_RESULT = "IVR_RESULT"
+IVR_QUEUE = "IVR_QUEUE"
+IVR_TARGET = "IVR_TARGET"
+IVR_LANG = "IVR_LANG"
+IVR_PRIORITY = "IVR_PRIORITY"
+IVR_TRANSFER_QUEUE = "IVR_TRANSFER_QUEUE"
+IVR_QUEUE_TIMEOUT = "IVR_QUEUE_TIMEOUT"
+IVR_NEXT_QUEUE = "IVR_NEXT_QUEUE"
+IVR_MAX_PENALTY = "IVR_MAX_PENALTY"
+IVR_CALLBACK_OFFER = "IVR_CALLBACK_OFFER"
+
+# The queue a caller waits in and since when, set by the dialplan; the `callback` and `spy` routes read them.
+IVR_QUEUED = "IVR_QUEUED"
+IVR_QUEUE_JOINED = "IVR_QUEUE_JOINED"
+
+# Route `outbound`. IVR_OUT_RESULT goes last.
+IVR_OUT_RESULT = "IVR_OUT_RESULT"
+IVR_OUT_NUMBER = "IVR_OUT_NUMBER"
+IVR_OUT_ATTEMPT = "IVR_OUT_ATTEMPT"
+IVR_OUT_SHOWN = "IVR_OUT_SHOWN"
+IVR_OUT_PURPOSE = "IVR_OUT_PURPOSE"
+IVR_OUT_DEPARTMENT = "IVR_OUT_DEPARTMENT"
+
+# Route `agent`: the dialplan names the phone and the pause key, the daemon answers.
+IVR_AGENT_PHONE = "IVR_AGENT_PHONE"
+IVR_PAUSE_KEY = "IVR_PAUSE_KEY"
+IVR_AGENT_RESULT = "IVR_AGENT_RESULT"
+
+# Callbacks: the stand-in the daemon originates into [ivr-callback-hold], then route `callback`'s answer.
+IVR_CB_QUEUE = "IVR_CB_QUEUE"
+IVR_CB_PRIO = "IVR_CB_PRIO"
+IVR_CB_POSITION = "IVR_CB_POSITION"
+IVR_CB_WAIT = "IVR_CB_WAIT"
+IVR_CB_MAX_PENALTY = "IVR_CB_MAX_PENALTY"
+IVR_CB_TARGET = "IVR_CB_TARGET"
+IVR_CB_CALLERID = "IVR_CB_CALLERID"
+IVR_CB_RING = "IVR_CB_RING"
+
+# The desktop's end of wrap-up: what the daemon originates into [ivr-desktop-wrapup-end].
+IVR_WU_QUEUE = "IVR_WU_QUEUE"
+IVR_WU_INTERFACE = "IVR_WU_INTERFACE"
+IVR_WU_PENALTY = "IVR_WU_PENALTY"
+IVR_WU_NAME = "IVR_WU_NAME"
+IVR_WU_PAUSED = "IVR_WU_PAUSED"
+
+# Route `spy`: the supervisor's phone or the ticket of a call the desktop rang, then the decision.
+# IVR_SPY_RESULT goes last.
+IVR_SPY_PHONE = "IVR_SPY_PHONE"
+IVR_SPY_TICKET = "IVR_SPY_TICKET"
+IVR_SPY_CHANNEL = "IVR_SPY_CHANNEL"
+IVR_SPY_OPTIONS = "IVR_SPY_OPTIONS"
+IVR_SPY_ID = "IVR_SPY_ID"
+IVR_SPY_SUPERVISOR = "IVR_SPY_SUPERVISOR"
+IVR_SPY_AGENT = "IVR_SPY_AGENT"
+IVR_SPY_RESULT = "IVR_SPY_RESULT"
+
+SHARED = frozenset({
+    IVR_RESULT, IVR_QUEUE, IVR_TARGET, IVR_LANG, IVR_PRIORITY, IVR_TRANSFER_QUEUE, IVR_QUEUE_TIMEOUT,
+    IVR_NEXT_QUEUE, IVR_MAX_PENALTY, IVR_CALLBACK_OFFER, IVR_QUEUED, IVR_QUEUE_JOINED,
+    IVR_OUT_RESULT, IVR_OUT_NUMBER, IVR_OUT_ATTEMPT, IVR_OUT_SHOWN, IVR_OUT_PURPOSE, IVR_OUT_DEPARTMENT,
+    IVR_AGENT_PHONE, IVR_PAUSE_KEY, IVR_AGENT_RESULT,
+    IVR_CB_QUEUE, IVR_CB_PRIO, IVR_CB_POSITION, IVR_CB_WAIT, IVR_CB_MAX_PENALTY, IVR_CB_TARGET,
+    IVR_CB_CALLERID, IVR_CB_RING,
+    IVR_WU_QUEUE, IVR_WU_INTERFACE, IVR_WU_PENALTY, IVR_WU_NAME, IVR_WU_PAUSED,
+    IVR_SPY_PHONE, IVR_SPY_TICKET, IVR_SPY_CHANNEL, IVR_SPY_OPTIONS, IVR_SPY_ID, IVR_SPY_SUPERVISOR,
+    IVR_SPY_AGENT, IVR_SPY_RESULT,
+})
+
+# Set by the daemon for whoever looks at the channel (CDR, `core show channel`); the dialplan does not
+# act on them.
+IVR_CONFIG_VERSION = "IVR_CONFIG_VERSION"
+IVR_OVERLOAD = "IVR_OVERLOAD"
+IVR_TAG_PREFIX = "IVR_TAG_"  # + a menu tag's name in capitals (`set` nodes)
+
+# Only a test call carries it, read only under `ivr run --allow-test-clock` (ivr.clock).
+IVR_TEST_NOW = "IVR_TEST_NOW"
+
+DAEMON_ONLY = frozenset({IVR_CONFIG_VERSION, IVR_OVERLOAD, IVR_TEST_NOW})
+
+# The dialplan's own: its settings ([globals]) and what it keeps between its own steps. The daemon never
+# sees them; they are listed so that a new name in extensions.conf is a decision, not an accident.
+DIALPLAN_ONLY = frozenset({
+    "IVR_AGI_URL", "IVR_AGI_AGENT_URL", "IVR_AGI_CALLBACK_URL", "IVR_AGI_SPY_URL", "IVR_OUT_AGI_URL",
+    "IVR_AGI_WATCHDOG", "IVR_CALLBACK_WATCHDOG", "IVR_OUT_WATCHDOG",
+    "IVR_DEFAULT_QUEUE", "IVR_DEFAULT_QUEUE_MAX_WAIT", "IVR_QUEUE_MAX_WAIT", "IVR_TRANSFER_RING", "IVR_OUT_RING",
+    "IVR_FALLBACK_REASON", "IVR_WAIT", "IVR_POS", "IVR_CB_EARLIER",
+    "IVR_OUT_DIALLED", "IVR_OUT_FROM", "IVR_OUT_OWN_NAME", "IVR_OUT_OWN_NUM", "IVR_OUT_OWN_PRES", "IVR_OUT_TABLE",
+    "IVR_SPY_MODE", "IVR_SPY_STARTED",
+})

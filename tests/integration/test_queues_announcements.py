@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -73,12 +74,16 @@ async def test_position_is_announced_in_the_callers_language(
     log = asterisk.root / "var" / "log" / "asterisk" / "full"
     start = log.stat().st_size
     first = await waiting(ami, "sv", "+46701114400")
-    swedish = await ami.originate_caller(context="ivr-queue", exten="s", dtmf="", hold=60, caller_id="+46701114401",
-                                         variables={"IVR_QUEUE": "kc-building", "IVR_LANG": "sv"})
-    await swedish.wait_event(15, Event="Newchannel")
-    assert swedish.channel is not None
-    recording = f"/tmp/ivr-announce-{swedish.token}.wav"
-    await ami.action("MixMonitor", Channel=swedish.channel, File=recording)
+    # Recorded from its first frame ([recorded-caller] in the sandbox overlay starts MixMonitor before
+    # the queue), and only what is sent to the caller: the caller stand-in sends no audio, and
+    # MixMonitor's mix of a silent direction with a busy one comes out garbled on a loaded machine.
+    token = uuid.uuid4().hex[:12]
+    recording = f"/tmp/ivr-announce-{token}-to-caller.wav"
+    swedish = await ami.originate_caller(context="recorded-caller", exten="s", dtmf="", hold=60,
+                                         caller_id="+46701114401",
+                                         variables={"IVR_QUEUE": "kc-building", "IVR_LANG": "sv",
+                                                    "SIM_NEXT_CONTEXT": "ivr-queue", "SIM_RECORD_TO_CALLER": recording,
+                                                    "SIM_RECORD": f"/tmp/ivr-announce-{token}.wav"})
     await swedish.wait_event(15, Event="QueueCallerJoin", Queue="kc-building")
     arabic = await waiting(ami, "ar", "+46701114402")
     english = await waiting(ami, "en", "+46701114403")

@@ -153,7 +153,8 @@ async def test_queued_call_appears_live_in_headless_chromium(tmp_path: Path) -> 
             # Each stream event re-renders the board, so read the panel until it has settled.
             expected = ("Agent 2001", "100%", "1 available", "#1")
             text = ""
-            for _ in range(100):
+            deadline = asyncio.get_running_loop().time() + 30  # generous: a loaded 2-core machine is slow
+            while asyncio.get_running_loop().time() < deadline:
                 text = await browser.evaluate(
                     "(document.querySelector('[data-queue=\"kc-school\"]') || {innerText: ''}).innerText")
                 if all(part in text for part in expected):

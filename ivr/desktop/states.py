@@ -3,7 +3,9 @@ says), plus since when the agent has been in that state and which phone they are
 
 `{agent, state, reason, queues, device, since}`: `state` is one of the bridge's agent states
 (available, ringing, busy, wrapup, paused, unavailable) or `logged_out` (in no queue); `reason` the
-pause reason; `device` `desk`, `browser` or null; `since` epoch seconds of the last change seen.
+pause reason; `device` `desk`, `browser` or null; `since` epoch seconds of the last change seen (on
+first sight after a daemon start, Asterisk's LastPause/LoginTime/LastCall where they tell it, so a
+restart of the daemon does not reset the supervisor's "time in state").
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ class AgentStates:
                                                     "queues": []}
         key = f"{state['state']}|{state['reason']}"
         seen = self._since.get(agent_id)
-        if seen is None or seen[0] != key:
+        if seen is None:  # first sight since the daemon started: Asterisk's own time where it has one
+            began = view.state_began(agent_id, state["state"])
+            seen = self._since[agent_id] = (key, began if began is not None and began <= now else now)
+        elif seen[0] != key:
             seen = self._since[agent_id] = (key, now)
         return {**state, "device": self._device(agent_id, view), "since": seen[1]}
 

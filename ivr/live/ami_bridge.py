@@ -177,7 +177,8 @@ class AmiBridge:
 
     def on_ring_no_answer(self, msg: Mapping[str, Any]) -> None:
         self._send(names.AGENT_RING_ENDED, uniqueid=header(msg, "Uniqueid"), queue=header(msg, "Queue"),
-                   agent=header(msg, "MemberName") or _interface(msg), ring_s=number(msg, "RingTime"))
+                   agent=header(msg, "MemberName") or _interface(msg),
+                   ring_s=number(msg, "RingTime") / 1000)  # milliseconds here (seconds in AgentConnect)
 
     def on_agent_connect(self, msg: Mapping[str, Any]) -> None:
         uniqueid, interface = header(msg, "Uniqueid"), header(msg, "Interface")
@@ -269,7 +270,9 @@ class AmiBridge:
                     queue=header(msg, "Queue"), interface=_interface(msg), name=header(msg, "Name"),
                     status=int(number(msg, "Status")), paused=header(msg, "Paused") == "1",
                     paused_reason=header(msg, "PausedReason"), in_call=header(msg, "InCall") == "1",
-                    wrapup_s=number(msg, "Wrapuptime"), penalty=int(number(msg, "Penalty"))))
+                    wrapup_s=number(msg, "Wrapuptime"), penalty=int(number(msg, "Penalty")),
+                    logged_in_at=number(msg, "LoginTime"), paused_at=number(msg, "LastPause"),
+                    last_call_at=number(msg, "LastCall")))
             elif kind == "QueueEntry":
                 uniqueid = header(msg, "Uniqueid")
                 callers.append(Caller(uniqueid, header(msg, "Queue"), int(number(msg, "Position", 1)),
@@ -310,7 +313,9 @@ class AmiBridge:
             paused_reason=header(msg, "PausedReason") if paused else None,
             in_call=(header(msg, "InCall") == "1") if header(msg, "InCall") else None,
             wrapup_s=number(msg, "Wrapuptime") if header(msg, "Wrapuptime") else None,
-            penalty=int(number(msg, "Penalty")) if header(msg, "Penalty") else None)
+            penalty=int(number(msg, "Penalty")) if header(msg, "Penalty") else None,
+            logged_in_at=_time(msg, "LoginTime"), paused_at=_time(msg, "LastPause"),
+            last_call_at=_time(msg, "LastCall"))
         self._announce_agents({member.agent})
         self.send_snapshot(queue)
 
@@ -354,3 +359,8 @@ def _standin(msg: Mapping[str, Any]) -> bool:
 
 def _interface(msg: Mapping[str, Any]) -> str:
     return header(msg, "Interface") or header(msg, "Location") or header(msg, "StateInterface")
+
+
+def _time(msg: Mapping[str, Any], name: str) -> float | None:
+    """An epoch-seconds header of a member event; None when absent or 0 (Asterisk's "never")."""
+    return number(msg, name) or None

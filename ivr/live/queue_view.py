@@ -51,6 +51,10 @@ class Member:
     wrapup_s: float = 0.0  # the member's configured wrap-up time, when Asterisk reports one
     wrapup_until: float = 0.0
     penalty: int = 0  # in a skill queue, agents without the skill have a higher penalty
+    # Asterisk's own times (epoch seconds, 0 = not reported): they survive a restart of the daemon.
+    logged_in_at: float = 0.0
+    paused_at: float = 0.0
+    last_call_at: float = 0.0
 
     @property
     def logged_in(self) -> bool:
@@ -163,6 +167,21 @@ class QueueView:
         return {"agent": agent, "state": state, "reason": ", ".join(reasons),
                 "queues": sorted(m.queue for m in members)}
 
+    def state_began(self, agent: str, state: str) -> float | None:
+        """When the agent's current `state` began, by Asterisk's clock, where Asterisk's times tell it: a
+        pause by its LastPause; being available by login or the last call's end, but only when no pause
+        came after those (Asterisk does not report when a pause ended). None: unknown."""
+        members = self.members_of(agent)
+        if not members:
+            return None
+        paused_at = max(m.paused_at for m in members)
+        if state == "paused":
+            return paused_at or None
+        if state == "available":
+            began = max(max(m.logged_in_at for m in members), max(m.last_call_at for m in members))
+            return began if began and began >= paused_at else None
+        return None
+
     def agents(self) -> list[str]:
         return sorted({m.agent for s in self.queues.values() for m in s.members.values()})
 
@@ -192,3 +211,4 @@ class QueueView:
             self.queue(member.queue).members[member.interface] = member
         for caller in callers:
             self.queue(caller.queue).callers[caller.uniqueid] = caller
+

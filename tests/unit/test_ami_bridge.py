@@ -280,6 +280,6 @@ def test_callback_stand_in_waits_in_the_snapshot_but_is_no_call() -> None:
 def test_a_ring_that_stops_unanswered_is_reported() -> None:
     bridge, sink, _ = make()
     bridge.on_ring_no_answer(ami("AgentRingNoAnswer", Queue="kc-school", Uniqueid="u1", MemberName="Agent 2001",
-                                 Interface="Local/2001@agent-sim/n", RingTime=15))
+                                 Interface="Local/2001@agent-sim/n", RingTime=15000))  # ms
     assert flow(sink) == [("agent_ring_ended", {"uniqueid": "u1", "queue": "kc-school", "agent": "Agent 2001",
                                                 "ring_s": 15.0})]

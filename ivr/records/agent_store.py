@@ -18,7 +18,8 @@ def insert(db: Database, rows: Iterable[Mapping[str, Any]]) -> int:
     count = 0
     with db.transaction():
         for row in rows:
-            db.execute(INSERT, [row.get(c) for c in COLUMNS])
+            values = {**row, "queues": row.get("queues") or "[]"}
+            db.execute(INSERT, [values.get(c) for c in COLUMNS])
             count += 1
     return count
 

@@ -98,7 +98,8 @@ def check_funding(doc: SourceDoc, model: FundingModel, departments: set[str]) ->
     total = sum(model.base.key.values())
     if not (math.isclose(total, 1.0, abs_tol=1e-9) or math.isclose(total, model.base.amount, abs_tol=0.5)):
         problems.append(doc.problem(("base", "key"), f"the base key sums to {total:g}",
-                                    f"give shares that sum to 1, or kronor that sum to the amount {model.base.amount}"))
+                                    f"give shares that sum to 1, or kronor that sum to the amount {model.base.amount}",
+                                    key=True))
     named: dict[str, str] = {}
     for board, body in model.boards.items():
         for index, dept in enumerate(body.departments):
@@ -116,7 +117,7 @@ def check_funding(doc: SourceDoc, model: FundingModel, departments: set[str]) ->
     weights = model.service.weights
     if not math.isclose(sum(weights.values()), 1.0, abs_tol=1e-9):
         problems.append(doc.problem(("service", "measure"), f"the measure's weights sum to {sum(weights.values()):g}",
-                                    "weights of calls and handle_time must sum to 1"))
+                                    "weights of calls and handle_time must sum to 1", key=True))
     return problems
 
 

@@ -32,13 +32,15 @@ def run_agents(args: argparse.Namespace, zone: ZoneInfo) -> int:
             return 2
         shown = {name for name, agent in config.agents.items() if set(agent.groups) & set(supervisor.groups)}
     queue_group = {queue: name for name, group in config.groups.items() for queue in group.queues}
+    wrapups = {queue: float(group.wrapup) for group in config.groups.values() for queue in group.queues}
     db = open_records(args)
     if db is None:
         return 1
     try:
         period = Period(args.first, args.last, zone)
         report = build_agent_report(load_calls(db, period), agent_store.fetch(db, period.start, period.end), period,
-                                    group_of=lambda q: queue_group.get(q, q), shown_agents=shown,
+                                    group_of=lambda q: queue_group.get(q, q), wrapup_of=lambda q: wrapups.get(q, 0.0),
+                                    shown_agents=shown,
                                     groups=list(config.groups), now=time.time(), viewer=args.supervisor)
     finally:
         db.close()

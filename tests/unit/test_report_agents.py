@@ -128,27 +128,27 @@ def test_agent_and_group_figures_match_the_hand_calculation(day_db: str, capsys:
     assert set(agents) == {ANNA, "bilal.haddad", "cecilia.berg", "emina.hodzic", "farah.ali"}
     assert "personal data" in data["notice"] and data["for_supervisor"] == "lena.strand"
     anna = agents[ANNA]
-    # C1 C2 C3: talk 300 120 60 → 160; wrap-up 15 10 (none: 0) → 25/3.
-    assert (anna["calls_handled"], anna["avg_talk_s"], anna["avg_wrapup_s"]) == (3, 160.0, pytest.approx(25 / 3))
+    # C1 C2 C3: talk 300 120 60 → 160; wrap-up 15 10 and, for C3 without one, general's configured 10 → 35/3.
+    assert (anna["calls_handled"], anna["avg_talk_s"], anna["avg_wrapup_s"]) == (3, 160.0, pytest.approx(35 / 3))
     assert anna["rings_unanswered"] == 2
     # Logged in 08:00-12:00 (4 h), 13:00-13:30 (the daemon stopped), 14:00-14:30: 18000 s.
     # Paused: lunch 10:00-10:30 (1800 s), no reason 11:00-11:10 (600 s).
     assert (anna["logged_in_s"], anna["paused_s"]) == (18000, 2400)
     assert anna["paused_by_reason"] == {"(no reason)": 600, "lunch": 1800}
-    # Occupancy: (480 talk + 25 wrap-up) / (18000 − 2400).
-    assert anna["occupancy"] == pytest.approx(505 / 15600)
+    # Occupancy: (480 talk + 35 wrap-up) / (18000 − 2400).
+    assert anna["occupancy"] == pytest.approx(515 / 15600)
     assert agents["bilal.haddad"] == {"name": "bilal.haddad", "calls_handled": 0, "avg_talk_s": None,
                                       "avg_wrapup_s": None, "rings_unanswered": 0, "logged_in_s": 0, "paused_s": 0,
                                       "paused_by_reason": {}, "occupancy": None}
     groups = {g["name"]: g for g in data["groups"]}
     assert list(groups) == ["general", "school", "social", "building", "streets"]
     general, school = groups["general"], groups["school"]
-    # general: C2 C3 (talk 90 avg, wrap-up 10 + 0 → 5), Anna's 11:30 ring; all Anna's logged-in time was
-    # in kc-general: 18000 s, paused 2400 s → (180 + 10) / 15600.
+    # general: C2 C3 (talk 90 avg, wrap-up 10 and 10), Anna's 11:30 ring; all Anna's logged-in time was
+    # in kc-general: 18000 s, paused 2400 s → (180 + 20) / 15600.
     assert (general["calls_handled"], general["avg_talk_s"], general["avg_wrapup_s"],
-            general["rings_unanswered"]) == (2, 90.0, 5.0, 1)
+            general["rings_unanswered"]) == (2, 90.0, 10.0, 1)
     assert (general["logged_in_s"], general["paused_s"]) == (18000, 2400)
-    assert general["occupancy"] == pytest.approx(190 / 15600)
+    assert general["occupancy"] == pytest.approx(200 / 15600)
     # school: C1 on the Arabic skill queue kc-school-ar; Anna was in kc-school 08:00-12:00 only.
     assert (school["calls_handled"], school["avg_talk_s"], school["rings_unanswered"]) == (1, 300.0, 1)
     assert (school["logged_in_s"], school["paused_s"]) == (14400, 2400)
@@ -176,10 +176,10 @@ def test_table_csv_and_charts(day_db: str, capsys: pytest.CaptureFixture[str], t
     table = report(day_db, "--supervisor", "lena.strand", "--charts", str(tmp_path / "charts"), capsys=capsys)
     assert "personal data about employees" in table
     anna_line = next(line for line in table.splitlines() if line.startswith(ANNA))
-    # calls, avg talk 2:40, wrap-up 0:08, rings, logged in 5:00:00, paused 0:40:00: (no reason), lunch,
-    # meeting (David's, in the group rows); occupancy 505 / 15600.
-    assert anna_line.split()[1:] == ["3", "2:40", "0:08", "2", "5:00:00", "0:40:00", "0:10:00", "0:30:00",
-                                     "0:00:00", "3.2", "%"]
+    # calls, avg talk 2:40, wrap-up 0:12, rings, logged in 5:00:00, paused 0:40:00: (no reason), lunch,
+    # meeting (David's, in the group rows); occupancy 515 / 15600.
+    assert anna_line.split()[1:] == ["3", "2:40", "0:12", "2", "5:00:00", "0:40:00", "0:10:00", "0:30:00",
+                                     "0:00:00", "3.3", "%"]
     rows = list(csv.DictReader(io.StringIO(report(day_db, "--format", "csv", "--supervisor", "lena.strand",
                                                   capsys=capsys))))
     school = next(r for r in rows if (r["section"], r["name"]) == ("group", "school"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -92,12 +93,22 @@ def open_records(args: argparse.Namespace) -> Any:
         return None
 
 
-def write_out(args: argparse.Namespace, text: str) -> None:
+def deliver(args: argparse.Namespace, text: str, drawing: Callable[[Path], list[Path]]) -> int:
+    """Write the table/CSV/JSON (to -o or stdout), then, with --charts, draw the charts into that folder."""
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    if not args.charts:
+        return 0
+    try:
+        files = drawing(args.charts)
+    except RuntimeError as exc:  # no matplotlib
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"charts: {', '.join(str(f) for f in files)}", file=sys.stderr)
+    return 0
 
 
 def run_calls(args: argparse.Namespace, zone: ZoneInfo) -> int:
@@ -114,19 +125,11 @@ def run_calls(args: argparse.Namespace, zone: ZoneInfo) -> int:
                               short_abandon_s=args.short_abandon)
     finally:
         db.close()
-    write_out(args, {"table": as_table, "csv": as_csv, "json": as_json}[args.format](report))
-    if args.charts:
+    text = {"table": as_table, "csv": as_csv, "json": as_json}[args.format](report)
+
+    def drawing(folder: Path) -> list[Path]:
         from ivr.reports.charts import draw_charts
 
-        return draw(lambda: draw_charts(report, args.charts))
-    return 0
+        return draw_charts(report, folder)
 
-
-def draw(drawing: Any) -> int:
-    try:
-        files = drawing()
-    except RuntimeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    print(f"charts: {', '.join(str(f) for f in files)}", file=sys.stderr)
-    return 0
+    return deliver(args, text, drawing)

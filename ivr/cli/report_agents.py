@@ -11,13 +11,14 @@ import time
 from zoneinfo import ZoneInfo
 
 from ivr.cli.common import load_or_print
-from ivr.cli.report import draw, open_records, write_out
+from ivr.cli.report import deliver, open_records
 
 
 def run_agents(args: argparse.Namespace, zone: ZoneInfo) -> int:
     from ivr.records import agent_store
     from ivr.reports.agent_figures import build_agent_report
     from ivr.reports.agent_render import as_csv, as_json, as_table
+    from ivr.reports.more_charts import draw_agent_charts
     from ivr.reports.query import Period, load_calls
 
     config = load_or_print(args.config, stream=sys.stderr)
@@ -44,9 +45,5 @@ def run_agents(args: argparse.Namespace, zone: ZoneInfo) -> int:
                                     groups=list(config.groups), now=time.time(), viewer=args.supervisor)
     finally:
         db.close()
-    write_out(args, {"table": as_table, "csv": as_csv, "json": as_json}[args.format](report))
-    if args.charts:
-        from ivr.reports.more_charts import draw_agent_charts
-
-        return draw(lambda: draw_agent_charts(report, args.charts))
-    return 0
+    text = {"table": as_table, "csv": as_csv, "json": as_json}[args.format](report)
+    return deliver(args, text, lambda folder: draw_agent_charts(report, folder))

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ivr.cli.common import load_or_print
-from ivr.cli.report import draw, open_records, write_out
+from ivr.cli.report import deliver, open_records
 
 
 def run_funding(args: argparse.Namespace, zone: ZoneInfo) -> int:
@@ -18,6 +18,7 @@ def run_funding(args: argparse.Namespace, zone: ZoneInfo) -> int:
     from ivr.reports.funding import build_funding
     from ivr.reports.funding_config import FUNDING_FILE, load_funding
     from ivr.reports.funding_render import as_csv, as_json, as_table
+    from ivr.reports.more_charts import draw_funding_chart
     from ivr.reports.query import Period, load_calls
 
     if args.year is None and not args.check:
@@ -44,9 +45,5 @@ def run_funding(args: argparse.Namespace, zone: ZoneInfo) -> int:
         report = build_funding(model, load_calls(db, period), args.year)
     finally:
         db.close()
-    write_out(args, {"table": as_table, "csv": as_csv, "json": as_json}[args.format](report))
-    if args.charts:
-        from ivr.reports.more_charts import draw_funding_chart
-
-        return draw(lambda: draw_funding_chart(report, args.charts))
-    return 0
+    text = {"table": as_table, "csv": as_csv, "json": as_json}[args.format](report)
+    return deliver(args, text, lambda folder: draw_funding_chart(report, folder))

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.reports.agent_figures import AgentFigures, AgentReport
-from ivr.reports.charts import COLOURS, _pyplot, _save
+from ivr.reports.charts import COLOURS, _pyplot, save_all
 from ivr.reports.funding import FundingReport
 
 
@@ -31,7 +31,7 @@ def draw_agent_charts(report: AgentReport, folder: Path) -> list[Path]:
     if report.agents:
         figures["occupancy-per-agent"] = _occupancy_chart(
             plt, report.agents, f"Occupancy per agent, {period} (for {report.viewer} only)")
-    return _save_all(plt, figures, folder)
+    return save_all(plt, figures, folder)
 
 
 def draw_funding_chart(report: FundingReport, folder: Path) -> list[Path]:
@@ -49,14 +49,5 @@ def draw_funding_chart(report: FundingReport, folder: Path) -> list[Path]:
     ax.set_xlabel("MSEK")
     ax.set_title(f"Funding {report.year}: {report.yearly_cost / 1e6:.1f} MSEK by board")
     ax.legend(loc="lower right", fontsize="small")
-    return _save_all(plt, {f"funding-{report.year}": fig}, folder)
+    return save_all(plt, {f"funding-{report.year}": fig}, folder)
 
-
-def _save_all(plt: Any, figures: dict[str, Any], folder: Path) -> list[Path]:
-    written: list[Path] = []
-    for name, fig in figures.items():
-        try:
-            written += _save(fig, folder, name)
-        finally:
-            plt.close(fig)
-    return written

@@ -10,7 +10,8 @@ SIP (IVR_TEST_CITIZENS=local: Local channels):
 2. other questions (Swedish, 5): she answers and talks 3 s; general's wrap-up is 10 s.
 3. closed hours (Christmas Eve on the test clock): no department, no queue.
 
-Then a lunch pause the test times, and the logout. Expected: 2 calls handled, average talk 3.5 s,
+Then a lunch pause the test times, and the logout. (The stand-ins, paused with the reason
+desk_test, count in their groups' time as pause.) Expected: 2 calls handled, average talk 3.5 s,
 average wrap-up (15 + 10) ÷ 2 = 12.5 s, 1 ring not answered, pause (lunch) and logged-in time as the
 test measured them, occupancy (7 + 25) ÷ (logged in − paused). With a funding model that splits by
 calls: education 1 call and contact center 1 call share the 27 200 000 kr service part equally.
@@ -36,6 +37,7 @@ from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.desk import until_members
 from harness.ports import AMI_PORT
+from test_desktop_calls_live import log_everyone_out, stand_ins_paused  # noqa: F401 (fixture)
 
 from ivr.records import agent_store
 from ivr.store.db import open_database
@@ -57,28 +59,15 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, check=False)
 
 
-async def log_everyone_out(ami: AmiClient) -> None:
-    for row in await ami.action_list("QueueStatus"):
-        if row.Event == "QueueMember" and str(row.Location).startswith("Local/9"):
-            await ami.action("QueueRemove", Queue=row.Queue, Interface=row.Location, check=False)
-
-
 @pytest.fixture
-async def only_anna(ami: AmiClient) -> AsyncIterator[None]:
-    """The static stand-ins paused and nobody logged in, before and after."""
-    status = await ami.action_list("QueueStatus")
-    static = [(str(r.Queue), str(r.Location)) for r in status if r.Event == "QueueMember"
-              and str(r.Location).startswith("Local/") and not str(r.Location).startswith("Local/9")]
-    for queue, location in static:
-        await ami.action("QueuePause", Queue=queue, Interface=location, Paused="true", Reason="report_test")
+async def only_anna(ami: AmiClient, stand_ins_paused: None) -> AsyncIterator[None]:  # noqa: F811
+    """The stand-ins paused (reason desk_test) and nobody logged in, before and after."""
     await log_everyone_out(ami)
     try:
         yield
     finally:
         await ami.set_global("AGENT_91001_NOANSWER", "")
         await log_everyone_out(ami)
-        for queue, location in static:
-            await ami.action("QueuePause", Queue=queue, Interface=location, Paused="false", check=False)
 
 
 @pytest.fixture
@@ -162,8 +151,17 @@ async def test_agent_figures_and_funding_split_match_the_hand_calculation(
             groups["school"]["rings_unanswered"]) == (1, 15.0, 1)
     assert (groups["general"]["calls_handled"], groups["general"]["avg_wrapup_s"],
             groups["general"]["rings_unanswered"]) == (1, 10.0, 0)
-    assert groups["general"]["logged_in_s"] == pytest.approx(logged_in_s, abs=SLACK_S)
-    assert groups["social"]["calls_handled"] == 0 and groups["social"]["logged_in_s"] == 0
+    # The group's time also holds the sandbox's stand-ins (members of kc-general and kc-school), paused
+    # by this test the whole time: all of theirs is pause with the reason desk_test.
+    for name in ("general", "school"):
+        group = groups[name]
+        assert set(group["paused_by_reason"]) == {"lunch", "desk_test"}
+        assert group["paused_by_reason"]["lunch"] == pytest.approx(lunch_s, abs=SLACK_S)
+        assert group["logged_in_s"] - group["paused_by_reason"]["desk_test"] == pytest.approx(logged_in_s,
+                                                                                              abs=SLACK_S)
+    social = groups["social"]  # the stand-ins only: all pause, so no occupancy
+    assert (social["calls_handled"], social["logged_in_s"], social["occupancy"]) == (
+        0, social["paused_by_reason"]["desk_test"], None)
 
     # Without a supervisor: the groups only, no one's personal figures.
     assert report(daemon, "--agents", "--from", today, "--to", today)["agents"] == []

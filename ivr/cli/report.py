@@ -19,8 +19,10 @@ AGENTS_HELP = ("per agent and per group: calls handled, average talk and wrap-up
                "logged-in and pause time by reason, occupancy. Per-agent figures are personal data about "
                "employees, shown only with --supervisor (for that supervisor's groups' agents); without it, "
                "per group only")
-FUNDING_HELP = ("each board's base part (the base key), service part (the year's calls and handling time per "
-                "department, by the measure funding.yaml names: calls, handle_time or both weighted) and total")
+FUNDING_HELP = ("each board's base part (Bas: the base amount by the fixed key), service part (Tjänstebaserat: "
+                "the rest, by its departments' use in the year's call records, as funding.yaml's measure says: "
+                "'calls' = calls that chose the department, 'handle_time' = talk + wrap-up of its answered calls, "
+                "or both weighted) and total, in whole kronor")
 
 
 def register(sub: Any) -> None:

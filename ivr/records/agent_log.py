@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,8 +36,9 @@ class AgentLog:
                                              write=agent_store.insert, key="id")
         self._clock = clock
         self._seq = itertools.count()
-        # Row ids: unique across daemon runs (the start time) and within one (a counter).
-        self._run = f"{clock():.6f}"
+        # Row ids: unique across daemon runs and daemons (a random prefix) and within one run (a counter,
+        # zero-padded so that rows written in the same instant sort in the order they came).
+        self._run = uuid.uuid4().hex[:12]
 
     def emit(self, event: str, call: ActiveCall | None = None, **data: Any) -> None:
         if event == names.AGENT_STATE:
@@ -57,7 +59,7 @@ class AgentLog:
     def _submit(self, kind: str, agent: str, **fields: Any) -> None:
         if not agent and kind != STOPPED:
             return
-        row: dict[str, Any] = {"id": f"{self._run}-{next(self._seq)}", "at": self._clock(), "agent": agent,
+        row: dict[str, Any] = {"id": f"{self._run}-{next(self._seq):09d}", "at": self._clock(), "agent": agent,
                                "kind": kind, "queues": "[]", **fields}
         self.writer.submit(row)
 

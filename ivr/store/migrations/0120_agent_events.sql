@@ -16,3 +16,5 @@ CREATE TABLE IF NOT EXISTS agent_events (
     ring_s DOUBLE PRECISION
 );
 CREATE INDEX IF NOT EXISTS agent_events_at ON agent_events (at);
+-- Each agent's last state before a period (agent_store.fetch).
+CREATE INDEX IF NOT EXISTS agent_events_agent ON agent_events (agent, kind, at);

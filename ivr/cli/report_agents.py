@@ -16,7 +16,7 @@ from ivr.cli.report import deliver, open_records
 
 def run_agents(args: argparse.Namespace, zone: ZoneInfo) -> int:
     from ivr.records import agent_store
-    from ivr.reports.agent_figures import build_agent_report
+    from ivr.reports.agent_figures import build_agent_report, configured_wrapups
     from ivr.reports.agent_render import as_csv, as_json, as_table
     from ivr.reports.more_charts import draw_agent_charts
     from ivr.reports.query import Period, load_calls
@@ -33,14 +33,13 @@ def run_agents(args: argparse.Namespace, zone: ZoneInfo) -> int:
             return 2
         shown = {name for name, agent in config.agents.items() if set(agent.groups) & set(supervisor.groups)}
     queue_group = {queue: name for name, group in config.groups.items() for queue in group.queues}
-    wrapups = {queue: float(group.wrapup) for group in config.groups.values() for queue in group.queues}
     db = open_records(args)
     if db is None:
         return 1
     try:
         period = Period(args.first, args.last, zone)
         report = build_agent_report(load_calls(db, period), agent_store.fetch(db, period.start, period.end), period,
-                                    group_of=lambda q: queue_group.get(q, q), wrapup_of=lambda q: wrapups.get(q, 0.0),
+                                    group_of=lambda q: queue_group.get(q, q), wrapup_of=configured_wrapups(config),
                                     shown_agents=shown,
                                     groups=list(config.groups), now=time.time(), viewer=args.supervisor)
     finally:

@@ -15,6 +15,7 @@ from ivr.cli.report import deliver, open_records
 
 def run_funding(args: argparse.Namespace, zone: ZoneInfo) -> int:
     from ivr.config.problems import ConfigError
+    from ivr.reports.agent_figures import configured_wrapups
     from ivr.reports.funding import build_funding
     from ivr.reports.funding_config import FUNDING_FILE, load_funding
     from ivr.reports.funding_render import as_csv, as_json, as_table
@@ -42,7 +43,7 @@ def run_funding(args: argparse.Namespace, zone: ZoneInfo) -> int:
         return 1
     try:
         period = Period(dt.date(args.year, 1, 1), dt.date(args.year, 12, 31), zone)
-        report = build_funding(model, load_calls(db, period), args.year)
+        report = build_funding(model, load_calls(db, period), args.year, wrapup_of=configured_wrapups(config))
     finally:
         db.close()
     text = {"table": as_table, "csv": as_csv, "json": as_json}[args.format](report)

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivr.reports.agent_time import TimeInStates, time_in_states
 from ivr.reports.query import Period, ReportCall
+
+if TYPE_CHECKING:
+    from ivr.config.loader import ConfigSet
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class AgentReport:
         return {"from": self.period.first.isoformat(), "to": self.period.last.isoformat(),
                 "timezone": str(self.period.zone), "for_supervisor": self.viewer,
                 "agents": [a.as_dict() for a in self.agents], "groups": [g.as_dict() for g in self.groups]}
+
+
+def configured_wrapups(config: ConfigSet) -> Callable[[str], float]:
+    """queue → the `wrapup` of its group (skill queues included); 0 for a queue no group has."""
+    wrapups = {queue: float(group.wrapup) for group in config.groups.values() for queue in group.queues}
+    return lambda queue: wrapups.get(queue, 0.0)
 
 
 def _mean(values: list[float]) -> float | None:

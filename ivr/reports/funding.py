@@ -3,7 +3,8 @@
     base part of a board    = base amount × the board's share of the base key
     service part of a board = (yearly cost − base amount) × Σ weight(m) × usage(board, m) ÷ usage(all, m)
     usage(board, calls)       = the year's calls whose department belongs to the board
-    usage(board, handle_time) = talk + wrap-up of those calls that were answered
+    usage(board, handle_time) = talk + wrap-up of those calls that were answered (wrap-up as in the
+                                agents' report: the record's, else the call's group's configured wrap-up)
 
 Calls without a department (closed hours, hung up in the menu) belong to no board: they are paid
 through the base part. Amounts are whole kronor, rounded by the largest remainder, so the parts add
@@ -14,7 +15,7 @@ by the base key, and says so.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -72,7 +73,9 @@ def largest_remainder(amount: int, weights: dict[str, float]) -> dict[str, int]:
     return parts
 
 
-def build_funding(model: FundingModel, calls: Iterable[ReportCall], year: int) -> FundingReport:
+def build_funding(model: FundingModel, calls: Iterable[ReportCall], year: int, *,
+                  wrapup_of: Callable[[str], float] = lambda queue: 0.0) -> FundingReport:
+    """`wrapup_of(queue)`: the configured wrap-up of the queue's group, for calls without a recorded one."""
     board_of = model.board_of()
     counts = dict.fromkeys(model.boards, 0)
     handle = dict.fromkeys(model.boards, 0.0)
@@ -84,7 +87,8 @@ def build_funding(model: FundingModel, calls: Iterable[ReportCall], year: int) -
             continue
         counts[board] += 1
         if call.outcome == "answered":
-            handle[board] += (call.talk_s or 0.0) + (call.wrapup_s or 0.0)
+            wrapup = call.wrapup_s if call.wrapup_s is not None else wrapup_of(call.queue or "")
+            handle[board] += (call.talk_s or 0.0) + wrapup
     usage = {"calls": {b: float(n) for b, n in counts.items()}, "handle_time": handle}
     weights = model.service.weights
     shares: dict[str, float] = dict.fromkeys(model.boards, 0.0)

@@ -119,8 +119,8 @@ async def test_agent_figures_and_funding_split_match_the_hand_calculation(
     general = await citizens.call(dtmf=GENERAL_KEYS, hold=90, variables={**OPEN_DAY, "__AGENT_TALK": "3"})
     await general.wait_event(90, Event="AgentComplete", Queue="kc-general")
     # 3. Closed hours.
-    closed = await citizens.call(dtmf="", hold=20, variables={"IVR_TEST_NOW": "2026-12-24T10:00"})
-    await closed.wait_event(60, Event="Hangup")
+    closed = await citizens.call(dtmf="", hold=60, variables={"IVR_TEST_NOW": "2026-12-24T10:00"})
+    await closed.wait_event(90, Event="Hangup")
     await asyncio.sleep(16)  # general's wrap-up (10 s) is over, the phone idle again
 
     # A lunch pause the test times, then the logout.
@@ -138,7 +138,9 @@ async def test_agent_figures_and_funding_split_match_the_hand_calculation(
     data = report(daemon, "--agents", "--from", today, "--to", today, "--supervisor", "lena.strand")
     anna = next(a for a in data["agents"] if a["name"] == ANNA)
     assert anna["calls_handled"] == 2
-    assert anna["avg_talk_s"] == pytest.approx((4 + 3) / 2, abs=1.0)  # Asterisk's whole-second TalkTime
+    # Asterisk's TalkTime is whole seconds from the bridge to the hang-up: the simulated phone's talk
+    # time or one more (seen: 5 and 4 for 4 and 3).
+    assert (4 + 3) / 2 <= anna["avg_talk_s"] <= (5 + 4) / 2
     assert anna["avg_wrapup_s"] == pytest.approx((15 + 10) / 2)
     assert anna["rings_unanswered"] == 1
     assert set(anna["paused_by_reason"]) == {"lunch"}

@@ -213,3 +213,20 @@ def test_type_errors_and_a_key_in_kronor(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["report", "--funding", "--year", "2026", "--config", str(REPO),
                  "--funding-file", str(tmp_path / "bad.yaml")]) == 2
     assert "bad.yaml:12:35: error: unknown department 'educaton'" in capsys.readouterr().err
+
+
+def test_handle_time_counts_the_groups_wrapup_when_none_was_recorded(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    school = call("S", "2026-05-05T09:00", "answered", "education", talk=100)  # no wrap-up recorded: school's 15 s
+    general = call("G", "2026-05-05T09:10", "answered", "contact_center", talk=100, wrapup=5)  # recorded: 5 s
+    school["queue"], general["queue"] = "kc-school", "kc-general"
+    url = f"sqlite:///{tmp_path / 'ivr.db'}"
+    db = open_database(url)
+    store.upsert(db, [school, general])
+    db.close()
+    data = json.loads(funding(url, "--format", "json", capsys=capsys))
+    boards = {b["board"]: b for b in data["boards"]}
+    assert (boards["grundskolenamnden"]["handle_s"], boards["kommunstyrelsen"]["handle_s"]) == (115, 105)
+    # 27 200 000 × 115 ÷ 220 = 14 218 181.82 and × 105 ÷ 220 = 12 981 818.18: floors sum to 27 199 999,
+    # the krona left goes to the larger remainder (.82).
+    assert (boards["grundskolenamnden"]["service"], boards["kommunstyrelsen"]["service"]) == (14_218_182, 12_981_818)

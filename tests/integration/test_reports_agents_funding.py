@@ -11,10 +11,11 @@ SIP (IVR_TEST_CITIZENS=local: Local channels):
 3. closed hours (Christmas Eve on the test clock): no department, no queue.
 
 Then a lunch pause the test times, and the logout. (The stand-ins, paused with the reason
-desk_test, count in their groups' time as pause.) Expected: 2 calls handled, average talk 3.5 s,
+desk_test, count in their groups' time as pause.) Expected: 2 calls handled, average talk 3.5 to 4.5 s,
 average wrap-up (15 + 10) ÷ 2 = 12.5 s, 1 ring not answered, pause (lunch) and logged-in time as the
-test measured them, occupancy (7 + 25) ÷ (logged in − paused). With a funding model that splits by
-calls: education 1 call and contact center 1 call share the 27 200 000 kr service part equally.
+test measured them, occupancy (talk + 25) ÷ (logged in − paused). With a funding model that splits
+by calls: education 1 call and contact center 1 call share the 27 200 000 kr service part equally;
+with the shipped one (handling time) in proportion to talk + the groups' wrap-up.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from harness.desk import until_members
 from harness.ports import AMI_PORT
 from test_desktop_calls_live import log_everyone_out, stand_ins_paused  # noqa: F401 (fixture)
 
-from ivr.records import agent_store
+from ivr.records import agent_store, store
 from ivr.store.db import open_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,6 +95,14 @@ async def agent_rows(daemon: DaemonProcess, check: Any, timeout: float = 15.0) -
             return rows
         assert loop.time() < deadline, f"agent log not as expected within {timeout} s: {rows}"
         await asyncio.sleep(0.2)
+
+
+def records(daemon: DaemonProcess) -> list[dict[str, Any]]:
+    db = open_database(f"sqlite:///{daemon.state_dir / 'ivr.db'}")
+    try:
+        return store.fetch(db, 0, 2**40)
+    finally:
+        db.close()
 
 
 def report(daemon: DaemonProcess, *args: str) -> dict[str, Any]:
@@ -175,9 +184,23 @@ async def test_agent_figures_and_funding_split_match_the_hand_calculation(
     funding = report(daemon, "--funding", "--year", today[:4],
                      "--funding-file", str(tmp_path / "funding.yaml"))
     assert funding["unassigned_calls"] == 1
+    assert sorted(row["outcome"] for row in records(daemon)) == ["answered", "answered", "closed_hours"]
     assert {b["board"]: (b["calls"], b["base"], b["service"], b["total"]) for b in funding["boards"]} == {
         "kommunstyrelsen": (1, 1_700_000, 13_600_000, 15_300_000),
         "grundskolenamnden": (1, 5_100_000, 13_600_000, 18_700_000),
         "arbetsmarknads_och_socialnamnden": (0, 5_100_000, 0, 5_100_000),
         "stadsbyggnadsnamnden": (0, 2_550_000, 0, 2_550_000),
         "tekniska_namnden": (0, 2_550_000, 0, 2_550_000)}
+
+    # By handling time (the shipped model): talk as Asterisk recorded it + the groups' wrap-up (school
+    # 15 s, general 10 s; no wrap-up is recorded for a dynamic member), the 27 200 000 kr split in that
+    # proportion, in whole kronor, the krona left over to the larger remainder.
+    talk = {row["department"]: row["talk_s"] for row in records(daemon) if row["outcome"] == "answered"}
+    handle = {"grundskolenamnden": talk["education"] + 15, "kommunstyrelsen": talk["contact_center"] + 10}
+    exact = {board: 27_200_000 * h / sum(handle.values()) for board, h in handle.items()}
+    service = {board: int(x) for board, x in exact.items()}
+    if sum(service.values()) < 27_200_000:
+        service[max(exact, key=lambda b: exact[b] - int(exact[b]))] += 1
+    by_time = report(daemon, "--funding", "--year", today[:4])
+    assert {b["board"]: b["service"] for b in by_time["boards"] if b["board"] in handle} == service
+    assert sum(b["total"] for b in by_time["boards"]) == 44_200_000

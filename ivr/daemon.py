@@ -39,6 +39,7 @@ from ivr.events.sink import FanoutSink
 from ivr.live.ami_bridge import AmiBridge
 from ivr.privacy import NumberHasher, load_key
 from ivr.queues.live import LiveQueues
+from ivr.records.agent_log import AgentLog
 from ivr.records.recorder import CallRecorder
 from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
@@ -115,6 +116,9 @@ class Daemon:
         self.records = RecordWriter(settings.store_url,
                                     settings.state_dir / "records-spool.jsonl",
                                     write_timeout_s=settings.db_write_timeout_s)
+        # Agents' states and unanswered rings, for `ivr report --agents` (docs/reports.md).
+        self.agent_log = AgentLog(settings.store_url, settings.state_dir / "agent-events-spool.jsonl",
+                                  write_timeout_s=settings.db_write_timeout_s)
         self.bridge = AmiBridge(fanout, hasher=self.app.hasher, snapshot_every=settings.queue_snapshot_s)
         self.bridge.attach(self.ami)  # before the first login, so that it re-synchronises too
         self.mqtt = MqttPublisher(MqttConfig(settings.mqtt_host, settings.mqtt_port, site, settings.mqtt_username,
@@ -130,6 +134,7 @@ class Daemon:
                                    extend=(lambda web_app: install(web_app, desktop)) if desktop else None) \
             if settings.wallboard_port else None
         fanout.add(CallRecorder(self.records))
+        fanout.add(self.agent_log)
         fanout.add(self.bridge)
         if self.mqtt:
             fanout.add(self.mqtt)
@@ -139,7 +144,8 @@ class Daemon:
             fanout.add(state_feed(desktop))
         # Started in this order, stopped in reverse (the records writer flushes last).
         self._services: list[Service] = [
-            s for s in (self.records, self.mqtt, desktop.store if desktop else None, self.wallboard, self.bridge)
+            s for s in (self.records, self.agent_log, self.mqtt, desktop.store if desktop else None, self.wallboard,
+                        self.bridge)
             if s is not None]
 
     def _wire_supervision(self) -> None:

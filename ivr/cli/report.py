@@ -1,22 +1,48 @@
-"""`ivr report --from DATE --to DATE [--db URL] [--format table|csv|json] [--charts DIR] [--sl-target 60]`:
-the contact center's figures for a period, from the call records (docs/reports.md)."""
+"""`ivr report`: the contact center's figures, from the call records (docs/reports.md).
+
+    ivr report --from DATE --to DATE [--format table|csv|json] [--charts DIR]     calls, service level
+    ivr report --agents --from DATE --to DATE [--supervisor ID]                     per agent and group
+    ivr report --funding --year YEAR [--funding-file funding.yaml]                   each board's cost
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+AGENTS_HELP = ("per agent and per group: calls handled, average talk and wrap-up, rings not answered, "
+               "logged-in and pause time by reason, occupancy. Per-agent figures are personal data about "
+               "employees, shown only with --supervisor (for that supervisor's groups' agents); without it, "
+               "per group only")
+FUNDING_HELP = ("each board's base part (Bas: the base amount by the fixed key), service part (Tjänstebaserat: "
+                "the rest, by its departments' use in the year's call records, as funding.yaml's measure says: "
+                "'calls' = calls that chose the department, 'handle_time' = talk + wrap-up of its answered calls, "
+                "or both weighted) and total, in whole kronor")
+
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("report", help="calls, service level, waits and shares for a period")
-    parser.add_argument("--from", dest="first", type=dt.date.fromisoformat, required=True,
+    parser = sub.add_parser("report", help="calls, service level, waits and shares for a period; "
+                                           "--agents: agents' figures; --funding: the boards' cost split",
+                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--agents", action="store_true", help=AGENTS_HELP)
+    kind.add_argument("--funding", action="store_true", help=FUNDING_HELP)
+    parser.add_argument("--from", dest="first", type=dt.date.fromisoformat, default=None,
                         help="first day, e.g. 2026-11-01")
-    parser.add_argument("--to", dest="last", type=dt.date.fromisoformat, required=True,
+    parser.add_argument("--to", dest="last", type=dt.date.fromisoformat, default=None,
                         help="last day, included, e.g. 2026-11-30")
+    parser.add_argument("--year", type=int, default=None, help="--funding: the calendar year, e.g. 2026")
+    parser.add_argument("--supervisor", default=None,
+                        help="--agents: the supervisor (agents/*.yaml) the per-agent figures are for")
+    parser.add_argument("--funding-file", type=Path, default=None,
+                        help="--funding: the funding model (default: funding.yaml in the first --config folder)")
+    parser.add_argument("--check", action="store_true", help="--funding: only check the funding model")
+    parser.add_argument("--config", nargs="*", default=["."], help="config files or folders (--agents, --funding)")
     parser.add_argument("--db", default=None,
                         help="records database (default: IVR_DB_URL, else sqlite:///<IVR_STATE_DIR>/ivr.db)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -36,24 +62,64 @@ def default_url() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ivr.reports.compute import build_report
-    from ivr.reports.query import Period, load_calls
-    from ivr.reports.render import as_csv, as_json, as_table
-    from ivr.store.db import open_database
-
-    if args.last < args.first:
-        print("--to is before --from", file=sys.stderr)
-        return 2
     try:
         zone = ZoneInfo(args.tz)
     except (ZoneInfoNotFoundError, ValueError):
         print(f"unknown time zone {args.tz!r}", file=sys.stderr)
         return 2
-    url = args.db or default_url()
+    if args.funding:
+        from ivr.cli.report_funding import run_funding
+
+        return run_funding(args, zone)
+    if args.first is None or args.last is None:
+        print("give the period: --from DATE --to DATE", file=sys.stderr)
+        return 2
+    if args.last < args.first:
+        print("--to is before --from", file=sys.stderr)
+        return 2
+    if args.agents:
+        from ivr.cli.report_agents import run_agents
+
+        return run_agents(args, zone)
+    return run_calls(args, zone)
+
+
+def open_records(args: argparse.Namespace) -> Any:
+    """The records database, or None after saying why not."""
+    from ivr.store.db import open_database
+
     try:
-        db = open_database(url)
+        return open_database(args.db or default_url())
     except Exception as exc:
         print(f"cannot open the records database: {exc}", file=sys.stderr)
+        return None
+
+
+def deliver(args: argparse.Namespace, text: str, drawing: Callable[[Path], list[Path]]) -> int:
+    """Write the table/CSV/JSON (to -o or stdout), then, with --charts, draw the charts into that folder."""
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    if not args.charts:
+        return 0
+    try:
+        files = drawing(args.charts)
+    except RuntimeError as exc:  # no matplotlib
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"charts: {', '.join(str(f) for f in files)}", file=sys.stderr)
+    return 0
+
+
+def run_calls(args: argparse.Namespace, zone: ZoneInfo) -> int:
+    from ivr.reports.compute import build_report
+    from ivr.reports.query import Period, load_calls
+    from ivr.reports.render import as_csv, as_json, as_table
+
+    db = open_records(args)
+    if db is None:
         return 1
     try:
         period = Period(args.first, args.last, zone)
@@ -62,18 +128,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         db.close()
     text = {"table": as_table, "csv": as_csv, "json": as_json}[args.format](report)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    if args.charts:
+
+    def drawing(folder: Path) -> list[Path]:
         from ivr.reports.charts import draw_charts
 
-        try:
-            files = draw_charts(report, args.charts)
-        except RuntimeError as exc:
-            print(exc, file=sys.stderr)
-            return 1
-        print(f"charts: {', '.join(str(f) for f in files)}", file=sys.stderr)
-    return 0
+        return draw_charts(report, folder)
+
+    return deliver(args, text, drawing)

@@ -35,7 +35,9 @@ def with_connect_timeout(url: str, seconds: int = 5) -> str:
 
 class RecordWriter:
     def __init__(self, url: str, spool_path: Path, *, retry_s: float = 5.0, write_timeout_s: float = 15.0,
-                 opener: Callable[[str], Database] = open_database, logger: Any = None) -> None:
+                 opener: Callable[[str], Database] = open_database, logger: Any = None,
+                 write: Callable[[Database, list[dict[str, Any]]], int] = store.upsert,
+                 key: str = "uniqueid") -> None:
         self.url = with_connect_timeout(url)
         self.spool = Spool(spool_path)
         self.retry_s = retry_s
@@ -47,6 +49,10 @@ class RecordWriter:
         self.flushed.set()
         self.db_up = asyncio.Event()
         self._opener = opener
+        # What a batch is written with, and the column that names a row (a newer version replaces the
+        # pending one): call records by default; the agent log (agent_log.py) writes its own table.
+        self._store_rows = write
+        self._key = key
         self._db: AsyncDatabase | None = None
         self._pending: dict[str, dict[str, Any]] = {}
         self._inflight: list[dict[str, Any]] = []  # the batch being written, kept for stop() if cut short
@@ -56,8 +62,8 @@ class RecordWriter:
         self._log = logger or structlog.get_logger("ivr.records")
 
     def submit(self, row: dict[str, Any]) -> None:
-        self._pending.pop(row["uniqueid"], None)  # keep arrival order: the newest version goes last
-        self._pending[row["uniqueid"]] = row
+        self._pending.pop(row[self._key], None)  # keep arrival order: the newest version goes last
+        self._pending[row[self._key]] = row
         self.flushed.clear()
         self._wake.set()
 
@@ -91,7 +97,7 @@ class RecordWriter:
             except Exception:
                 self._log.exception("record writer failed; retrying", retry_in_s=self.retry_s)
                 # Nothing is dropped: the batch goes back before newer rows and is tried again later.
-                self._pending = {**{row["uniqueid"]: row for row in self._inflight}, **self._pending}
+                self._pending = {**{row[self._key]: row for row in self._inflight}, **self._pending}
                 self._inflight = []
                 await asyncio.sleep(self.retry_s)
                 continue
@@ -137,7 +143,7 @@ class RecordWriter:
             return False
         try:
             async with asyncio.timeout(self.write_timeout_s):
-                await self._db.run(lambda db: store.upsert(db, rows))
+                await self._db.run(lambda db: self._store_rows(db, rows))
             return True
         except Exception as exc:
             error = str(exc)[:200] or f"no answer within {self.write_timeout_s:g} s"

@@ -74,6 +74,11 @@ def draw_charts(report: Report, folder: Path) -> list[Path]:
         "department-share": _share_chart(plt, report.sections["department"],
                                          f"Share of calls per department, {period}"),
     }
+    return save_all(plt, figures, folder)
+
+
+def save_all(plt: Any, figures: dict[str, Any], folder: Path) -> list[Path]:
+    """Each figure as `<name>.png` and `<name>.svg`, closed after; returns the files written."""
     written: list[Path] = []
     for name, fig in figures.items():
         try:

@@ -42,6 +42,7 @@ class ReportCall:
     service: str | None
     language: str | None
     wrapup_code: str | None = None
+    agent: str | None = None  # who answered (the queue member's name: the agent's id)
 
 
 def to_call(row: dict[str, Any], zone: ZoneInfo) -> ReportCall:
@@ -59,6 +60,7 @@ def to_call(row: dict[str, Any], zone: ZoneInfo) -> ReportCall:
         service=row["service"],
         language=row["language"],
         wrapup_code=row.get("wrapup_code"),
+        agent=row.get("agent"),
     )
 
 

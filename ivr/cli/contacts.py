@@ -36,7 +36,7 @@ def _actor() -> str:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from ivr.cli.report import default_url
+    from ivr.cli.report_output import default_url
     from ivr.store.db import open_database
 
     return open_database(args.db or default_url())

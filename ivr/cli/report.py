@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ivr.cli.report_output import deliver, open_records
 
 AGENTS_HELP = ("per agent and per group: calls handled, average talk and wrap-up, rings not answered, "
                "logged-in and pause time by reason, occupancy. Per-agent figures are personal data about "
@@ -55,12 +56,6 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def default_url() -> str:
-    from ivr.settings import Settings
-
-    return Settings().store_url
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         zone = ZoneInfo(args.tz)
@@ -82,35 +77,6 @@ def run(args: argparse.Namespace) -> int:
 
         return run_agents(args, zone)
     return run_calls(args, zone)
-
-
-def open_records(args: argparse.Namespace) -> Any:
-    """The records database, or None after saying why not."""
-    from ivr.store.db import open_database
-
-    try:
-        return open_database(args.db or default_url())
-    except Exception as exc:
-        print(f"cannot open the records database: {exc}", file=sys.stderr)
-        return None
-
-
-def deliver(args: argparse.Namespace, text: str, drawing: Callable[[Path], list[Path]]) -> int:
-    """Write the table/CSV/JSON (to -o or stdout), then, with --charts, draw the charts into that folder."""
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    if not args.charts:
-        return 0
-    try:
-        files = drawing(args.charts)
-    except RuntimeError as exc:  # no matplotlib
-        print(exc, file=sys.stderr)
-        return 1
-    print(f"charts: {', '.join(str(f) for f in files)}", file=sys.stderr)
-    return 0
 
 
 def run_calls(args: argparse.Namespace, zone: ZoneInfo) -> int:

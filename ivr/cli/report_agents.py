@@ -11,7 +11,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from ivr.cli.common import load_or_print
-from ivr.cli.report import deliver, open_records
+from ivr.cli.report_output import deliver, open_records
 
 
 def run_agents(args: argparse.Namespace, zone: ZoneInfo) -> int:

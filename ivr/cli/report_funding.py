@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ivr.cli.common import load_or_print
-from ivr.cli.report import deliver, open_records
+from ivr.cli.report_output import deliver, open_records
 
 
 def run_funding(args: argparse.Namespace, zone: ZoneInfo) -> int:

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ivr.cli import main
-from ivr.config import load_config
 from ivr.config.problems import ConfigError
 from ivr.records import store
 from ivr.records.model import COLUMNS
@@ -24,6 +23,7 @@ from ivr.reports.funding import largest_remainder
 from ivr.reports.funding_config import load_funding
 from ivr.store.db import open_database
 from ivr.testing.postgres import pg_schema
+from ivr.validate import load_config
 
 ZONE = ZoneInfo("Europe/Stockholm")
 REPO = Path(__file__).resolve().parents[2]

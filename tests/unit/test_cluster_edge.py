@@ -5,6 +5,8 @@ file:line, Kamailio's dispatcher list and settings (`ivr kamailio generate`), th
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,15 @@ def test_without_a_cluster_nothing_changes(shipped_config: ConfigSet) -> None:
 def test_node_file_stays_out_of_git() -> None:
     ignored = (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert "asterisk-config/pjsip_node.conf" in ignored
+
+
+def test_kamailio_accepts_the_shipped_cfg_with_generated_files(config_tree: Path, tmp_path: Path) -> None:
+    """`kamailio -c`: Debian's Kamailio (scripts/setup installs it) parses kamailio.cfg, its modules'
+    parameters and the generated cluster.cfg; nothing is started."""
+    with_cluster(config_tree, EXAMPLE.read_text(encoding="utf-8"))
+    out = tmp_path / "kamailio"
+    assert main(["kamailio", "generate", "--out", str(out)]) == 0
+    shutil.copy(REPO / "kamailio" / "kamailio.cfg", out / "kamailio.cfg")
+    done = subprocess.run(["kamailio", "-c", "-f", str(out / "kamailio.cfg")], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]

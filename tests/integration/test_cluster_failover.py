@@ -49,6 +49,7 @@ def test_calls_keep_flowing_when_a_daemon_and_an_asterisk_node_die(cluster: Clus
     # probe's timeout), no new call failed, neither before the detection (failure_route) nor after.
     assert figures.failover_s < 4.0
     assert figures.new_calls_before_detection_failed == 0
+    assert figures.calls_moved_failed == 0
     assert figures.new_calls_after_detection > 0
     assert figures.new_calls_after_detection_failed == 0
     # Rejoin: back in the list and answering new calls, with nothing else restarted.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -278,6 +279,12 @@ class Edge:
             elif text.startswith("FLAGS:") and uri:
                 states[uri] = text.split(":", 1)[1].strip()
         return states
+
+    def moved_calls(self, address: str) -> set[str]:
+        """Call-IDs that kamailio.cfg's failure_route took from the node at `address` to the next one."""
+        log = self.folder / "kamailio.log"
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        return set(re.findall(rf"node sip:{re.escape(address)}:\d+ failed call (\S+) ", text))
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -38,6 +38,8 @@ class Figures:
     failover_s: float = 0.0  # kill → Kamailio marks the node inactive
     node_calls_in_progress: int = 0  # answered by the node, still up at the kill
     node_calls_in_progress_fate: dict[str, int] = field(default_factory=dict)
+    calls_moved_by_edge: int = 0  # given to the other node by Kamailio's failure_route (dead node silent)
+    calls_moved_failed: int = 0
     new_calls_before_detection: int = 0  # sent between the kill and the detection
     new_calls_before_detection_failed: int = 0
     slowest_answer_before_detection_s: float = 0.0  # the failure_route's extra wait
@@ -133,6 +135,9 @@ def drill(run: ClusterRun, work: Path, say: Say = print, *, rate: float = 2.0, w
                  and c.answered_at < node_killed_at and (c.ended_at is None or c.ended_at > node_killed_at)]
     figures.node_calls_in_progress = len(on_victim)
     figures.node_calls_in_progress_fate = dict(Counter(c.ended for c in on_victim))
+    moved = run.edge.moved_calls(victim.address)
+    figures.calls_moved_by_edge = len(moved)
+    figures.calls_moved_failed = sum(1 for c in calls if c.call_id in moved and c.failed)
     window = [c for c in calls if node_killed_at <= c.invited_at < detected_at]
     figures.new_calls_before_detection = len(window)
     figures.new_calls_before_detection_failed = sum(1 for c in window if c.failed)
@@ -145,7 +150,8 @@ def drill(run: ClusterRun, work: Path, say: Say = print, *, rate: float = 2.0, w
     figures.failover_s = round(figures.failover_s, 2)
     figures.rejoin_s = round(figures.rejoin_s, 2)
     say(f"  calls in progress on {victim.name} at the kill: {figures.node_calls_in_progress} "
-        f"({figures.node_calls_in_progress_fate}); new calls before detection: "
+        f"({figures.node_calls_in_progress_fate}); Kamailio moved {figures.calls_moved_by_edge} calls from it to "
+        f"the other node ({figures.calls_moved_failed} failed); new calls before detection: "
         f"{figures.new_calls_before_detection} ({figures.new_calls_before_detection_failed} failed, slowest "
         f"answer {figures.slowest_answer_before_detection_s} s); after detection: "
         f"{figures.new_calls_after_detection} ({figures.new_calls_after_detection_failed} failed); "

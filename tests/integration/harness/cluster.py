@@ -350,6 +350,9 @@ class ClusterRun:
         with contextlib.suppress(Exception):
             if self.edge is not None:
                 self.edge.stop()
+        for daemon in self.daemons.values():  # all at once: each may wait for its calls' grace time
+            if daemon.proc is not None and daemon.proc.poll() is None:
+                daemon.proc.terminate()
         for daemon in self.daemons.values():
             with contextlib.suppress(Exception):
                 daemon.stop()

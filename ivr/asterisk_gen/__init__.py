@@ -9,7 +9,10 @@
   when the daemon is down, [ivr-callerid-table]);
 - `pjsip_trunk.conf`: routing_rules.yaml `trunk:` (the operator's SIP trunk; its password lives in
   `pjsip_trunk_auth.conf`, never in git), and, when the output folder has a `sandbox/` overlay (the
-  repository's asterisk-config/), `sandbox/pjsip_trunk.conf`: the same trunk on loopback addresses.
+  repository's asterisk-config/), `sandbox/pjsip_trunk.conf`: the same trunk on loopback addresses;
+- `pjsip_edge.conf` and `extensions_daemons.conf`: routing_rules.yaml `cluster:` (Kamailio in front,
+  several daemons; ivr/asterisk_gen/edge.py). A node's own `pjsip_node.conf` is written only by
+  `ivr asterisk generate --node NAME`.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.asterisk_gen.callerid import callerid_table
+from ivr.asterisk_gen.edge import DAEMONS_FILE, EDGE_FILE, daemons_conf, pjsip_edge
 from ivr.asterisk_gen.pjsip import pjsip_agents
 from ivr.asterisk_gen.queues import queue_rules, queues_conf
 from ivr.asterisk_gen.trunk import pjsip_trunk, sandbox_trunk
 from ivr.config.loader import ConfigSet
 
 GENERATED = ("queues_generated.conf", "queuerules.conf", "pjsip_agents.conf", "extensions_callerid.conf",
-             "pjsip_trunk.conf")
+             "pjsip_trunk.conf", EDGE_FILE, DAEMONS_FILE)
 SANDBOX_TRUNK = "sandbox/pjsip_trunk.conf"
 
 
@@ -36,6 +40,8 @@ def generate(config: ConfigSet, *, sandbox: bool = False) -> dict[str, str]:
         "pjsip_agents.conf": pjsip_agents(config),
         "extensions_callerid.conf": callerid_table(config),
         "pjsip_trunk.conf": pjsip_trunk(config.rules.trunk),
+        EDGE_FILE: pjsip_edge(config.rules.cluster, config.rules.trunk),
+        DAEMONS_FILE: daemons_conf(config.rules.cluster),
     }
     if sandbox:
         files[SANDBOX_TRUNK] = pjsip_trunk(sandbox_trunk(config.rules.trunk))
@@ -52,9 +58,9 @@ def stale_files(config: ConfigSet, out_dir: Path) -> list[str]:
             if not (out_dir / name).is_file() or (out_dir / name).read_text(encoding="utf-8") != text]
 
 
-def write_files(config: ConfigSet, out_dir: Path) -> list[Path]:
+def write_files(config: ConfigSet, out_dir: Path, *, extra: dict[str, str] | None = None) -> list[Path]:
     written = []
-    for name, text in _files_for(config, out_dir).items():
+    for name, text in {**_files_for(config, out_dir), **(extra or {})}.items():
         path = out_dir / name
         partial = path.with_name(path.name + ".tmp")
         partial.write_text(text, encoding="utf-8")

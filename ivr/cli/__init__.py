@@ -21,6 +21,7 @@ COMMANDS = (
     "report",
     "contacts",
     "asterisk",
+    "kamailio",
     "agents",
     "api_token",
     "queues",

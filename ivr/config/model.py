@@ -411,6 +411,63 @@ class Trunk(Frozen):
         return self
 
 
+# --- the cluster (docs/cluster.md) -------------------------------------------------------------------
+# Kamailio in front of several Asterisk nodes, each reaching several daemons. `ivr kamailio generate`
+# writes Kamailio's dispatcher list from it; `ivr asterisk generate` the Asterisk side (the edge's
+# PJSIP endpoint, the daemons the dialplan tries in turn; `--node NAME` the node's own transport).
+# Addresses only: the edge and the nodes never look a name up in DNS while a call is set up.
+
+
+class ClusterEdge(Frozen):
+    """Kamailio: where the operator's trunk and the phones send SIP, and where the nodes see it from."""
+
+    address: IpAddress
+    port: int = Field(5060, ge=1, le=65535)
+
+
+class ClusterNode(Frozen):
+    """An Asterisk node running the same asterisk-config/; Kamailio probes it with OPTIONS."""
+
+    name: Identifier
+    address: IpAddress
+    port: int = Field(5060, ge=1, le=65535)
+
+
+class ClusterDaemon(Frozen):
+    """An `ivr run` daemon's FastAGI listener (IVR_AGI_HOST / IVR_AGI_PORT on that machine)."""
+
+    name: Identifier
+    address: IpAddress
+    port: int = Field(4573, ge=1, le=65535)
+
+
+class Cluster(Frozen):
+    edge: ClusterEdge
+    nodes: tuple[ClusterNode, ...] = Field(min_length=1)
+    daemons: tuple[ClusterDaemon, ...] = Field(min_length=1)
+    # Seconds between Kamailio's OPTIONS probes of each node; a node is out after `probe_threshold`
+    # unanswered probes in a row (1 would let one lost packet take a healthy node out).
+    probe_interval: int = Field(1, ge=1, le=60)
+    probe_threshold: int = Field(2, ge=1, le=10)
+    # Milliseconds Kamailio waits for a node's first answer to an INVITE before trying the next node.
+    invite_timeout_ms: int = Field(1000, ge=200, le=10000)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Cluster:
+        for kind, items in (("node", self.nodes), ("daemon", self.daemons)):
+            names = [item.name for item in items]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                raise ValueError(f"{kind} name {twice[0]!r} is used twice")
+            places = [f"{item.address}:{item.port}" for item in items]
+            again = sorted({place for place in places if places.count(place) > 1})
+            if again:
+                raise ValueError(f"two {kind}s at {again[0]}")
+        if any(node.address == self.edge.address and node.port == self.edge.port for node in self.nodes):
+            raise ValueError("a node has the edge's own address and port")
+        return self
+
+
 class RoutingRules(Frozen):
     site: Identifier = "malmo"
     main_number: E164
@@ -424,6 +481,8 @@ class RoutingRules(Frozen):
     # The operator's SIP trunk; without it `ivr asterisk generate` writes a trunk-less pjsip_trunk.conf
     # and outbound calls fail (callers being transferred fall back to the default queue).
     trunk: Trunk | None = None
+    # Several Asterisk nodes behind Kamailio (docs/cluster.md); without it, one Asterisk and one daemon.
+    cluster: Cluster | None = None
 
 
 class GroupsFile(Frozen):

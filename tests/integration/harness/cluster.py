@@ -1,0 +1,373 @@
+"""The whole cluster of docs/cluster.md on one machine, for scripts/cluster-demo and
+test_cluster_failover.py: Kamailio, two Asterisk nodes and two daemons, each with an address of its
+own, and SIPp citizens calling the main number through Kamailio.
+
+Network (all made here, all deleted by `stop()`): a bridge in namespace `ivrc-br`; namespaces for
+Kamailio (`ivrc-edge`), the Asterisk nodes (`ivrc-ast-a`, `ivrc-ast-b`) and the callers
+(`ivrc-call`), each joined to the bridge by a veth pair; and one more veth pair into this machine's
+own namespace, where the daemons run (they reach PostgreSQL and Mosquitto on 127.0.0.1 there) with
+their cluster addresses added to it. The addresses are kamailio/cluster.example.yaml's (10.98.7.0/24);
+no route leads anywhere else, so no packet leaves the machine.
+
+The nodes are the sandbox's Asterisk (scripts/asterisk-sandbox, instances 7 and 8 in their
+namespaces) with asterisk-config/ as `ivr asterisk generate --node NAME` makes it for the node, plus
+what only a multi-host layout needs: AMI listening on the node's address for its daemon.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivr.config import load_config
+from ivr.config.model import Cluster
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLE = REPO / "kamailio" / "cluster.example.yaml"
+SANDBOX = REPO / "scripts" / "asterisk-sandbox"
+PREFIX = "ivrc"
+HOST_ADDRESS = "10.98.7.1"  # this machine's own end of the bridge
+CALLER_ADDRESS = "10.98.7.20"
+NETMASK = 24
+# Sandbox instances of the two nodes (never 0..6: other runs use them).
+INSTANCES = {"ast-a": 7, "ast-b": 8}
+AMI_SECRET = "ivr-dev-secret"
+# The daemons' shared keyed-hash key (a caller's hash must be the same whichever daemon took the call).
+HASH_KEY = "cluster-demo-key-0123456789abcdef"
+DEMO_DB = "postgresql://postgres@127.0.0.1:5432/ivr_cluster_demo"
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def _run(*command: str, timeout: float = 60, check: bool = True,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, check=False,
+                          stdin=subprocess.DEVNULL, env=env)
+    if check and done.returncode != 0:
+        raise ClusterError(f"{' '.join(command)} (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+    return done
+
+
+def cluster_config(work: Path) -> tuple[Path, Cluster]:
+    """A config folder: the repository's menus and agents, routing_rules.yaml with the example's
+    `cluster:` and a site of its own (its MQTT topics are not the production site's)."""
+    config = work / "config"
+    if config.exists():
+        shutil.rmtree(config)
+    config.mkdir(parents=True)
+    for name in ("dialplans", "agents"):
+        shutil.copytree(REPO / name, config / name)
+    rules = (REPO / "routing_rules.yaml").read_text(encoding="utf-8")
+    rules = "\n".join("site: clusterdemo" if line.startswith("site:") else line for line in rules.splitlines())
+    (config / "routing_rules.yaml").write_text(rules + "\n" + EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    cluster = load_config([config]).rules.cluster
+    assert cluster is not None
+    return config, cluster
+
+
+@dataclass
+class Network:
+    """The namespaces and veth pairs of the module's docstring."""
+
+    cluster: Cluster
+    made: list[str] = field(default_factory=list)
+
+    def namespaces(self) -> dict[str, str]:
+        """Namespace → address."""
+        spaces = {f"{PREFIX}-edge": self.cluster.edge.address, f"{PREFIX}-call": CALLER_ADDRESS}
+        spaces.update({f"{PREFIX}-{node.name}": node.address for node in self.cluster.nodes})
+        return spaces
+
+    def host_addresses(self) -> list[str]:
+        return [HOST_ADDRESS, *(d.address for d in self.cluster.daemons)]
+
+    def up(self) -> None:
+        self.down()  # whatever a killed run left
+        bridge = f"{PREFIX}-br"
+        _run("ip", "netns", "add", bridge)
+        self.made.append(bridge)
+        _run("ip", "-n", bridge, "link", "add", "br0", "type", "bridge")
+        _run("ip", "-n", bridge, "link", "set", "br0", "up")
+        for i, (space, address) in enumerate(self.namespaces().items()):
+            _run("ip", "netns", "add", space)
+            self.made.append(space)
+            inside, port = f"{PREFIX}{i}n", f"{PREFIX}{i}b"
+            _run("ip", "link", "add", inside, "netns", space, "type", "veth", "peer", "name", port, "netns", bridge)
+            _run("ip", "-n", bridge, "link", "set", port, "master", "br0", "up")
+            _run("ip", "-n", space, "addr", "add", f"{address}/{NETMASK}", "dev", inside)
+            _run("ip", "-n", space, "link", "set", inside, "up")
+            _run("ip", "-n", space, "link", "set", "lo", "up")
+        # This machine's end: the daemons' addresses (deleted with the veth pair).
+        _run("ip", "link", "add", f"{PREFIX}-h", "type", "veth", "peer", "name", f"{PREFIX}hb", "netns", bridge)
+        _run("ip", "-n", bridge, "link", "set", f"{PREFIX}hb", "master", "br0", "up")
+        for address in self.host_addresses():
+            _run("ip", "addr", "add", f"{address}/{NETMASK}", "dev", f"{PREFIX}-h")
+        _run("ip", "link", "set", f"{PREFIX}-h", "up")
+
+    def down(self) -> None:
+        _run("ip", "link", "delete", f"{PREFIX}-h", check=False)
+        spaces = [f"{PREFIX}-br", *self.namespaces()]
+        for space in spaces:
+            _run("ip", "netns", "delete", space, check=False)
+        self.made.clear()
+
+
+@dataclass
+class Node:
+    """One Asterisk node: the sandbox instance in its namespace, with its own config folder."""
+
+    name: str
+    address: str
+    namespace: str
+    config_dir: Path
+
+    @property
+    def instance(self) -> int:
+        return INSTANCES[self.name]
+
+    @property
+    def ami_port(self) -> int:
+        return 5038 + 100 * self.instance
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "IVR_SANDBOX_INSTANCE": str(self.instance), "IVR_SANDBOX_NETNS": self.namespace,
+                "IVR_ASTERISK_CONFIG": str(self.config_dir), "IVR_AMI_SECRET": AMI_SECRET}
+
+    def sandbox(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return _run(str(SANDBOX), *args, timeout=timeout, env=self.env())
+
+    def pid(self) -> int | None:
+        path = Path("/var/run/ivr-sandbox") / str(self.instance) / "asterisk.pid"
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(path.read_text().strip())
+            os.kill(pid, 0)
+            return pid
+        return None
+
+    def kill(self) -> None:
+        """SIGKILL, as when the machine's Asterisk crashes: no SIP goodbye to anyone."""
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+
+    def log_path(self) -> Path:
+        return Path(self.sandbox("root").stdout.strip()) / "var" / "log" / "asterisk" / "full"
+
+
+def node_config(config: Path, cluster: Cluster, name: str, out: Path) -> Path:
+    """asterisk-config/ as node `name` runs it: generated for it, AMI reachable by its daemon."""
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(REPO / "asterisk-config", out)
+    _run(sys.executable, "-m", "ivr", "asterisk", "generate", "--config", str(config), "--out", str(out),
+         "--node", name)
+    # One host in production runs Asterisk and its daemon side by side (AMI on loopback); here the
+    # daemons live in another namespace, so AMI listens on the node's own namespace (which has no
+    # other address than the node's) and lets the cluster's network in.
+    manager = out / "manager.conf"
+    text = manager.read_text(encoding="utf-8").replace("bindaddr = 127.0.0.1", "bindaddr = 0.0.0.0")
+    text = text.replace("permit = 127.0.0.1/255.255.255.255",
+                        "permit = 127.0.0.1/255.255.255.255\npermit = 10.98.7.0/255.255.255.0")
+    manager.write_text(text, encoding="utf-8")
+    return out
+
+
+@dataclass
+class Daemon:
+    """An `ivr run` on this machine, listening for FastAGI on its cluster address."""
+
+    name: str
+    address: str
+    port: int
+    node: Node  # the Asterisk whose AMI it follows
+    config: Path
+    state_dir: Path
+    db_url: str
+    peers: str
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        log = self.state_dir / "daemon.log"
+        offset = log.stat().st_size if log.exists() else 0
+        env = {**os.environ, "IVR_AGI_HOST": self.address, "IVR_AGI_ALLOWED_PEERS": self.peers,
+               "IVR_AMI_HOST": self.node.address, "IVR_AMI_PORT": str(self.node.ami_port), "IVR_AMI_USER": "ivr",
+               "IVR_AMI_SECRET": AMI_SECRET, "IVR_DB_URL": self.db_url, "IVR_MQTT_HOST": "127.0.0.1",
+               "IVR_WALLBOARD_PORT": "0", "IVR_HASH_KEY": HASH_KEY}
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ivr", "run", "--config", str(self.config), "--agi-port", str(self.port),
+                 "--state-dir", str(self.state_dir), "--allow-test-clock"],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=REPO,
+                start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = log.read_bytes()[offset:].decode("utf-8", errors="replace")
+            if '"daemon started"' in text and '"ami.connected"' in text:
+                return
+            if self.proc.poll() is not None:
+                raise ClusterError(f"daemon {self.name} exited {self.proc.returncode}: {text[-2000:]}")
+            time.sleep(0.2)
+        raise ClusterError(f"daemon {self.name} not ready within {timeout} s")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Edge:
+    """Kamailio in its namespace, in the foreground, with its control socket in the run folder."""
+
+    namespace: str
+    folder: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket(self) -> str:
+        return f"unix:{self.folder / 'kamailio_ctl'}"
+
+    def start(self, config: Path, timeout: float = 15) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "kamailio" / "kamailio.cfg", self.folder / "kamailio.cfg")
+        _run(sys.executable, "-m", "ivr", "kamailio", "generate", "--config", str(config), "--out", str(self.folder))
+        with (self.folder / "kamailio.log").open("ab") as out:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.namespace, "kamailio", "-f", str(self.folder / "kamailio.cfg"),
+                 "-DD", "-E", "-Y", str(self.folder), "-P", str(self.folder / "kamailio.pid"),
+                 "-A", f'CTL_SOCKET="{self.socket}"'],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ClusterError(f"kamailio exited {self.proc.returncode}: "
+                                   f"{(self.folder / 'kamailio.log').read_text(errors='replace')[-2000:]}")
+            if self.states():
+                return
+            time.sleep(0.2)
+        raise ClusterError(f"kamailio not answering on {self.socket} within {timeout} s")
+
+    def states(self) -> dict[str, str]:
+        """Node address → dispatcher flags (AP: active and probed, IP: inactive, probing)."""
+        done = _run("kamcmd", "-s", self.socket, "dispatcher.list", check=False, timeout=10)
+        states: dict[str, str] = {}
+        uri = ""
+        for line in done.stdout.splitlines():
+            text = line.strip()
+            if text.startswith("URI:"):
+                uri = text.split("sip:", 1)[-1].split(":")[0]
+            elif text.startswith("FLAGS:") and uri:
+                states[uri] = text.split(":", 1)[1].strip()
+        return states
+
+    def moved_calls(self, address: str) -> set[str]:
+        """Call-IDs that kamailio.cfg's failure_route took from the node at `address` to the next one."""
+        log = self.folder / "kamailio.log"
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        return set(re.findall(rf"node sip:{re.escape(address)}:\d+ failed call (\S+) ", text))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@dataclass
+class ClusterRun:
+    """Everything of the module's docstring, started by `start()` and stopped by `stop()`."""
+
+    work: Path
+    db_url: str = DEMO_DB
+    network: Network | None = None
+    nodes: dict[str, Node] = field(default_factory=dict)
+    daemons: dict[str, Daemon] = field(default_factory=dict)
+    edge: Edge | None = None
+    config: Path | None = None
+
+    def start(self, say: object = print) -> None:
+        log = say if callable(say) else print
+        self.config, cluster = cluster_config(self.work)
+        self.network = Network(cluster)
+        self.network.up()
+        log(f"network: bridge and namespaces up ({', '.join(self.network.namespaces())}); "
+            f"daemons' addresses {', '.join(d.address for d in cluster.daemons)} on this machine")
+        for spec in cluster.nodes:
+            node = Node(spec.name, spec.address, f"{PREFIX}-{spec.name}",
+                        node_config(self.config, cluster, spec.name, self.work / f"asterisk-{spec.name}"))
+            self.nodes[spec.name] = node
+            node.sandbox("start")
+            log(f"asterisk {spec.name}: up at {spec.address}:{spec.port} (sandbox instance {node.instance})")
+        peers = ",".join(n.address for n in cluster.nodes)
+        nodes = list(self.nodes.values())
+        for i, spec in enumerate(cluster.daemons):
+            daemon = Daemon(spec.name, spec.address, spec.port, nodes[i % len(nodes)], self.config,
+                            self.work / f"daemon-{spec.name}", self.db_url, peers)
+            self.daemons[spec.name] = daemon
+            daemon.start()
+            log(f"daemon {spec.name}: FastAGI on {spec.address}:{spec.port}, AMI of {daemon.node.name}")
+        self.edge = Edge(f"{PREFIX}-edge", self.work / "kamailio")
+        self.edge.start(self.config)
+        self.wait_states({n.address: "A" for n in cluster.nodes}, timeout=15)
+        log(f"kamailio: {cluster.edge.address}:{cluster.edge.port}, nodes {self.edge.states()}")
+
+    def wait_states(self, wanted: dict[str, str], timeout: float) -> float:
+        """Wait until each node's dispatcher flags start with the wanted letter (A or I); the seconds."""
+        assert self.edge is not None
+        started = time.monotonic()
+        while True:
+            states = self.edge.states()
+            if all(states.get(address, "").startswith(letter) for address, letter in wanted.items()):
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise ClusterError(f"dispatcher states {states}, wanted {wanted}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.edge is not None:
+                self.edge.stop()
+        for daemon in self.daemons.values():  # all at once: each may wait for its calls' grace time
+            if daemon.proc is not None and daemon.proc.poll() is None:
+                daemon.proc.terminate()
+        for daemon in self.daemons.values():
+            with contextlib.suppress(Exception):
+                daemon.stop()
+        for node in self.nodes.values():
+            with contextlib.suppress(Exception):
+                node.sandbox("stop", timeout=60)
+        if self.network is not None:
+            self.network.down()
+
+
+@contextlib.contextmanager
+def running(work: Path, db_url: str = DEMO_DB) -> Iterator[ClusterRun]:
+    run = ClusterRun(work, db_url)
+    try:
+        run.start()
+        yield run
+    finally:
+        run.stop()

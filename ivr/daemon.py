@@ -172,7 +172,8 @@ class Daemon:
                                           lambda: self.ami.connected and bridge.resyncs > 0).load
         seal = NumberSeal.from_environment(settings.state_dir)
         self.callbacks = CallbackService(self.app.config, settings.store_url, seal, self.app.events,
-                                         view=lambda: bridge.view, scan_every=settings.callback_scan_s)
+                                         view=lambda: bridge.view, scan_every=settings.callback_scan_s,
+                                         node=settings.node_id, lease_s=settings.callback_lease_s)
         self.callbacks.attach(self.ami)
         self.app.callbacks = self.callbacks
         self._services.append(self.callbacks)

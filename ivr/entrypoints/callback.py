@@ -134,7 +134,9 @@ async def _read_number(channel: AgiChannel, say: Say) -> str:
 
 async def _connect(app: App, session: AgiSession, callback_id: int) -> None:
     assert app.callbacks is not None
-    found = await app.callbacks.connect(callback_id)
+    # Which placement this stand-in is (a stand-in from before leases existed has none: no fence).
+    placement = await _variable(session, "IVR_CB_PLACEMENT")
+    found = await app.callbacks.connect(callback_id, int(placement) if re.fullmatch(r"[0-9]{1,9}", placement) else None)
     if found is None:
         return
     _, number = found

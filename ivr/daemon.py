@@ -160,7 +160,7 @@ class Daemon:
         registry = ContactRegistry(settings.store_url)
         key = GatewayKey.from_file(Path(settings.precall_key_file)) if settings.precall_key_file else None
         self.app.contacts = ContactServices(registry, PrecallNotifier(self.app.events, key))
-        self.purge = PurgeLoop(registry, self.app.config)
+        self.purge = PurgeLoop(registry, self.app.config, node=settings.node_id)
         DialEndListener(registry).attach(self.ami)
         self._services += [registry, self.purge]
 

@@ -59,12 +59,13 @@ class CallbackService:
     def __init__(self, config: ConfigHolder, db_url: str, seal: NumberSeal, events: EventSink, *,
                  view: Callable[[], QueueView], scan_every: float = 5.0,
                  clock: Callable[[], float] = time.time, logger: Any = None, node: str = "local",
-                 lease_s: float = 30.0) -> None:
+                 lease_s: float = 30.0, claim_batch: int = 50) -> None:
         if lease_s <= scan_every:
             lease_s = 3 * scan_every  # renewed every scan: a shorter lease would lapse while its node lives
         self.config = config
         self.node = node
         self.lease_s = lease_s
+        self.claim_batch = claim_batch  # claimed per scan: the rest is left to the next scan (or node)
         self.db_url = db_url
         self.seal = seal
         self.events = events
@@ -346,7 +347,9 @@ class CallbackService:
                 await self._expire(callback, now)
         if self.ami is not None and self.ami.connected and self._synced.is_set():
             await self._watch_taken_over(now)
-            for callback in await self._run_db(lambda db: leases.claim_due(db, self.node, now, self.lease_s)):
+            batch = self.claim_batch
+            claimed = await self._run_db(lambda db: leases.claim_due(db, self.node, now, self.lease_s, batch))
+            for callback in claimed:
                 # A retry goes first (their turn had come); otherwise the citizen's place by join time.
                 self._send_standin(callback, 1 if callback.attempts else self._position_by_join_time(callback))
         await self._purge(now)

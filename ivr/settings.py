@@ -95,6 +95,10 @@ class Settings:
     # its last renewal (every scan) before another node takes it over.
     node_id: str = field(default_factory=lambda: _env("IVR_NODE_ID", "") or socket.gethostname())
     callback_lease_s: float = field(default_factory=lambda: float(_env("IVR_CALLBACK_LEASE_S", "30")))
+    # Each node's health on the broker (retained, with a Last Will), republished this often; the key
+    # that signs `ivr reload --all` (empty: the broker's ACL alone decides who may send it).
+    cluster_health_s: float = field(default_factory=lambda: float(_env("IVR_CLUSTER_HEALTH_S", "15")))
+    cluster_key: str = field(default_factory=lambda: read_secret("IVR_CLUSTER_KEY"))
     # The city's SMS gateway's RSA public key (PEM) for pre-call notices; empty: no notices are sent.
     precall_key_file: str = field(default_factory=lambda: _env("IVR_PRECALL_PUBLIC_KEY_FILE", ""))
 

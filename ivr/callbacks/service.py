@@ -125,6 +125,11 @@ class CallbackService:
             await self._db.close()
             self._db = None
 
+    @property
+    def store_open(self) -> bool:
+        """For the node's health (ivr.cluster): whether the callbacks' store has been opened."""
+        return self._db is not None
+
     async def _run_db(self, job: Callable[[Any], Any]) -> Any:
         if self._db is None:
             raise RuntimeError("callback store is not open")

@@ -24,6 +24,7 @@ COMMANDS = (
     "agents",
     "api_token",
     "queues",
+    "cluster",
 
 )
 

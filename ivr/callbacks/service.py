@@ -51,6 +51,11 @@ _MARGIN_S = 60
 _PURGE_EVERY_S = 300.0
 
 
+def _connection_lost(exc: BaseException) -> bool:
+    """sqlite3's and psycopg's errors of a connection that no longer works (not of a bad statement)."""
+    return any(cls.__name__ in ("OperationalError", "InterfaceError") for cls in type(exc).__mro__)
+
+
 def standin_channel(callback_id: int) -> str:
     return f"Local/cb{callback_id}@ivr-callback-hold/n"
 
@@ -329,9 +334,23 @@ class CallbackService:
         while True:
             try:
                 await self.scan()
-            except Exception:
-                self._log.exception("callback scan failed")
+            except Exception as exc:
+                if not _connection_lost(exc):
+                    self._log.exception("callback scan failed")
+                else:  # e.g. PostgreSQL restarted or failed over: a new connection, once it answers
+                    self._log.warning("callback store connection lost; reconnecting", error=type(exc).__name__)
+                    await self._reopen()
             await asyncio.sleep(self.scan_every)
+
+    async def _reopen(self) -> None:
+        """Replace a dead connection. Meanwhile the leases this node holds are not renewed: past
+        `lease_s` another node takes its callbacks over, which is what should happen to a node that
+        cannot reach the store."""
+        db, self._db = self._db, None
+        if db is not None:
+            with contextlib.suppress(Exception):
+                await db.close()
+        await self._open()
 
     def pending(self, queue: str) -> int:
         """Callbacks of this queue waiting for their turn or their next attempt (as of the last scan,

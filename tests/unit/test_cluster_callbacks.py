@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from ivr.callbacks import leases, store
@@ -24,6 +25,7 @@ from ivr.events.queue_view import QueueView
 from ivr.events.sink import FanoutSink
 from ivr.store import leases as job_leases
 from ivr.store.db import open_database
+from ivr.testing.postgres import PG_ADMIN, pg_schema
 
 REPO = Path(__file__).resolve().parents[2]
 SEAL = NumberSeal(b"unit-test-callback-key-0123456789")
@@ -202,3 +204,30 @@ def test_a_job_lease_has_one_holder_until_it_lapses(db_url: str) -> None:
         assert job_leases.holder(db, "contacts-purge", 1112.0) == "node-b"
     finally:
         db.close()
+
+
+async def test_a_node_whose_store_connection_is_cut_reconnects_and_places_again() -> None:
+    """PostgreSQL restarted or failed over under the daemon: its connection is dead (cut here for
+    this test's own connections only); the next scan reconnects and callbacks are placed again."""
+    asterisk = FakeAsterisk()
+    with pg_schema() as url:
+        service = node("node-a", url, asterisk)
+        await service.start()
+        try:
+            await asyncio.wait_for(service._synced.wait(), 10)
+            schema = url.rsplit("application_name=", 1)[1]
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                cut = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+                                    " AND pid <> pg_backend_pid()", (schema,)).fetchall()
+            assert cut, "the service's connection was found and cut"
+            db = open_database(url)
+            try:
+                now = time.time()
+                created = store.create(db, due_callback(0, now), SEAL, "+46701234567", now)
+            finally:
+                db.close()
+            async with asyncio.timeout(20):
+                while asterisk.originates[created.id] == 0:
+                    await asyncio.sleep(0.05)
+        finally:
+            await service.stop()

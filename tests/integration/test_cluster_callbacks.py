@@ -1,5 +1,7 @@
-"""Exactly once across daemons on the real Asterisk: two real `ivr run` processes share one PostgreSQL
-database (a schema of the test's own); one of them is SIGKILLed while it holds queued callbacks.
+"""Several daemons on the real Asterisk: two real `ivr run` processes share one PostgreSQL database
+(a schema of the test's own).
+
+Exactly once: one daemon is SIGKILLed while it holds queued callbacks.
 
 The first daemon ("victim") places the stand-ins of three callbacks alone; then the second
 ("survivor", the one Asterisk's FastAGI reaches) starts and two more callbacks arrive. The victim is
@@ -7,11 +9,16 @@ SIGKILLed, and one of its stand-ins is hung up while nobody watches it. Once the
 lapse, the survivor takes its callbacks over: it adopts the stand-ins still waiting and places the
 lost one again. Then the agents answer: every citizen's leg (the trunk's TrunkCall event) is placed
 exactly once, and no callback is left behind (docs/cluster-operations.md).
+
+PostgreSQL away: both daemons reach it through a TCP proxy of the test's own, which is cut for a
+while. Each daemon serves its calls, spools its own records and replays them once the database is
+back; nothing is lost on either (the machine's PostgreSQL itself is never stopped).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,7 +27,7 @@ from pathlib import Path
 import pytest
 from harness.ami import AmiClient, AmiMessage
 from harness.daemon import DaemonProcess
-from harness.faults import quick_config
+from harness.faults import QUICK_KEYS, TcpProxy, call_records, eventually, quick_config
 from harness.ports import AGI_PORT
 
 from ivr.callbacks import store
@@ -128,11 +135,84 @@ async def test_two_daemons_one_sigkilled_each_citizen_called_once(
             await survivor.stop()
         final = rows(url, ids)
     per_citizen = {number: sum(1 for e in legs if e.Number == number) for number in CITIZENS}
+    placed = [int(match[1]) for match in (STANDIN.match(e.Channel or "") for e in joins) if match is not None]
+    taken_over = survivor_log.count("callback taken over from a node whose lease lapsed")
+    print(f"\ncitizen legs per callback: {sorted(per_citizen.values())}; stand-ins per callback: "
+          f"{[len([p for p in placed if p == i]) for i in ids]}; taken over by the survivor: {taken_over}")
     assert per_citizen == dict.fromkeys(CITIZENS, 1), per_citizen
     assert [row.state for row in final] == ["done"] * len(ids)
     assert all(row.number_sealed is None and row.attempts == 1 for row in final)
-    placed = [int(match[1]) for match in (STANDIN.match(e.Channel or "") for e in joins) if match is not None]
     per_callback = {i: placed.count(i) for i in ids}
     assert per_callback == {i: (2 if i == lost else 1) for i in ids}  # only the lost one placed twice
     assert {row.placement for row in final if row.id != lost} == {1}
     assert not any(number[1:] in survivor_log for number in CITIZENS)  # numbers never in clear
+
+
+async def test_database_away_each_daemon_spools_and_replays(ami: AmiClient, tmp_path: Path) -> None:
+    config = quick_config(tmp_path / "config")
+    proxy = TcpProxy(5432)
+    await proxy.up()
+    with pg_schema() as direct:
+        shared = {"IVR_DB_URL": proxy.url(direct), "IVR_DB_WRITE_TIMEOUT_S": "2", "IVR_CALLBACK_KEY": KEY,
+                  "IVR_CALLBACK_SCAN_S": "1"}
+        nodes = [DaemonProcess(state_dir=tmp_path / name, config_paths=config, agi_port=port,
+                               env={**shared, "IVR_NODE_ID": name})
+                 for name, port in (("node-one", AGI_PORT), ("node-two", free_port()))]
+
+        async def goodbye(daemon: DaemonProcess) -> str:
+            """A call whose FastAGI reaches this daemon (a channel variable over the dialplan's global)."""
+            call = await ami.originate_caller(dtmf=QUICK_KEYS["goodbye"], hold=5, variables={
+                "IVR_AGI_URL": f"agi://127.0.0.1:{daemon.agi_port}/inbound"})
+            decided = await call.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT", 15,
+                                          what="IVR_RESULT")
+            assert decided.Value == "hangup"
+            await call.wait_hangup(10)
+            return call.uniqueid
+
+        def ended(*uniqueids: str) -> bool:
+            records = call_records(direct)
+            return all(u in records and records[u]["ended"] is not None for u in uniqueids)
+
+        try:
+            for daemon in nodes:
+                await daemon.start()
+            before = [await goodbye(daemon) for daemon in nodes]
+            await eventually(lambda: ended(*before), 15, "the first calls' records in PostgreSQL")
+
+            await proxy.down()
+            during = [await goodbye(daemon) for daemon in nodes]
+            for daemon, uniqueid in zip(nodes, during, strict=True):
+                await eventually(functools.partial(_spooled, daemon, uniqueid), 15,
+                                 f"{daemon.state_dir.name} spooled its own call")
+            await proxy.up()
+            await eventually(lambda: ended(*before, *during), 30, "every record in PostgreSQL once it is back")
+            for daemon in nodes:
+                await eventually(functools.partial(_spool_gone, daemon), 15,
+                                 f"{daemon.state_dir.name}'s spool replayed")
+                # The callback service lost its connection too, and has a new one (placements go on).
+                await eventually(functools.partial(_reopened, daemon), 30,
+                                 f"{daemon.state_dir.name}'s callback store open again")
+        finally:
+            for daemon in nodes:
+                await daemon.stop()
+            await proxy.down()
+    for daemon in nodes:
+        assert _count(daemon, "spooled records replayed") >= 1
+        assert _count(daemon, "callback store connection lost; reconnecting") >= 1
+
+
+def _count(daemon: DaemonProcess, event: str) -> int:
+    return sum(1 for line in daemon.log_lines() if line.get("event") == event)
+
+
+def _spooled(daemon: DaemonProcess, uniqueid: str) -> bool:
+    spool = daemon.state_dir / "records-spool.jsonl"
+    return spool.exists() and uniqueid in spool.read_text()
+
+
+def _spool_gone(daemon: DaemonProcess) -> bool:
+    return not (daemon.state_dir / "records-spool.jsonl").exists()
+
+
+def _reopened(daemon: DaemonProcess) -> bool:
+    return _count(daemon, "callback store open") >= 2

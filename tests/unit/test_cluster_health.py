@@ -173,3 +173,28 @@ def test_health_payload_has_no_number_and_goes_stale() -> None:
     assert health is not None and health.state == "up" and health.config_version == "v1"
     assert health.seen_state(1020.0) == "up" and health.seen_state(1031.0) == "stale"
     assert parse_health(b"not json") is None
+
+
+async def test_the_daemon_publishes_its_health_and_obeys_reload_all(broker: PrivateBroker, tmp_path: Path) -> None:
+    from ivr.daemon import Daemon
+    from ivr.settings import Settings
+
+    settings = Settings(config_paths=[str(REPO)], agi_port=0, state_dir=tmp_path / "state", mqtt_host="127.0.0.1",
+                        mqtt_port=broker.port, mqtt_site=SITE, node_id="node-x", wallboard_port=0,
+                        ami_secret="")
+    daemon = Daemon(settings)
+    reloads: list[str] = []
+    daemon.request_reload = lambda: reloads.append("reload")  # type: ignore[method-assign]
+    await daemon.start()
+    try:
+        assert daemon.cluster is not None
+        await asyncio.wait_for(daemon.cluster.connected.wait(), 10)
+        nodes = await read_nodes(mqtt(broker))
+        mine = nodes["node-x"]
+        assert mine.state == "up" and mine.config_version == daemon.app.config.current.version
+        assert not mine.healthy and mine.details["ami"] is False  # no AMI in this test
+        await publish(mqtt(broker), reload_command(MessageBuilder(SITE), by="ops"))
+        await until(lambda: reloads == ["reload"])
+    finally:
+        await daemon.stop(grace=1)
+    assert (await read_nodes(mqtt(broker)))["node-x"].state == "stopped"

@@ -135,9 +135,11 @@ async def service(tmp_path: Path) -> AsyncIterator[CallbackService]:
     running = CallbackService(ConfigHolder([str(REPO)]), f"sqlite:///{tmp_path / 'ivr.db'}", SEAL, FanoutSink(),
                               view=lambda: view, scan_every=3600, clock=Clock())
     running.attach(FakeAmi())
-    await running.start()
+    # Opened and resynchronised before the loop starts: the loop's own start-up resync would otherwise
+    # race with a test's first steps (and take its stand-ins, absent from the fake AMI, for lost).
     await running._open()
     await running.resync()
+    await running.start()
     yield running
     await running.stop()
 

@@ -22,6 +22,7 @@ from ivr.callbacks.sealing import NumberSeal
 from ivr.callbacks.service import CallbackService
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
+from ivr.cluster.link import ClusterLink
 from ivr.config.holder import ConfigHolder
 from ivr.contacts.dial_end import DialEndListener
 from ivr.contacts.precall import GatewayKey, PrecallNotifier
@@ -107,6 +108,7 @@ class Daemon:
         self._wire_supervision()
         self._wire_queues()
         self._wire_contacts()
+        self._wire_cluster()
 
     def _wire_events(self) -> None:
         """Consumers of product events (docs/EVENTS.md): call records, the AMI bridge, MQTT, the wallboard."""
@@ -169,7 +171,7 @@ class Daemon:
         registry = ContactRegistry(settings.store_url)
         key = GatewayKey.from_file(Path(settings.precall_key_file)) if settings.precall_key_file else None
         self.app.contacts = ContactServices(registry, PrecallNotifier(self.app.events, key))
-        self.purge = PurgeLoop(registry, self.app.config)
+        self.purge = PurgeLoop(registry, self.app.config, node=settings.node_id)
         DialEndListener(registry).attach(self.ami)
         self._services += [registry, self.purge]
 
@@ -181,7 +183,8 @@ class Daemon:
                                           lambda: self.ami.connected and bridge.resyncs > 0).load
         seal = NumberSeal.from_environment(settings.state_dir)
         self.callbacks = CallbackService(self.app.config, settings.store_url, seal, self.app.events,
-                                         view=lambda: bridge.view, scan_every=settings.callback_scan_s)
+                                         view=lambda: bridge.view, scan_every=settings.callback_scan_s,
+                                         node=settings.node_id, lease_s=settings.callback_lease_s)
         self.callbacks.attach(self.ami)
         self.app.callbacks = self.callbacks
         self._services.append(self.callbacks)
@@ -192,6 +195,26 @@ class Daemon:
                                          callbacks_pending=callbacks.pending)
             assert isinstance(self.app.events, FanoutSink)
             self.app.events.add(desktop.calls)
+
+    def _wire_cluster(self) -> None:
+        """Several daemons (docs/cluster-operations.md): this node's health on the broker, the other
+        nodes' on the wallboard, and `ivr reload --all` arriving as a command."""
+        settings = self.settings
+        if self.mqtt is None:
+            self.cluster: ClusterLink | None = None
+            return
+        wallboard = self.wallboard
+        self.cluster = ClusterLink(self.mqtt.config, settings.node_id, self.health, every_s=settings.cluster_health_s,
+                                   on_reload=lambda _by: self.request_reload(),
+                                   on_nodes=wallboard.state.set_nodes if wallboard else None,
+                                   key=settings.cluster_key.encode())
+        self._services.append(self.cluster)
+
+    def health(self) -> dict[str, object]:
+        """What this node publishes about itself (ivr.cluster.health): never a number or a name."""
+        store_open = self.callbacks.store_open
+        return {"healthy": self.ami.connected and store_open, "config_version": self.app.config.current.version,
+                "calls": len(self.app.calls), "ami": self.ami.connected, "store": store_open, "pid": os.getpid()}
 
     async def start(self) -> None:
         await self.server.start()
@@ -250,6 +273,9 @@ class Daemon:
                 log.error("reload failed; keeping the last good config",
                           error=f"{type(exc).__name__}: {exc}"[:300],
                           paths=[str(p) for p in self.app.config.paths], version=self.app.config.current.version)
+            if self.cluster is not None:  # the new config version, at once
+                with contextlib.suppress(Exception):
+                    await self.cluster.publish_now()
 
     def request_reload(self) -> None:
         task = asyncio.get_running_loop().create_task(self.reload(), name="config-reload")

@@ -66,8 +66,11 @@ IVR_SPY_SUPERVISOR = "IVR_SPY_SUPERVISOR"
 IVR_SPY_AGENT = "IVR_SPY_AGENT"
 IVR_SPY_RESULT = "IVR_SPY_RESULT"
 
+# A daemon too busy for the call says so before it answers; the dialplan then tries the next daemon.
+IVR_OVERLOAD = "IVR_OVERLOAD"
+
 SHARED = frozenset({
-    IVR_RESULT, IVR_QUEUE, IVR_TARGET, IVR_LANG, IVR_PRIORITY, IVR_TRANSFER_QUEUE, IVR_QUEUE_TIMEOUT,
+    IVR_RESULT, IVR_OVERLOAD, IVR_QUEUE, IVR_TARGET, IVR_LANG, IVR_PRIORITY, IVR_TRANSFER_QUEUE, IVR_QUEUE_TIMEOUT,
     IVR_NEXT_QUEUE, IVR_MAX_PENALTY, IVR_CALLBACK_OFFER, IVR_QUEUED, IVR_QUEUE_JOINED,
     IVR_OUT_RESULT, IVR_OUT_NUMBER, IVR_OUT_ATTEMPT, IVR_OUT_SHOWN, IVR_OUT_PURPOSE, IVR_OUT_DEPARTMENT,
     IVR_AGENT_PHONE, IVR_PAUSE_KEY, IVR_AGENT_RESULT,
@@ -81,18 +84,29 @@ SHARED = frozenset({
 # Set by the daemon for whoever looks at the channel (CDR, `core show channel`); the dialplan does not
 # act on them.
 IVR_CONFIG_VERSION = "IVR_CONFIG_VERSION"
-IVR_OVERLOAD = "IVR_OVERLOAD"
 IVR_TAG_PREFIX = "IVR_TAG_"  # + a menu tag's name in capitals (`set` nodes)
+
+# Carried by a queued callback's stand-in from the daemon that placed it to the daemon its turn reaches
+# (route `callback`): only the latest placement may connect the citizen (ivr.callbacks.leases).
+IVR_CB_PLACEMENT = "IVR_CB_PLACEMENT"
 
 # Only a test call carries it, read only under `ivr run --allow-test-clock` (ivr.clock).
 IVR_TEST_NOW = "IVR_TEST_NOW"
 
-DAEMON_ONLY = frozenset({IVR_CONFIG_VERSION, IVR_OVERLOAD, IVR_TEST_NOW})
+DAEMON_ONLY = frozenset({IVR_CONFIG_VERSION, IVR_CB_PLACEMENT, IVR_TEST_NOW})
+
+# The dialplan's settings that `ivr asterisk generate` writes (extensions_daemons.conf): where the daemons are.
+IVR_AGI_HOSTS = "IVR_AGI_HOSTS"
+IVR_AGI_CALLBACK_URL = "IVR_AGI_CALLBACK_URL"
+IVR_AGI_AGENT_URL = "IVR_AGI_AGENT_URL"
+IVR_AGI_SPY_URL = "IVR_AGI_SPY_URL"
+IVR_OUT_AGI_URL = "IVR_OUT_AGI_URL"
 
 # The dialplan's own: its settings ([globals]) and what it keeps between its own steps. The daemon never
 # sees them; they are listed so that a new name in extensions.conf is a decision, not an accident.
 DIALPLAN_ONLY = frozenset({
-    "IVR_AGI_URL", "IVR_AGI_AGENT_URL", "IVR_AGI_CALLBACK_URL", "IVR_AGI_SPY_URL", "IVR_OUT_AGI_URL",
+    IVR_AGI_HOSTS, IVR_AGI_CALLBACK_URL, IVR_AGI_AGENT_URL, IVR_AGI_SPY_URL, IVR_OUT_AGI_URL,
+    "IVR_AGI_COUNT", "IVR_AGI_TRIED", "IVR_AGI_INDEX", "IVR_AGI_TRYING",
     "IVR_AGI_WATCHDOG", "IVR_CALLBACK_WATCHDOG", "IVR_OUT_WATCHDOG",
     "IVR_DEFAULT_QUEUE", "IVR_DEFAULT_QUEUE_MAX_WAIT", "IVR_QUEUE_MAX_WAIT", "IVR_TRANSFER_RING", "IVR_OUT_RING",
     "IVR_FALLBACK_REASON", "IVR_WAIT", "IVR_POS", "IVR_CB_EARLIER",

@@ -4,6 +4,7 @@ from the environment or from files, never from the repository."""
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +90,15 @@ class Settings:
     # Queued callbacks: the key that encrypts the numbers to call back (like IVR_HASH_KEY: the variable
     # itself, or IVR_CALLBACK_KEY_FILE; in development a key file in the state directory).
     callback_scan_s: float = field(default_factory=lambda: float(_env("IVR_CALLBACK_SCAN_S", "5")))
+    # Several daemons on one store (docs/cluster-operations.md): this daemon's name in the cluster (leases,
+    # health over MQTT, `ivr cluster status`), and how long a callback's stand-in stays this node's after
+    # its last renewal (every scan) before another node takes it over.
+    node_id: str = field(default_factory=lambda: _env("IVR_NODE_ID", "") or socket.gethostname())
+    callback_lease_s: float = field(default_factory=lambda: float(_env("IVR_CALLBACK_LEASE_S", "30")))
+    # Each node's health on the broker (retained, with a Last Will), republished this often; the key
+    # that signs `ivr reload --all` (empty: the broker's ACL alone decides who may send it).
+    cluster_health_s: float = field(default_factory=lambda: float(_env("IVR_CLUSTER_HEALTH_S", "15")))
+    cluster_key: str = field(default_factory=lambda: read_secret("IVR_CLUSTER_KEY"))
     # The city's SMS gateway's RSA public key (PEM) for pre-call notices; empty: no notices are sent.
     precall_key_file: str = field(default_factory=lambda: _env("IVR_PRECALL_PUBLIC_KEY_FILE", ""))
 

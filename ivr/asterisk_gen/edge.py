@@ -13,6 +13,13 @@
 from __future__ import annotations
 
 from ivr.config.model import Cluster, ClusterNode, Trunk
+from ivr.dialplan_variables import (
+    IVR_AGI_AGENT_URL,
+    IVR_AGI_CALLBACK_URL,
+    IVR_AGI_HOSTS,
+    IVR_AGI_SPY_URL,
+    IVR_OUT_AGI_URL,
+)
 
 ENDPOINT = "edge"
 TRANSPORT = "transport-edge"
@@ -45,10 +52,10 @@ def daemons_conf(cluster: Cluster | None) -> str:
     return "\n".join([
         HEADER + "; Included in [globals]: the daemons each call tries in turn, from a random first one",
         "; (extensions.conf [ivr-entry]); the other routes use the first daemon.",
-        f"IVR_AGI_HOSTS = {hosts}",
+        f"{IVR_AGI_HOSTS} = {hosts}",
         *(f"{name} = agi://{cluster.daemons[0].address}:{cluster.daemons[0].port}/{route}"
-          for name, route in (("IVR_AGI_CALLBACK_URL", "callback"), ("IVR_AGI_AGENT_URL", "agent"),
-                              ("IVR_AGI_SPY_URL", "spy"), ("IVR_OUT_AGI_URL", "outbound"))),
+          for name, route in ((IVR_AGI_CALLBACK_URL, "callback"), (IVR_AGI_AGENT_URL, "agent"),
+                              (IVR_AGI_SPY_URL, "spy"), (IVR_OUT_AGI_URL, "outbound"))),
         "",
     ])
 

@@ -11,6 +11,12 @@ UserEvent IvrCallbackDone, and stays in astdb (ivr-callback/<id>) for a daemon t
 Everything lives in the store, so a daemon restart loses nothing: after every AMI login the service
 checks which stand-ins still wait (QueueStatus) and places the missing ones by the citizen's
 original join time.
+
+Several daemons may share one store (docs/cluster-operations.md): each callback's stand-in is held by
+one node under a lease in the store (ivr/callbacks/leases.py), renewed every scan; a node that dies
+leaves its leases to lapse and another node takes its callbacks over. Each placement of a stand-in
+gets the next `placement` number, carried by the stand-in (IVR_CB_PLACEMENT), and only the latest may
+connect: a citizen is never called from two stand-ins.
 """
 
 from __future__ import annotations
@@ -26,21 +32,36 @@ from typing import Any
 import structlog
 
 from ivr.ami.errors import AmiError, AmiOriginateFailed, AmiOriginateUnknown
-from ivr.callbacks import store
+from ivr.callbacks import leases, store
 from ivr.callbacks.sealing import NumberSeal, SealError
 from ivr.callbacks.store import Callback, NewCallback
 from ivr.config.holder import ConfigHolder
-from ivr.dialplan_variables import IVR_CB_MAX_PENALTY, IVR_CB_POSITION, IVR_CB_PRIO, IVR_CB_QUEUE, IVR_CB_WAIT
+from ivr.dialplan_variables import (
+    IVR_CB_MAX_PENALTY,
+    IVR_CB_PLACEMENT,
+    IVR_CB_POSITION,
+    IVR_CB_PRIO,
+    IVR_CB_QUEUE,
+    IVR_CB_WAIT,
+)
 from ivr.events import names
 from ivr.events.sink import EventSink
 from ivr.live.ami_bridge import header
 from ivr.live.queue_view import QueueView
 from ivr.queues.membership import SKILLED_ONLY_MAX
+from ivr.store import leases as job_leases
 from ivr.store.db import AsyncDatabase, open_database
 
 _STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-(hold|connect)-")
 # Extra seconds the stand-in may outlive the callback's expiry (the Originate's own timeout).
 _MARGIN_S = 60
+# The purge of finished rows runs on one node at a time, at most this often.
+_PURGE_EVERY_S = 300.0
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """sqlite3's and psycopg's errors of a connection that no longer works (not of a bad statement)."""
+    return any(cls.__name__ in ("OperationalError", "InterfaceError") for cls in type(exc).__mro__)
 
 
 def standin_channel(callback_id: int) -> str:
@@ -50,8 +71,14 @@ def standin_channel(callback_id: int) -> str:
 class CallbackService:
     def __init__(self, config: ConfigHolder, db_url: str, seal: NumberSeal, events: EventSink, *,
                  view: Callable[[], QueueView], scan_every: float = 5.0,
-                 clock: Callable[[], float] = time.time, logger: Any = None) -> None:
+                 clock: Callable[[], float] = time.time, logger: Any = None, node: str = "local",
+                 lease_s: float = 30.0, claim_batch: int = 50) -> None:
+        if lease_s <= scan_every:
+            lease_s = 3 * scan_every  # renewed every scan: a shorter lease would lapse while its node lives
         self.config = config
+        self.node = node
+        self.lease_s = lease_s
+        self.claim_batch = claim_batch  # claimed per scan: the rest is left to the next scan (or node)
         self.db_url = db_url
         self.seal = seal
         self.events = events
@@ -62,6 +89,8 @@ class CallbackService:
         self._db: AsyncDatabase | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._originates: dict[int, asyncio.Task[None]] = {}
+        self._adopted: set[int] = set()  # callbacks taken over from a lapsed node, watched here
+        self._next_purge = 0.0
         self._synced = asyncio.Event()
         self._pending: dict[str, int] = {}  # callbacks not done yet, per queue, as of the last scan
         self._log = logger or structlog.get_logger("ivr.callbacks")
@@ -109,6 +138,11 @@ class CallbackService:
             await self._db.close()
             self._db = None
 
+    @property
+    def store_open(self) -> bool:
+        """For the node's health (ivr.cluster): whether the callbacks' store has been opened."""
+        return self._db is not None
+
     async def _run_db(self, job: Callable[[Any], Any]) -> Any:
         if self._db is None:
             raise RuntimeError("callback store is not open")
@@ -120,9 +154,11 @@ class CallbackService:
         """Store the request and put the stand-in in the caller's place; None (and nothing kept)
         when the stand-in cannot be placed now: the caller then stays in the queue themselves."""
         now = self.clock()
-        callback: Callback = await self._run_db(lambda db: store.create(db, new, self.seal, number, now))
+        callback: Callback = await self._run_db(lambda db: store.create(
+            db, new, self.seal, number, now, owner=self.node, lease_until=now + self.lease_s))
         if not await self._place(callback):
-            await self._run_db(lambda db: store.move(db, callback.id, "cancelled", now, status="not-placed"))
+            await self._run_db(lambda db: store.move(db, callback.id, "cancelled", now, expect=("pending",),
+                                                     placement=0, status="not-placed"))
             self._log.warning("callback not possible now (AMI down?)", callback_id=callback.id)
             return None
         self._emit(names.CALLBACK_REQUESTED, callback, uniqueid=new.origin_uniqueid)
@@ -130,16 +166,19 @@ class CallbackService:
                        caller_ref=new.caller_ref)
         return callback
 
-    async def connect(self, callback_id: int) -> tuple[Callback, str] | None:
-        """An agent answered the stand-in: the number to call (None: nothing to call any more)."""
+    async def connect(self, callback_id: int, placement: int | None = None) -> tuple[Callback, str] | None:
+        """An agent answered the stand-in: the number to call (None: nothing to call any more). With
+        the stand-in's placement, one left behind by an earlier placement gets nothing."""
         now = self.clock()
         def start(db: Any) -> bool:
-            return store.move(db, callback_id, "connecting", now, expect=("queued", "pending"), attempts_add=1)
+            return store.move(db, callback_id, "connecting", now, expect=("queued", "pending"), attempts_add=1,
+                              placement=placement)
 
         moved = await self._run_db(start)
         callback = await self._run_db(lambda db: store.get(db, callback_id))
         if not moved or callback is None or not callback.number_sealed:
-            self._log.warning("stand-in answered for a callback that is not waiting", callback_id=callback_id)
+            self._log.warning("stand-in answered for a callback that is not waiting", callback_id=callback_id,
+                              placement=placement)
             return None
         try:
             number = self.seal.open(callback.number_sealed, callback.id)
@@ -155,7 +194,7 @@ class CallbackService:
     async def result(self, callback_id: int, dialstatus: str) -> str:
         """The call to the citizen ended with DIALSTATUS; returns the callback's new state."""
         now = self.clock()
-        callback = await self._run_db(lambda db: store.get(db, callback_id))
+        callback: Callback | None = await self._run_db(lambda db: store.get(db, callback_id))
         if callback is None:
             return "unknown"
         settings = self.config.current.rules.queueing.callback
@@ -166,8 +205,10 @@ class CallbackService:
             state, retry_at = "failed", None
         else:
             state, retry_at = "pending", now + settings.retry_after
-        await self._run_db(lambda db: store.move(db, callback_id, state, now, expect=("connecting",),
-                                                 next_attempt_at=retry_at, status=status, position=1))
+        moved = await self._run_db(lambda db: store.move(db, callback_id, state, now, expect=("connecting",),
+                                                         next_attempt_at=retry_at, status=status, position=1))
+        if not moved:  # another node (every node hears the UserEvent) or an earlier resync was first
+            return callback.state
         self._log.info("callback attempt ended", callback_id=callback_id, dialstatus=status, state=state,
                        attempt=callback.attempts)
         return state
@@ -175,19 +216,24 @@ class CallbackService:
     # --- stand-ins -------------------------------------------------------------------------------
 
     async def _place(self, callback: Callback, position: int | None = None) -> bool:
-        """Originate the stand-in; the callback is `queued` while it waits (in the background)."""
-        if self.ami is None or not self.ami.connected:
+        """Claim the callback for this node and originate its stand-in; `queued` while it waits."""
+        if self.ami is None or not self.ami.connected or callback.expires_at <= self.clock():
             return False
+        now = self.clock()
+        claimed = await self._run_db(lambda db: leases.claim(db, callback.id, self.node, now, self.lease_s))
+        if claimed is None:
+            return False
+        return self._send_standin(claimed, position)
+
+    def _send_standin(self, callback: Callback, position: int | None = None) -> bool:
+        """Originate the stand-in of a callback this node has just claimed (in the background)."""
         wait = int(callback.expires_at - self.clock())
         if wait <= 0:
-            return False
-        moved = await self._run_db(lambda db: store.move(db, callback.id, "queued", self.clock(),
-                                                         expect=("pending",)))
-        if not moved:
-            return False
+            return False  # expires now: the next scan marks it expired
         where = position if position is not None else callback.position
         variables = {IVR_CB_QUEUE: callback.queue, IVR_CB_PRIO: str(callback.priority),
-                     IVR_CB_POSITION: str(where or ""), IVR_CB_WAIT: str(wait)}
+                     IVR_CB_POSITION: str(where or ""), IVR_CB_WAIT: str(wait),
+                     IVR_CB_PLACEMENT: str(callback.placement)}
         group = self.config.current.groups.get(callback.group)
         if group is not None and callback.queue != group.queue:  # a skill queue: their language first
             variables[IVR_CB_MAX_PENALTY] = str(SKILLED_ONLY_MAX)
@@ -195,7 +241,8 @@ class CallbackService:
                                    name=f"callback-{callback.id}")
         self._originates[callback.id] = task
         task.add_done_callback(functools.partial(self._forget_originate, callback.id))
-        self._log.info("callback stand-in placed", callback_id=callback.id, queue=callback.queue, position=where)
+        self._log.info("callback stand-in placed", callback_id=callback.id, queue=callback.queue, position=where,
+                       placement=callback.placement, node=self.node)
         return True
 
     def _forget_originate(self, callback_id: int, _task: asyncio.Task[None]) -> None:
@@ -213,11 +260,13 @@ class CallbackService:
             now = self.clock()
             state = "expired" if now >= callback.expires_at else "pending"
             await self._run_db(lambda db: store.move(db, callback.id, state, now, expect=("queued",),
-                                                     next_attempt_at=now + self.scan_every, status="standin-ended"))
+                                                     next_attempt_at=now + self.scan_every, status="standin-ended",
+                                                     placement=callback.placement))
             self._log.warning("callback stand-in ended without an agent", callback_id=callback.id,
                               reason=exc.reason, state=state)
         except AmiError as exc:
-            await self._run_db(lambda db: store.move(db, callback.id, "pending", self.clock(), expect=("queued",)))
+            await self._run_db(lambda db: store.move(db, callback.id, "pending", self.clock(), expect=("queued",),
+                                                     placement=callback.placement))
             self._log.warning("callback stand-in not placed", callback_id=callback.id, error=str(exc))
 
     def _position_by_join_time(self, callback: Callback) -> int:
@@ -231,29 +280,45 @@ class CallbackService:
         was down when it ended) go back to `pending`, to be placed again by their join time."""
         if self._db is None:
             return  # _run() resyncs once the store is open
+        alive = await self._alive_standins()
+        if alive is None:
+            return
+        # Only this node's callbacks: another node's stand-ins may wait on another Asterisk, and a
+        # callback another node has just claimed has no stand-in yet. Theirs are left to their leases.
+        for callback in await self._run_db(lambda db: leases.mine_or_unowned(db, self.node)):
+            if callback.id not in self._originates:
+                await self._check_standin(callback, alive)
+        self._synced.set()
+
+    async def _alive_standins(self) -> set[int] | None:
+        """Ids of the callbacks whose stand-in (or its call) exists on this node's Asterisk."""
         try:
             answer = await self.ami.action({"Action": "QueueStatus"})
             channels = await self.ami.action({"Action": "CoreShowChannels"})
         except AmiError as exc:
             self._log.warning("callback resync failed", error=str(exc))
-            return
+            return None
         alive = set()
         for msg in [*(answer if isinstance(answer, list) else [answer]),
                     *(channels if isinstance(channels, list) else [channels])]:
             match = _STANDIN.match(header(msg, "Channel"))
             if match:
                 alive.add(int(match[1]))
+        return alive
+
+    async def _check_standin(self, callback: Callback, alive: set[int]) -> bool:
+        """A held callback without an Originate of ours: True if its stand-in still lives (watch
+        it); otherwise its result from astdb, or pending again to be placed anew."""
+        if callback.id in alive:
+            return True
+        if callback.state == "connecting" and await self._result_while_away(callback.id):
+            return False
         now = self.clock()
-        for callback in await self._run_db(lambda db: store.in_states(db, ("queued", "connecting"))):
-            if callback.id in alive or callback.id in self._originates:
-                continue
-            if callback.state == "connecting" and await self._result_while_away(callback.id):
-                continue
-            await self._run_db(functools.partial(store.move, callback_id=callback.id, state="pending", now=now,
-                                                 expect=("queued", "connecting"), next_attempt_at=now,
-                                                 status="standin-lost"))
-            self._log.warning("callback stand-in lost; placing it again", callback_id=callback.id, state=callback.state)
-        self._synced.set()
+        await self._run_db(functools.partial(store.move, callback_id=callback.id, state="pending", now=now,
+                                             expect=("queued", "connecting"), next_attempt_at=now,
+                                             status="standin-lost", placement=callback.placement))
+        self._log.warning("callback stand-in lost; placing it again", callback_id=callback.id, state=callback.state)
+        return False
 
     async def _result_while_away(self, callback_id: int) -> bool:
         """The result the hangup handler left in astdb while the daemon was not listening."""
@@ -277,9 +342,23 @@ class CallbackService:
         while True:
             try:
                 await self.scan()
-            except Exception:
-                self._log.exception("callback scan failed")
+            except Exception as exc:
+                if not _connection_lost(exc):
+                    self._log.exception("callback scan failed")
+                else:  # e.g. PostgreSQL restarted or failed over: a new connection, once it answers
+                    self._log.warning("callback store connection lost; reconnecting", error=type(exc).__name__)
+                    await self._reopen()
             await asyncio.sleep(self.scan_every)
+
+    async def _reopen(self) -> None:
+        """Replace a dead connection. Meanwhile the leases this node holds are not renewed: past
+        `lease_s` another node takes its callbacks over, which is what should happen to a node that
+        cannot reach the store."""
+        db, self._db = self._db, None
+        if db is not None:
+            with contextlib.suppress(Exception):
+                await db.close()
+        await self._open()
 
     def pending(self, queue: str) -> int:
         """Callbacks of this queue waiting for their turn or their next attempt (as of the last scan,
@@ -288,6 +367,7 @@ class CallbackService:
 
     async def scan(self) -> None:
         now = self.clock()
+        await self._run_db(lambda db: leases.renew(db, self.node, now, self.lease_s))
         waiting = await self._run_db(lambda db: store.in_states(db, ("pending", "queued")))
         counts: dict[str, int] = {}
         for callback in waiting:
@@ -297,11 +377,42 @@ class CallbackService:
         for callback in waiting:
             if now >= callback.expires_at:
                 await self._expire(callback, now)
-            elif (callback.state == "pending" and (callback.next_attempt_at or 0) <= now
-                  and self._synced.is_set()):
+        if self.ami is not None and self.ami.connected and self._synced.is_set():
+            await self._watch_taken_over(now)
+            batch = self.claim_batch
+            claimed = await self._run_db(lambda db: leases.claim_due(db, self.node, now, self.lease_s, batch))
+            for callback in claimed:
                 # A retry goes first (their turn had come); otherwise the citizen's place by join time.
-                await self._place(callback, 1 if callback.attempts else self._position_by_join_time(callback))
-        await self._run_db(lambda db: store.purge(db, now))
+                self._send_standin(callback, 1 if callback.attempts else self._position_by_join_time(callback))
+        await self._purge(now)
+
+    async def _watch_taken_over(self, now: float) -> None:
+        """Take over the callbacks of nodes whose leases lapsed and check, with the ones adopted
+        earlier, that their stand-ins still wait here; the others are placed again."""
+        taken = await self._run_db(lambda db: leases.take_over(db, self.node, now, self.lease_s))
+        for callback in taken:
+            self._log.warning("callback taken over from a node whose lease lapsed", callback_id=callback.id,
+                              state=callback.state, placement=callback.placement)
+        watched = {c.id: c for c in await self._run_db(lambda db: leases.held(db, self.node, sorted(self._adopted)))}
+        watched.update((c.id, c) for c in taken if c.id not in self._originates)
+        self._adopted = set(watched)
+        if not watched:
+            return
+        alive = await self._alive_standins()
+        if alive is None:
+            return  # AMI trouble: held (and renewed) until the next scan looks again
+        for callback in watched.values():
+            if not await self._check_standin(callback, alive):
+                self._adopted.discard(callback.id)
+
+    async def _purge(self, now: float) -> None:
+        """Finished rows go after a week; one node at a time does it (a job lease in the store)."""
+        if now < self._next_purge:
+            return
+        self._next_purge = now + _PURGE_EVERY_S
+        ttl = 2 * _PURGE_EVERY_S
+        if await self._run_db(lambda db: job_leases.hold(db, "callbacks-purge", self.node, now, ttl)):
+            await self._run_db(lambda db: store.purge(db, now))
 
     async def _expire(self, callback: Callback, now: float) -> None:
         if await self._run_db(lambda db: store.move(db, callback.id, "expired", now, expect=("pending", "queued"),

@@ -9,8 +9,9 @@ from typing import Any
 from ivr.store.db import Database
 
 OPEN_STATES = ("pending", "queued", "connecting")
-_COLUMNS = ("id, state, queue, group_name, language, priority, position, joined_at, created_at, "
-            "next_attempt_at, attempts, number_sealed, caller_ref, expires_at, last_status")
+COLUMNS = ("id, state, queue, group_name, language, priority, position, joined_at, created_at, "
+            "next_attempt_at, attempts, number_sealed, caller_ref, expires_at, last_status, owner_node, lease_until, "
+            "placement")
 # Finished rows (no number any more) are kept this long for statistics.
 KEEP_FINISHED_S = 7 * 86400.0
 
@@ -32,11 +33,17 @@ class Callback:
     caller_ref: str
     expires_at: float
     last_status: str
+    # Several daemons on one store (migration 0500, ivr/callbacks/leases.py): who keeps the stand-in,
+    # until when, and which placement (stand-in) is the valid one.
+    owner_node: str | None = None
+    lease_until: float | None = None
+    placement: int = 0
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Callback:
         return cls(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), row[6], float(row[7]), float(row[8]),
-                   row[9], int(row[10]), row[11], row[12] or "", float(row[13]), row[14] or "")
+                   row[9], int(row[10]), row[11], row[12] or "", float(row[13]), row[14] or "", row[15],
+                   None if row[16] is None else float(row[16]), int(row[17] or 0))
 
 
 @dataclass(frozen=True)
@@ -52,15 +59,17 @@ class NewCallback:
     expires_at: float
 
 
-def create(db: Database, new: NewCallback, seal: Any, number: str, now: float) -> Callback:
-    """Insert a pending callback and seal its number bound to the new row's id (one transaction)."""
+def create(db: Database, new: NewCallback, seal: Any, number: str, now: float, *, owner: str | None = None,
+           lease_until: float | None = None) -> Callback:
+    """Insert a pending callback and seal its number bound to the new row's id (one transaction).
+    With an owner, no other node claims it before lease_until (its own node places it at once)."""
     with db.transaction():
         row = db.fetchone(
             "INSERT INTO callbacks (state, queue, group_name, language, priority, position, joined_at, created_at,"
-            " next_attempt_at, attempts, caller_ref, origin_uniqueid, expires_at, updated_at)"
-            " VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id",
+            " next_attempt_at, attempts, caller_ref, origin_uniqueid, expires_at, updated_at, owner_node,"
+            " lease_until) VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id",
             (new.queue, new.group, new.language, new.priority, new.position, new.joined_at, now, now,
-             new.caller_ref, new.origin_uniqueid, new.expires_at, now))
+             new.caller_ref, new.origin_uniqueid, new.expires_at, now, owner, lease_until))
         assert row is not None
         callback_id = int(row[0])
         db.execute("UPDATE callbacks SET number_sealed = ? WHERE id = ?", (seal.seal(number, callback_id), callback_id))
@@ -70,29 +79,36 @@ def create(db: Database, new: NewCallback, seal: Any, number: str, now: float) -
 
 
 def get(db: Database, callback_id: int) -> Callback | None:
-    row = db.fetchone(f"SELECT {_COLUMNS} FROM callbacks WHERE id = ?", (callback_id,))
+    row = db.fetchone(f"SELECT {COLUMNS} FROM callbacks WHERE id = ?", (callback_id,))
     return Callback.from_row(row) if row else None
 
 
 def in_states(db: Database, states: tuple[str, ...]) -> list[Callback]:
     marks = ", ".join("?" for _ in states)
-    rows = db.fetchall(f"SELECT {_COLUMNS} FROM callbacks WHERE state IN ({marks}) ORDER BY joined_at, id", states)
+    rows = db.fetchall(f"SELECT {COLUMNS} FROM callbacks WHERE state IN ({marks}) ORDER BY joined_at, id", states)
     return [Callback.from_row(row) for row in rows]
 
 
 def move(db: Database, callback_id: int, state: str, now: float, *, expect: tuple[str, ...] = OPEN_STATES,
          next_attempt_at: float | None = None, attempts_add: int = 0, status: str | None = None,
-         position: int | None = None) -> bool:
-    """Change state if the row is in one of `expect` (guards against two paths racing); a finished
-    state deletes the number at once."""
+         position: int | None = None, placement: int | None = None) -> bool:
+    """Change state if the row is in one of `expect` (guards against two paths racing) and, given a
+    placement, still at that placement (a node that lost its lease cannot undo its successor's work);
+    a finished state deletes the number at once. Pending and finished rows have no owner: any node
+    may claim a pending one (ivr/callbacks/leases.py)."""
     finished = state not in OPEN_STATES
+    released = finished or state == "pending"
     marks = ", ".join("?" for _ in expect)
+    fence = "" if placement is None else " AND placement = ?"
     changed = db.execute(
         "UPDATE callbacks SET state = ?, next_attempt_at = ?, attempts = attempts + ?, updated_at = ?,"
         " last_status = COALESCE(?, last_status), position = COALESCE(?, position),"
-        " number_sealed = CASE WHEN ? THEN NULL ELSE number_sealed END"
-        f" WHERE id = ? AND state IN ({marks})",
-        (state, next_attempt_at, attempts_add, now, status, position, finished, callback_id, *expect))
+        " number_sealed = CASE WHEN ? THEN NULL ELSE number_sealed END,"
+        " owner_node = CASE WHEN ? THEN NULL ELSE owner_node END,"
+        " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END"
+        f" WHERE id = ? AND state IN ({marks}){fence}",
+        (state, next_attempt_at, attempts_add, now, status, position, finished, released, released, callback_id,
+         *expect, *(() if placement is None else (placement,))))
     return changed == 1
 
 

@@ -25,6 +25,7 @@ COMMANDS = (
     "agents",
     "api_token",
     "queues",
+    "cluster",
 
 )
 

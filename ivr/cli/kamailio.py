@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ivr.config import ConfigError, load_config
+from ivr.config import ConfigError
+from ivr.validate import load_config
 
 
 def register(sub: Any) -> None:

@@ -2,6 +2,10 @@
 
 The daemon checks again and keeps its last good config if the files changed in between; this command
 checks first so a broken config is refused here, with its problems, rather than only in the daemon's log.
+
+`--all`: every daemon of the site, wherever it runs, through the broker (the command topic each daemon
+subscribes to; ivr/cluster/command.py, docs/cluster-operations.md); `ivr cluster status` then shows
+each node's config version.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--config", nargs="*", default=["."], help="config files or folders (default: .)")
     parser.add_argument("--state-dir", type=Path, default=None,
                         help="where the daemon keeps ivr.pid (default: $IVR_STATE_DIR or var/)")
+    parser.add_argument("--all", action="store_true",
+                        help="every daemon of the site, through the MQTT broker (IVR_MQTT_*; IVR_CLUSTER_KEY signs it)")
+    parser.add_argument("--site", default=None, help="with --all: the site (default: $IVR_MQTT_SITE or the config's)")
     parser.set_defaults(func=run)
 
 
@@ -34,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"not reloading: {len(exc.problems)} problem(s); the daemon keeps its current config",
               file=sys.stderr)
         return 1
+    if args.all:
+        return reload_all(args, config)
     state_dir = args.state_dir or Path(os.environ.get("IVR_STATE_DIR", "var"))
     pid = daemon_pid(state_dir / "ivr.pid")
     if pid is None:
@@ -67,3 +76,34 @@ def describe(config: ConfigSet) -> None:
     print(f"  {len(config.groups)} groups ({', '.join(g.queue for g in config.groups.values())}), "
           f"{len(config.agents)} agents, {len(config.rules.schedules)} schedule(s)")
     print(f"  files: {', '.join(config.files)}")
+
+
+def reload_all(args: argparse.Namespace, config: ConfigSet) -> int:
+    """Publish the reload command; every daemon subscribed to it reloads (see ivr.cluster.command)."""
+    import asyncio
+    import getpass
+    import secrets
+    import socket
+
+    from ivr.cli.cluster import mqtt_settings
+    from ivr.cluster.command import reload_command
+    from ivr.cluster.reader import publish
+    from ivr.events.mqtt import MessageBuilder
+    from ivr.settings import read_secret
+
+    mqtt = mqtt_settings(args.site, args.config)
+    if mqtt is None:
+        print("ivr reload --all: no broker (IVR_MQTT_HOST is empty) or no site", file=sys.stderr)
+        return 2
+    key = read_secret("IVR_CLUSTER_KEY").encode()
+    message = reload_command(MessageBuilder(mqtt.site), by=f"{getpass.getuser()}@{socket.gethostname()}", key=key,
+                             nonce=secrets.token_hex(8))
+    try:
+        asyncio.run(publish(mqtt, message))
+    except Exception as exc:
+        print(f"ivr reload --all: broker {mqtt.host}:{mqtt.port} not reachable: {exc}", file=sys.stderr)
+        return 2
+    describe(config)
+    print(f"asked every daemon of site {mqtt.site} to reload (topic {message.topic}); "
+          f"`ivr cluster status` shows each node's config version (expected {config.version})")
+    return 0

@@ -21,7 +21,15 @@ from ivr.callbacks.numbers import callback_number, last_digits
 from ivr.callbacks.store import NewCallback
 from ivr.calls import presented_caller
 from ivr.channel import CallerHungUp
-from ivr.dialplan_variables import IVR_CB_CALLERID, IVR_CB_RING, IVR_CB_TARGET, IVR_QUEUE_JOINED, IVR_QUEUED, IVR_RESULT
+from ivr.dialplan_variables import (
+    IVR_CB_CALLERID,
+    IVR_CB_PLACEMENT,
+    IVR_CB_RING,
+    IVR_CB_TARGET,
+    IVR_QUEUE_JOINED,
+    IVR_QUEUED,
+    IVR_RESULT,
+)
 from ivr.privacy import mask_number
 from ivr.queues.membership import group_of_queue
 
@@ -135,7 +143,9 @@ async def _read_number(channel: AgiChannel, say: Say) -> str:
 
 async def _connect(app: App, session: AgiSession, callback_id: int) -> None:
     assert app.callbacks is not None
-    found = await app.callbacks.connect(callback_id)
+    # Which placement this stand-in is (a stand-in from before leases existed has none: no fence).
+    placement = await _variable(session, IVR_CB_PLACEMENT)
+    found = await app.callbacks.connect(callback_id, int(placement) if re.fullmatch(r"[0-9]{1,9}", placement) else None)
     if found is None:
         return
     _, number = found

@@ -8,6 +8,9 @@ Queue pictures come from `queue_snapshot`; today's service level per queue is co
 i.e. over the calls that finished waiting today (callers still waiting are not counted yet). It is
 reset at local midnight and starts from zero when the daemon starts; `ivr report` has the
 authoritative figure from the call records.
+
+With several daemons, the nodes' health (ivr.cluster) is shown too, so that a node that is down (its
+Last Will), stopped or silent is seen on the wall, not only in `ivr cluster status`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ivr.events import names
 
 if TYPE_CHECKING:
     from ivr.calls import ActiveCall
+    from ivr.cluster.health import NodeHealth
 
 
 @dataclass
@@ -56,6 +60,7 @@ class WallboardState:
         self._today: dict[str, Today] = {}
         self._day = self._local_day()
         self._changed = asyncio.Event()
+        self._nodes: dict[str, NodeHealth] = {}
 
     def emit(self, event: str, call: ActiveCall | None = None, **data: Any) -> None:
         queue = str(data.get("queue") or "")
@@ -72,6 +77,11 @@ class WallboardState:
             today.short_abandoned += float(data.get("wait_s") or 0) <= self.short_abandon_s
         else:
             return
+        self._bump()
+
+    def set_nodes(self, nodes: dict[str, NodeHealth]) -> None:
+        """The cluster's nodes as their last health messages say (called on every change)."""
+        self._nodes = dict(nodes)
         self._bump()
 
     def _counts(self, queue: str) -> Today:
@@ -109,4 +119,5 @@ class WallboardState:
             queues.append({**snap, "queue": name, "age_s": round(now - self._snapshot_at.get(name, now), 1),
                            "today": self._today.get(name, Today()).as_dict()})
         return {"site": self.site, "version": self.version, "ts": now, "sl_target_s": self.sl_target_s,
-                "short_abandon_s": self.short_abandon_s, "queues": queues}
+                "short_abandon_s": self.short_abandon_s, "queues": queues,
+                "nodes": [health.as_dict(now) for _, health in sorted(self._nodes.items())]}

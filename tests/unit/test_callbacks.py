@@ -136,9 +136,11 @@ async def service(tmp_path: Path) -> AsyncIterator[CallbackService]:
     running = CallbackService(ConfigHolder([str(REPO)], load_config), f"sqlite:///{tmp_path / 'ivr.db'}", SEAL,
                               FanoutSink(), view=lambda: view, scan_every=3600, clock=Clock())
     running.attach(FakeAmi())
-    await running.start()
+    # Opened and resynchronised before the loop starts: the loop's own start-up resync would otherwise
+    # race with a test's first steps (and take its stand-ins, absent from the fake AMI, for lost).
     await running._open()
     await running.resync()
+    await running.start()
     yield running
     await running.stop()
 
@@ -158,7 +160,7 @@ async def test_callback_life_cycle_with_a_retry(service: CallbackService) -> Non
     assert standin["channel"] == f"Local/cb{callback.id}@ivr-callback-hold/n"
     assert standin["context"] == "ivr-callback-connect" and standin["exten"] == f"cb{callback.id}"
     assert standin["variables"] == {"IVR_CB_QUEUE": "kc-social", "IVR_CB_PRIO": "2", "IVR_CB_POSITION": "3",
-                                    "IVR_CB_WAIT": str(10_000 - 1000)}
+                                    "IVR_CB_WAIT": str(10_000 - 1000), "IVR_CB_PLACEMENT": "1"}
     assert NUMBER not in str(standin)  # the number reaches Asterisk only at `connect`
     connected = await service.connect(callback.id)
     assert connected is not None and connected[1] == NUMBER
@@ -259,6 +261,9 @@ async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
     running.app.ami = running.callbacks.ami
     await running.start()
     await running.callbacks._open()
+    # The service's own start-up resync must be over before a test's stand-ins exist (the fake AMI
+    # has none: a late resync would take them for lost).
+    await asyncio.wait_for(running.callbacks._synced.wait(), 10)
     yield running
     await running.stop(grace=1)
 

@@ -36,7 +36,8 @@ def test_what_only_the_daemon_uses_is_not_in_the_dialplan() -> None:
 def test_each_constant_is_its_own_name() -> None:
     constants = {name: value for name, value in vars(dialplan_variables).items() if name.startswith("IVR_")}
     assert {name for name, value in constants.items() if value != name} == {"IVR_TAG_PREFIX"}
-    assert set(constants.values()) - {IVR_TAG_PREFIX} == SHARED | DAEMON_ONLY
+    # Constants for the daemon's variables, and for the dialplan settings `ivr asterisk generate` writes.
+    assert set(constants.values()) - {IVR_TAG_PREFIX} == SHARED | DAEMON_ONLY | (DIALPLAN_ONLY & set(constants))
 
 
 def test_the_daemon_names_channel_variables_only_through_the_module() -> None:

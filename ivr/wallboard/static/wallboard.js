@@ -50,6 +50,16 @@ function renderQueue(q, elapsed) {
   return card;
 }
 
+// The cluster's daemons: a node that is not up (down by its Last Will, stopped, or silent) stands out.
+function renderNodes(nodes) {
+  const strip = document.getElementById("nodes");
+  strip.replaceChildren(...(nodes || []).map((n) => el("span", {
+    class: `node ${n.state === "up" && n.healthy ? "up" : n.state === "up" ? "unhealthy" : "down"}`,
+    "data-node": n.node, "data-state": n.state,
+    title: `config ${n.config_version}, ${n.calls} calls, seen ${Math.round(n.last_seen_s)} s ago`,
+  }, n.state === "up" ? `${n.node}${n.healthy ? "" : " (unhealthy)"}` : `${n.node} ${n.state.toUpperCase()}`)));
+}
+
 function render() {
   const state = received.state;
   if (!state) return;
@@ -58,6 +68,7 @@ function render() {
   document.getElementById("target").textContent = state.sl_target_s;
   document.getElementById("short").textContent = state.short_abandon_s;
   document.getElementById("updated").textContent = new Date(state.ts * 1000).toLocaleTimeString();
+  renderNodes(state.nodes);
   const main = document.getElementById("queues");
   main.replaceChildren(...state.queues.map((q) => renderQueue(q, elapsed)));
   if (!state.queues.length) main.append(el("p", { class: "empty" }, "no queues yet"));

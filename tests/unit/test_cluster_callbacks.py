@@ -15,7 +15,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from ivr.events.queue_view import QueueView
 
 from ivr.callbacks import leases, store
 from ivr.callbacks.sealing import NumberSeal
@@ -23,9 +22,11 @@ from ivr.callbacks.service import CallbackService
 from ivr.callbacks.store import NewCallback
 from ivr.config.holder import ConfigHolder
 from ivr.events.sink import FanoutSink
+from ivr.live.queue_view import QueueView
 from ivr.store import leases as job_leases
 from ivr.store.db import open_database
 from ivr.testing.postgres import PG_ADMIN, pg_schema
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 SEAL = NumberSeal(b"unit-test-callback-key-0123456789")
@@ -91,7 +92,7 @@ class NodeAmi:
 
 def node(name: str, url: str, asterisk: FakeAsterisk) -> CallbackService:
     view = QueueView()
-    service = CallbackService(ConfigHolder([str(REPO)]), url, SEAL, FanoutSink(), view=lambda: view,
+    service = CallbackService(ConfigHolder([str(REPO)], load_config), url, SEAL, FanoutSink(), view=lambda: view,
                               scan_every=0.05, lease_s=0.6, claim_batch=4, node=name)
     service.attach(NodeAmi(asterisk))
     return service

@@ -14,10 +14,10 @@ import yaml
 
 from ivr.asterisk_gen.edge import daemons_conf, pjsip_edge, pjsip_node
 from ivr.cli import main
-from ivr.config import load_config
 from ivr.config.loader import ConfigSet
 from ivr.config.model import Cluster
 from ivr.kamailio_gen import dispatcher_list, settings_cfg
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = "routing_rules.yaml"

@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.config import load_config
 from ivr.config.model import Cluster
+from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "kamailio" / "cluster.example.yaml"

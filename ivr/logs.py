@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -15,18 +15,37 @@ from ivr.privacy import scrub_text
 # A config version is a hex digest: one with seven digits in a row looked like a number and was masked.
 _SAFE_KEYS = frozenset({"uniqueid", "linkedid", "timestamp", "config_version", "version", "old_version",
                         "new_version", "pid", "port", "event"})
+# Nested values deeper than this are logged as their scrubbed text (a cycle cannot recurse forever).
+_MAX_DEPTH = 8
 
 
 def scrub_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Last line of defence: mask anything shaped like a phone number in string values."""
+    """Last line of defence: mask anything shaped like a phone number in string values, however deep
+    (a dict of headers or a list of callers logged as one field is as personal as a top-level string)."""
     for key, value in list(event_dict.items()):
-        if key in _SAFE_KEYS:
-            continue
-        if isinstance(value, str):
-            event_dict[key] = scrub_text(value)
+        if key not in _SAFE_KEYS:
+            event_dict[key] = _scrub_value(value)
     if isinstance(event_dict.get("event"), str):
         event_dict["event"] = scrub_text(event_dict["event"])
     return event_dict
+
+
+def _scrub_value(value: Any, depth: int = 0) -> Any:
+    """`value` with every string in it scrubbed: containers are copied, never changed in place (the
+    caller may still hold them). Past a sane depth the whole rest is rendered and scrubbed as text."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, bytes | bytearray):
+        return scrub_text(bytes(value).decode("utf-8", errors="replace"))
+    if depth >= _MAX_DEPTH and isinstance(value, Mapping | list | tuple | set | frozenset):
+        return scrub_text(repr(value))
+    if isinstance(value, Mapping):
+        return {(_scrub_value(k, depth + 1) if isinstance(k, str) else k):
+                (v if isinstance(k, str) and k in _SAFE_KEYS else _scrub_value(v, depth + 1))
+                for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_scrub_value(item, depth + 1) for item in value]
+    return value
 
 
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:

@@ -36,7 +36,9 @@ from ivr.entrypoints import ENTRYPOINTS, EntryPoint
 from ivr.events.ami_bridge import AmiBridge
 from ivr.events.mqtt import MqttConfig, MqttPublisher
 from ivr.events.sink import FanoutSink
-from ivr.privacy import NumberHasher, load_key
+from ivr.filemodes import private_dir, private_sqlite
+from ivr.keys import hash_key
+from ivr.privacy import NumberHasher
 from ivr.queues.live import LiveQueues
 from ivr.records.recorder import CallRecorder
 from ivr.records.writer import RecordWriter, with_connect_timeout
@@ -59,7 +61,7 @@ class Service(Protocol):
 
 def build_app(settings: Settings) -> App:
     holder = ConfigHolder(settings.config_paths)
-    hasher = NumberHasher(load_key(default_file=settings.state_dir / "hash.key"))
+    hasher = NumberHasher(hash_key(settings.state_dir))
     zone = holder.current.zone
     return App(settings=settings, config=holder, hasher=hasher, calls=CallRegistry(hasher),
                clock=Clock(zone, allow_test_clock=settings.allow_test_clock))
@@ -186,7 +188,8 @@ class Daemon:
 
     async def start(self) -> None:
         await self.server.start()
-        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.state_dir)  # spools and the embedded database: owner only
+        private_sqlite(self.settings.store_url)
         self.pid_file.write_text(str(os.getpid()))
         await self._migrate_once()
         for service in self._services:

@@ -45,6 +45,8 @@ from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port
 from ivr.wallboard.browser import chromium
 
+pytestmark = pytest.mark.real_daemon
+
 SIM = "Local/9{extension}@agent-sim/n"
 # The supervisor's phone, rung when they listen in from the page: a stand-in that answers at once
 # (asterisk-config/sandbox/extensions_sandbox.conf).

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from harness.sandbox import Sandbox
 from harness.soak import MIX, run_soak
+
+pytestmark = pytest.mark.real_daemon
 
 
 async def test_twenty_seconds_of_calls(asterisk: Sandbox, tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from harness.sandbox import Sandbox
 from ivr.prompts.render import render_one
 from ivr.queues.sounds import queue_sound_jobs
 
+pytestmark = pytest.mark.asterisk_only
+
 BUILDING_STANDINS = ("4001", "4002")
 
 

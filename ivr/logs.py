@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -48,8 +49,40 @@ def _scrub_value(value: Any, depth: int = 0) -> Any:
     return value
 
 
+class ClosedPipeSafe:
+    """The daemon's log stream, which outlives its reader: when the pipe it writes to closes
+    (`ivr run | head`, a log shipper that died), logging goes to /dev/null instead of raising
+    BrokenPipeError inside whatever call was logging."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        # Point the descriptor itself at /dev/null, so that the text still in the stream's buffer
+        # is not a second BrokenPipeError when the interpreter flushes it at exit.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # no descriptor (a StringIO): drop the stream instead
+            self._stream = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the logger)
+
+
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
-    out = stream or sys.stdout
+    out = cast(TextIO, ClosedPipeSafe(stream or sys.stdout))
     logging.basicConfig(format="%(message)s", stream=out, level=level.upper())
     structlog.configure(
         processors=[

@@ -3,7 +3,10 @@ no BrokenPipeError traceback, no "Exception ignored" at exit, exit status 141 as
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import COMMANDS, PIPE_CLOSED_EXIT
+from ivr.testing.fake_asterisk import fake_call
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,3 +59,38 @@ def test_output_into_a_closed_pipe_is_quiet(command: str, tmp_path: Path) -> Non
     assert "Exception ignored" not in run.stderr, run.stderr
     # argparse drops a help text it cannot write (and exits 0); every other output ends in 141.
     assert run.returncode == (0 if "--help" in args else PIPE_CLOSED_EXIT), (run.returncode, run.stderr)
+
+
+async def test_the_daemon_serves_calls_after_its_log_pipe_closes(tmp_path: Path) -> None:
+    """`ivr run` logs to stdout; with nobody reading it any more, calls are still served, and SIGTERM
+    ends it cleanly, without a BrokenPipeError anywhere."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env.update({"IVR_HASH_KEY": "unit-test-key-0123456789abcdef", "IVR_CALLBACK_KEY": "unit-test-callback-key-0123",
+                "IVR_WALLBOARD_PORT": "0"})
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    daemon = subprocess.Popen([sys.executable, "-m", "ivr", "run", "--config", str(REPO), "--agi-port", str(port),
+                               "--state-dir", str(tmp_path / "var"), "--allow-test-clock"], cwd=REPO, env=env,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True)
+    os.close(write_end)
+    try:
+        result = None
+        for _ in range(150):
+            try:
+                result = await fake_call(port, keys=["2", "4"], variables={"IVR_TEST_NOW": "2026-12-22T10:00"})
+                break
+            except OSError:  # not listening yet
+                assert daemon.poll() is None, daemon.stderr.read() if daemon.stderr else ""
+                await asyncio.sleep(0.1)
+        assert result is not None and result.variables["IVR_RESULT"] == "queue"
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait(10)
+    assert daemon.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr and "Logging error" not in stderr, stderr

@@ -1,8 +1,9 @@
 """Fuzz the targets of fuzz/targets.py with atheris (libFuzzer), each in its own process, in parallel.
 
+    scripts/fuzz                              # fuzzing proper: 10 minutes a target, kept corpus
     python -m fuzz.run                        # every target, 60 s each
     python -m fuzz.run --seconds 600 ami_stream agi_channel
-    python -m fuzz.run --seconds 2            # what CI runs (tests/unit/test_fuzz_targets.py)
+    python -m fuzz.run --seconds 3            # what CI runs (tests/unit/test_fuzz_targets.py)
 
 Needs `pip install -e '.[fuzz]'`. A crash leaves its input in --artifacts (default build/fuzz/) and
 the exit status is 1; replay it with `python -m fuzz.run --replay FILE TARGET`. The corpus each
@@ -21,6 +22,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 _DONE = re.compile(rb"Done (\d+) runs in (\d+) second")
+# libFuzzer's status lines: coverage features seen and corpus size (both stay at the seeds' when blind).
+_STATUS = re.compile(rb"cov: (\d+) ft: \d+ corp: (\d+)/")
 
 
 def _quiet_logs() -> None:
@@ -73,7 +76,9 @@ def fuzz(targets: list[str], seconds: int, artifacts: Path) -> int:
             print(f"{target}: FAILED (exit {process.returncode}) after {runs} runs; artifacts in "
                   f"{artifacts / 'crashes' / target}\n{output.decode(errors='replace')[-3000:]}")
         else:
-            print(f"{target}: ok, {runs} runs in {done[2].decode()} s")
+            status = _STATUS.findall(output)
+            cov, corpus = (int(status[-1][0]), int(status[-1][1])) if status else (0, 0)
+            print(f"{target}: ok, {runs} runs in {done[2].decode()} s; coverage {cov}, corpus {corpus} inputs")
     return 1 if failed else 0
 
 
@@ -88,11 +93,13 @@ def replay(path: Path, target: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fuzz.targets import TARGETS
-
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:  # `--child TARGET -- libFuzzer flags...`, started by fuzz()
+        # Before anything imports ivr: imported earlier, the code is not instrumented and libFuzzer
+        # runs blind (no coverage, the corpus never grows past its seeds).
         _child(argv[1], [a for a in argv[2:] if a != "--"])
+    from fuzz.targets import TARGETS
+
     parser = argparse.ArgumentParser(prog="python -m fuzz.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("targets", nargs="*", metavar="TARGET", help=f"default: all of {', '.join(TARGETS)}")

@@ -37,8 +37,10 @@ from ivr.dialplan_variables import IVR_OVERLOAD
 from ivr.entrypoints import ENTRYPOINTS, EntryPoint
 from ivr.events.mqtt import MqttConfig, MqttPublisher
 from ivr.events.sink import FanoutSink
+from ivr.filemodes import private_dir, private_sqlite
+from ivr.keys import hash_key
 from ivr.live.ami_bridge import AmiBridge
-from ivr.privacy import NumberHasher, load_key
+from ivr.privacy import NumberHasher
 from ivr.queues.live import LiveQueues
 from ivr.records.agent_log import AgentLog
 from ivr.records.recorder import CallRecorder
@@ -46,6 +48,7 @@ from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.supervision.wiring import spy_service
+from ivr.testing.leak import CallLeak, leak_from_environment
 from ivr.validate import load_config
 from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState
@@ -63,18 +66,20 @@ class Service(Protocol):
 
 def build_app(settings: Settings) -> App:
     holder = ConfigHolder(settings.config_paths, load_config)
-    hasher = NumberHasher(load_key(default_file=settings.state_dir / "hash.key"))
+    hasher = NumberHasher(hash_key(settings.state_dir))
     zone = holder.current.zone
     return App(settings=settings, config=holder, hasher=hasher, calls=CallRegistry(hasher),
                clock=Clock(zone, allow_test_clock=settings.allow_test_clock))
 
 
-def bind_route(app: App, entry: EntryPoint) -> Callable[[AgiSession], Awaitable[None]]:
+def bind_route(app: App, entry: EntryPoint, leak: CallLeak | None = None) -> Callable[[AgiSession], Awaitable[None]]:
     async def route(session: AgiSession) -> None:
         try:
             await entry(app, session)
         finally:
             app.calls.end(session.headers.get("uniqueid", ""))
+            if leak is not None:
+                leak.call_ended()
 
     return route
 
@@ -92,7 +97,8 @@ class Daemon:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app = build_app(settings)
-        routes = {name: bind_route(self.app, entry) for name, entry in ENTRYPOINTS.items()}
+        self.leak = leak_from_environment(test_mode=settings.allow_test_clock)  # the soak's proof only
+        routes = {name: bind_route(self.app, entry, self.leak) for name, entry in ENTRYPOINTS.items()}
         self.server = FastAgiServer(routes, host=settings.agi_host, port=settings.agi_port,
                                     allowed_peers=settings.agi_allowed_peers or None,
                                     max_sessions=settings.max_sessions, overload_handler=overloaded,
@@ -218,7 +224,8 @@ class Daemon:
 
     async def start(self) -> None:
         await self.server.start()
-        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.state_dir)  # spools and the embedded database: owner only
+        private_sqlite(self.settings.store_url)
         self.pid_file.write_text(str(os.getpid()))
         await self._migrate_once()
         for service in self._services:
@@ -232,6 +239,9 @@ class Daemon:
             self._ami_task = asyncio.create_task(self._connect_ami(), name="ami-connect")
         else:
             log.warning("no AMI secret (IVR_AMI_SECRET or IVR_AMI_SECRET_FILE): running without AMI")
+        if self.leak is not None:
+            log.warning("test leak on: keeping bytes for every call (IVR_TEST_LEAK_BYTES_PER_CALL)",
+                         bytes_per_call=self.leak.bytes_per_call)
         log.info("daemon started", agi=f"{self.settings.agi_host}:{self.server.port}",
                  routes=sorted(ENTRYPOINTS), config_version=self.app.config.current.version,
                  test_clock=self.settings.allow_test_clock)

@@ -88,7 +88,9 @@ def load_key(*, env_var: str = "IVR_HASH_KEY", file_var: str = "IVR_HASH_KEY_FIL
     if not path.exists():
         if path_text:
             raise RuntimeError(f"{file_var} names {path}, which does not exist")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():  # a folder made for a key is the owner's only, whatever the umask
+            path.parent.mkdir(parents=True)
+            path.parent.chmod(0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))

@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ivr.privacy import load_key
+from ivr.keys import callback_key
 
 _VERSION = "v1"
 
@@ -30,8 +30,8 @@ class NumberSeal:
 
     @classmethod
     def from_environment(cls, state_dir: Path) -> NumberSeal:
-        return cls(load_key(env_var="IVR_CALLBACK_KEY", file_var="IVR_CALLBACK_KEY_FILE",
-                            default_file=state_dir / "callback.key"))
+        """IVR_CALLBACK_KEY, IVR_CALLBACK_KEY_FILE, else a generated key outside `state_dir` (ivr.keys)."""
+        return cls(callback_key(state_dir))
 
     def seal(self, number: str, callback_id: int) -> str:
         nonce = os.urandom(12)

@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from ivr.filemodes import create_private
+
 Row = tuple[Any, ...]
 # Serialises schema migrations across processes on PostgreSQL (any constant unique to this project).
 MIGRATION_LOCK_ID = 4_034_100
@@ -39,6 +41,7 @@ class Database:
             path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(Path(path))  # a new database is its owner's only, whatever the umask
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
             _enable_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")

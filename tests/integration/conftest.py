@@ -1,4 +1,5 @@
-"""Integration tests against a real Asterisk 22 (scripts/asterisk-sandbox).
+"""Integration tests against a real Asterisk 22 (scripts/asterisk-sandbox), each marked with what it
+runs against: real_daemon, in_process_daemon, asterisk_only or no_asterisk (harness/kinds.py).
 
 The session fixture `asterisk` starts the sandbox (building its Debian root first if needed) and
 stops it at the end of the session, whatever happened. Nothing is skipped: when Asterisk cannot
@@ -18,22 +19,56 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from harness import kinds
 from harness.ami import AmiClient
 from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.fake_agi import FakeAgi
 from harness.faults import BusCapture, private_broker
+from harness.kinds import KINDS
 from harness.sandbox import Sandbox
 from harness.sipp import agent_passwords, inbound_trunk_configured
+
+from ivr.daemon import Daemon
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test here carries exactly one kind marker (harness/kinds.py): which it is decides what
+    the counts in README.md say, so a test without one stops the run."""
+    unmarked = []
     for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
+        if HERE not in Path(str(item.fspath)).resolve().parents:
+            continue
+        kinds_here = [name for name in KINDS if item.get_closest_marker(name)]
+        if len(kinds_here) != 1:
+            unmarked.append(f"{item.nodeid}: {kinds_here or 'no kind marker'}")
+        if kinds_here != ["no_asterisk"]:
             item.add_marker(pytest.mark.asterisk)
+    if unmarked:
+        raise pytest.UsageError("integration tests need exactly one of the markers "
+                                f"{', '.join(KINDS)} (tests/integration/harness/kinds.py):\n  " + "\n  ".join(unmarked))
+
+
+@pytest.fixture(autouse=True)
+def _what_runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Holds each test to its kind marker: what it starts, and that a daemon test starts one."""
+    kind = next(name for name in KINDS if request.node.get_closest_marker(name))
+    real_start = Daemon.start
+
+    async def start_in_process(self: Daemon) -> None:
+        kinds.started("in_process_daemon", "the daemon inside pytest (ivr.daemon.Daemon)")
+        await real_start(self)
+
+    monkeypatch.setattr(Daemon, "start", start_in_process)
+    kinds.begin(kind)
+    marker = request.node.get_closest_marker(kind)
+    yield
+    problem = kinds.end(started_elsewhere=bool(marker and marker.kwargs.get("started_by")))
+    if problem:
+        pytest.fail(problem)
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +88,12 @@ def asterisk() -> Iterator[Sandbox]:
 
 
 @pytest.fixture(autouse=True)
-def _asterisk_running(asterisk: Sandbox) -> Sandbox:
-    """Every test in this directory needs the sandbox."""
-    return asterisk
+def _asterisk_running(request: pytest.FixtureRequest) -> Sandbox | None:
+    """Every test in this directory needs the sandbox, but those marked no_asterisk."""
+    if request.node.get_closest_marker("no_asterisk"):
+        return None
+    sandbox: Sandbox = request.getfixturevalue("asterisk")
+    return sandbox
 
 
 @pytest.fixture

@@ -80,6 +80,7 @@ async def _has(ami: AmiClient, phone: AgentPhone, status: str) -> bool:
     return status in await contact_status(ami, phone)
 
 
+@pytest.mark.asterisk_only
 async def test_a_wrong_password_does_not_register(phone_passwords: dict[str, str], tmp_path: Path) -> None:
     assert phone_passwords[EXTENSION]  # the real one exists; this is not it
     with pytest.raises(SippError):
@@ -87,6 +88,7 @@ async def test_a_wrong_password_does_not_register(phone_passwords: dict[str, str
             pass
 
 
+@pytest.mark.in_process_daemon
 @pytest.mark.usefixtures("social_standins_paused")
 async def test_phone_logs_in_with_star45_and_answers_the_queue(
         ami: AmiClient, citizens: Citizens, daemon: Daemon, phone_passwords: dict[str, str], tmp_path: Path) -> None:
@@ -117,6 +119,7 @@ async def test_phone_logs_in_with_star45_and_answers_the_queue(
     assert await contact_status(ami, phone) == ""  # unregistered on the way out
 
 
+@pytest.mark.in_process_daemon
 @pytest.mark.usefixtures("social_standins_paused")
 async def test_queued_callback_rings_the_phone_then_the_citizen_showing_the_main_number(
         ami: AmiClient, asterisk: Sandbox, citizens: Citizens, daemon: Daemon, phone_passwords: dict[str, str],

@@ -16,6 +16,8 @@ from test_queues_agents import daemon, logged_out, members  # noqa: F401 (fixtur
 from ivr.asterisk_gen.pjsip import auth_name, write_passwords
 from ivr.validate import load_config
 
+pytestmark = pytest.mark.in_process_daemon
+
 REPO = Path(__file__).resolve().parents[2]
 
 

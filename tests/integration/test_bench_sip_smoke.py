@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from harness.ports import INSTANCE
 
+pytestmark = pytest.mark.real_daemon(started_by="bench/procs.py: the benchmark starts `ivr run` itself")
+
 REPO = Path(__file__).resolve().parents[2]
 
 

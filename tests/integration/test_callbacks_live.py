@@ -26,6 +26,8 @@ from ivr.agents.control import AgentControl
 from ivr.callbacks import store
 from ivr.store.db import open_database
 
+pytestmark = pytest.mark.in_process_daemon
+
 REPO = Path(__file__).resolve().parents[2]
 CITIZEN = "+46701117788"
 STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-hold-")

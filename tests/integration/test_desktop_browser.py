@@ -46,6 +46,8 @@ from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port
 from ivr.wallboard.browser import chromium
 
+pytestmark = pytest.mark.real_daemon
+
 PASSWORD = "Kaffe och kanelbulle 42"
 WEEKDAY_10 = "2026-12-22T10:00"
 USERS = ("anna.andersson", "bilal.haddad", "cecilia.berg", "david.lind", "lena.strand")

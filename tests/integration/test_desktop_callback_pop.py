@@ -25,6 +25,8 @@ from test_desktop_calls_live import PASSWORD, SIM, Agent, no_stand_ins  # noqa: 
 
 from ivr.testing.mosquitto import free_port
 
+pytestmark = pytest.mark.real_daemon
+
 CITIZEN = "+46701117799"
 STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-hold-")
 AGENTS = ("bilal.haddad", "farah.ali")  # both serve social

@@ -38,6 +38,8 @@ from ivr.records import store
 from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port
 
+pytestmark = pytest.mark.real_daemon
+
 SIM = "Local/9{extension}@agent-sim/n"
 PASSWORD = "Kaffe och kanelbulle 42"
 WEEKDAY_10 = "2026-12-22T10:00"

@@ -31,6 +31,8 @@ from ivr.desktop.store import read_audit
 from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port
 
+pytestmark = pytest.mark.real_daemon
+
 SIM = "Local/9{extension}@agent-sim/n"
 PASSWORD = "Fika klockan tre, 2026"
 # From the request (or from Asterisk's change) to the page's event: within a second, as the issue asks

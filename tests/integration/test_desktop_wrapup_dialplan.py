@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from harness.ami import AmiClient, AmiMessage
+
+pytestmark = pytest.mark.asterisk_only
 
 IFACE = "Local/91006@agent-sim/n"
 NAME = "farah.ali"

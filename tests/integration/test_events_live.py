@@ -32,6 +32,8 @@ from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port, unique_site
 from ivr.wallboard.browser import chromium
 
+pytestmark = pytest.mark.in_process_daemon
+
 REPO = Path(__file__).resolve().parents[2]
 CALLER = "+46701234567"
 OPEN_DAY = {"IVR_TEST_NOW": "2026-12-22T10:00"}

@@ -18,6 +18,8 @@ from harness.fake_agi import AgiScript, FakeAgi, port_in_use
 from harness.sandbox import Sandbox
 from harness.scenarios import ScenarioResult, load_scenarios, run_scenarios
 
+pytestmark = pytest.mark.asterisk_only
+
 SCENARIO_FILE = Path(__file__).parent / "scenarios" / "fallback.yaml"
 SCENARIOS = load_scenarios(SCENARIO_FILE)
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from harness.ami import AmiClient
 from harness.citizens import CitizenHandle, Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, eventually, quick_config
 from harness.sandbox import Sandbox
+
+pytestmark = pytest.mark.real_daemon
 
 
 async def test_asterisk_restart_daemon_reconnects_and_serves_the_next_call(asterisk: Sandbox,

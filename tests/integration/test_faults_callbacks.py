@@ -19,6 +19,8 @@ from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, quick_config
 
+pytestmark = pytest.mark.real_daemon
+
 SCHOOL_AGENTS = ("2001", "2002")
 CITIZEN = "+46701119988"
 STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-hold-")

@@ -18,6 +18,8 @@ from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, BusCapture, call_records, eventually, quick_config
 
+pytestmark = pytest.mark.real_daemon
+
 AWAY = ("1001", "1002", "1003", "2001", "2002")  # the agents of kc-general and kc-school
 
 

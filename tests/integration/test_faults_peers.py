@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from harness.ami import AmiClient, SimCall
 from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
@@ -23,6 +24,8 @@ from harness.faults import QUICK_KEYS, eventually, free_port, quick_config
 from harness.ports import AGI_PORT
 
 from ivr.testing.fake_asterisk import agi_headers
+
+pytestmark = pytest.mark.real_daemon
 
 HEADER_TIMEOUT_S = 5.0  # FastAgiServer's default
 

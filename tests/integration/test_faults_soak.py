@@ -1,12 +1,18 @@
 """The soak (scripts/soak, 10 minutes by default) as a 20-second smoke on the real Asterisk: every
-call goes as it should, and the daemon's memory and file descriptors stay flat."""
+call goes as it should, file descriptors come back, and memory grows by less than a few MiB. Twenty
+seconds are too short to judge the RSS slope per call (harness/soak.py says so in its report); that
+criterion is scripts/soak's, and `scripts/soak --minutes 6 --rate 2 --leak-bytes-per-call 10240`
+shows it failing on a 10 KB-a-call leak (docs/reliability.md; tests/unit/test_soak_criterion.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from harness.sandbox import Sandbox
 from harness.soak import MIX, run_soak
+
+pytestmark = pytest.mark.real_daemon
 
 
 async def test_twenty_seconds_of_calls(asterisk: Sandbox, tmp_path: Path) -> None:

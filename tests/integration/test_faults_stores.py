@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from harness.ami import AmiClient, SimCall
 from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
@@ -28,6 +29,8 @@ from harness.faults import (
 )
 
 from ivr.testing.postgres import pg_schema
+
+pytestmark = pytest.mark.real_daemon
 
 # And ivr_node per node.
 CALL_FLOW = ["call_started", "menu_finished", "queued", "agent_ringing", "answered", "call_ended"]

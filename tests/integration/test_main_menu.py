@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
+
+pytestmark = pytest.mark.real_daemon
 
 WEEKDAY_10 = "2026-12-22T10:00"
 

@@ -34,6 +34,8 @@ from ivr.config.loader import ConfigSet
 from ivr.config.model import CallerIdRule
 from ivr.validate import load_config
 
+pytestmark = pytest.mark.real_daemon
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = load_config([REPO])
 MAIN = CONFIG.rules.main_number

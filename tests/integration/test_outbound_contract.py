@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from harness.ami import AmiClient, SimCall
 from harness.fake_agi import AgiScript, FakeAgi
+
+pytestmark = pytest.mark.asterisk_only
 
 
 async def phone_dials(ami: AmiClient, agi: FakeAgi, extension: str, dialled: str, commands: list[str],

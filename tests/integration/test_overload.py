@@ -9,10 +9,13 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from harness.ami import AmiClient, SimCall
 from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, eventually, quick_config
+
+pytestmark = pytest.mark.real_daemon
 
 
 async def in_menu(call: SimCall) -> None:

@@ -129,6 +129,7 @@ async def members(ami: AmiClient, agent: str) -> dict[str, Any]:
     return {row.Queue: row for row in status if row.Event == "QueueMember" and row.Name == agent}
 
 
+@pytest.mark.asterisk_only
 async def test_login_pause_logout_from_the_command_line(ami: AmiClient, logged_out: None) -> None:
     done = cli("agents", "login", "farah.ali")
     assert done.returncode == 0, done.stderr
@@ -161,6 +162,7 @@ async def test_login_pause_logout_from_the_command_line(ami: AmiClient, logged_o
     assert agents["farah.ali"]["state"] == "logged_out"
 
 
+@pytest.mark.in_process_daemon
 async def test_arabic_caller_reaches_the_agent_with_arabic_first(ami: AmiClient, citizens: Citizens,
                                                                  daemon: Daemon) -> None:
     config = daemon.app.config.current
@@ -194,6 +196,7 @@ async def test_arabic_caller_reaches_the_agent_with_arabic_first(ami: AmiClient,
     await second.hangup()
 
 
+@pytest.mark.in_process_daemon
 async def test_waiting_caller_overflows_to_the_next_group_after_the_configured_time(
         citizens: Citizens, daemon: Daemon) -> None:
     # English (2), streets and parks (4); nobody answers in time (the stand-ins wait 30 s to answer).
@@ -209,6 +212,7 @@ async def test_waiting_caller_overflows_to_the_next_group_after_the_configured_t
     assert call.first(lambda e: e.Event == "Newexten" and e.AppData == "ivr/en/queue-overflow")
 
 
+@pytest.mark.in_process_daemon
 async def test_agent_state_is_rebuilt_after_an_ami_reconnect(ami: AmiClient, daemon: Daemon) -> None:
     config = daemon.app.config.current
     control = AgentControl(daemon.ami, SIM)
@@ -245,6 +249,7 @@ class AmiPassthrough:
         return answer.as_dict()
 
 
+@pytest.mark.asterisk_only
 async def test_queue_reload_keeps_waiting_callers_and_logged_in_agents(
         ami: AmiClient, logged_out: None) -> None:
     assert cli("agents", "login", "david.lind").returncode == 0
@@ -272,6 +277,7 @@ async def test_queue_reload_keeps_waiting_callers_and_logged_in_agents(
         await ami.action("Hangup", Channel="reload-caller-1", check=False)
 
 
+@pytest.mark.asterisk_only
 async def test_skill_queue_widens_to_the_whole_group_after_the_rule_time(
         ami: AmiClient, asterisk: Sandbox, logged_out: None) -> None:
     """The generated rule lets agents without the skill ring once its time has passed (here the

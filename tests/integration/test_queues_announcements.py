@@ -19,6 +19,8 @@ from harness.sandbox import Sandbox
 from ivr.prompts.queue_sounds import queue_sound_jobs
 from ivr.prompts.render import render_one
 
+pytestmark = pytest.mark.asterisk_only
+
 BUILDING_STANDINS = ("4001", "4002")
 
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from harness.ami import AmiClient
 from harness.citizens import CitizenHandle, Citizens
 from harness.daemon import DaemonProcess
+
+pytestmark = pytest.mark.real_daemon
 
 WEEKDAY_10 = "2026-12-22T10:00"
 OFFICIAL_LINE = "+4640342102"  # Johan Ek, education (agents/officials.yaml)

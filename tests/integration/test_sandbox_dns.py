@@ -11,7 +11,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from harness.sandbox import Sandbox
+
+pytestmark = pytest.mark.asterisk_only
 
 BASE = Path(os.environ.get("IVR_SANDBOX_ROOT", "/var/cache/ivr-sandbox/sid-root"))
 

@@ -18,6 +18,8 @@ from harness.ami import IVR_DEV_SECRET, IVR_USER, AmiClient, AmiError
 from harness.ports import AMI_PORT
 from harness.sandbox import Sandbox
 
+pytestmark = pytest.mark.asterisk_only
+
 REPO = Path(__file__).resolve().parents[2]
 MANAGER_CONF = REPO / "asterisk-config" / "manager.conf"
 # Every class Asterisk 22 knows; `command` runs CLI commands, `config` reads and rewrites its files.

@@ -12,9 +12,12 @@ import asyncio
 import re
 from pathlib import Path
 
+import pytest
 from harness.ami import AmiClient, SimCall, new_token
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, BusCapture, call_records, quick_config
+
+pytestmark = pytest.mark.real_daemon
 
 TALK = {"__AGENT_TALK": "1", "__AGENT_ANSWER_DELAY": "0"}
 # Caller ID -> keys. Asterisk drops spaces, dots and dashes from a number, so these are what the

@@ -13,10 +13,13 @@ import asyncio
 import signal
 from pathlib import Path
 
+import pytest
 from harness.ami import AmiClient, SimCall
 from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, call_records, eventually, quick_config
+
+pytestmark = pytest.mark.real_daemon
 
 GRACE_S = 5
 

@@ -22,6 +22,8 @@ from harness.daemon import DaemonProcess
 from harness.faults import QUICK_KEYS, call_records, quick_config
 from test_returning_caller_live import attempts_ended, missed_call
 
+pytestmark = pytest.mark.real_daemon
+
 STREETS = QUICK_KEYS["kc-streets"]
 TALK = {"__AGENT_TALK": "1", "__AGENT_ANSWER_DELAY": "0"}
 NATIVE = {"PCMA": "alaw", "PCMU": "ulaw"}

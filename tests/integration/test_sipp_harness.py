@@ -7,7 +7,10 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import pytest
 from harness.sipp import KEY_GAP, KEY_PAUSE, KeyPcaps, sip_messages
+
+pytestmark = pytest.mark.no_asterisk
 
 LOG = (
     "----------------------------------------------- 2026-11-30 10:28:30.349926\n"

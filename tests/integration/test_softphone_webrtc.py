@@ -48,6 +48,8 @@ from harness.webrtc_browser import PipeDevTools, chromium_in
 from ivr.asterisk_gen.pjsip import write_passwords
 from ivr.validate import load_config
 
+pytestmark = pytest.mark.real_daemon
+
 AGENT = "david.lind"  # extension 1004, group building
 ENDPOINT = "web1004"
 PASSWORD = "Kaffe och kanelbulle 42"

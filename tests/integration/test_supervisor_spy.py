@@ -51,6 +51,8 @@ from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port
 from ivr.validate import load_config
 
+pytestmark = pytest.mark.real_daemon
+
 # Bilal's phone: a stand-in that sends audio once answered (asterisk-config/sandbox/extensions_sandbox.conf).
 SIM = "Local/9{extension}@agent-talking-sim/n"
 SUPERVISOR_SIM = "Local/{extension}@supervisor-sim/n"

@@ -10,6 +10,7 @@ import re
 import secrets
 from pathlib import Path
 
+import pytest
 from harness.ami import AmiClient
 from harness.daemon import DaemonProcess
 from harness.sandbox import Sandbox
@@ -18,6 +19,8 @@ from harness.trunk import operator_trunk
 from test_outbound_callerid import MAIN, NAME, Case, assert_presentation, official, place
 
 from ivr.config.model import TrunkAuth
+
+pytestmark = pytest.mark.real_daemon
 
 USERNAME = MAIN.lstrip("+")  # operators usually name the account by the main number
 

@@ -1,6 +1,6 @@
-"""The fuzz targets (fuzz/targets.py) in CI: a short atheris run of every target, their seeds, and
-proof that each target notices the bug class it is there for. Longer runs: `python -m fuzz.run
---seconds 600` (docs/reliability.md)."""
+"""The fuzz targets (fuzz/targets.py) in CI: a short atheris run of every target (a smoke check that
+they run, coverage-guided), their seeds, and proof that each target notices the bug class it is there
+for. Fuzzing proper, with the corpus kept between runs: `scripts/fuzz` (docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,13 @@ def test_short_atheris_run_of_every_target(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     counts = dict(re.findall(r"^(\w+): ok, (\d+) runs", run.stdout, re.MULTILINE))
     assert set(counts) == set(TARGETS), run.stdout
-    assert all(int(count) >= 1000 for count in counts.values()), counts
+    # Instrumented code runs slower than the blind runs this once counted (1000+ inputs in 3 s).
+    assert all(int(count) >= 100 for count in counts.values()), counts
+    # Coverage-guided, not blind: each corpus grew past its seeds (ivr was imported before atheris
+    # instrumented it once, and libFuzzer then found nothing new in any run).
+    corpora = {name: int(size) for name, size in re.findall(r"^(\w+): ok, .*corpus (\d+) inputs", run.stdout,
+                                                              re.MULTILINE)}
+    assert all(corpora[name] > len(SEEDS[name]) for name in TARGETS), run.stdout
     assert not any((tmp_path / "crashes").rglob("crash-*"))
 
 
@@ -113,3 +119,29 @@ def test_ami_target_catches_a_number_in_clear(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(AmiBridge, "_ref", leaky_ref)
     with pytest.raises(AssertionError, match="caller number"):
         TARGETS["ami_stream"](SEEDS["ami_stream"][0])
+
+
+@pytest.mark.parametrize("leaky_header", ["CallerIDNum", "CallerIDName", "ConnectedLineNum", "Exten", "Value",
+                                          "SomeHeaderNobodyExpected"])
+def test_ami_target_catches_a_number_from_any_header(monkeypatch: pytest.MonkeyPatch, leaky_header: str) -> None:
+    """The leak oracle looks at every header, not a chosen few: a bridge that publishes any header it
+    should not (here on a hang-up) is caught, whatever the header is called."""
+    from ivr.live.ami_bridge import AmiBridge, header
+
+    def leaky_hangup(self: AmiBridge, msg: object) -> None:
+        self._send("call_ended", uniqueid=header(msg, "Uniqueid"), note=header(msg, leaky_header))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AmiBridge, "on_hangup", leaky_hangup)
+    frame = f"\x05Event: Hangup\r\nUniqueid: 1790.5\r\n{leaky_header}: 070-123 45 67\r\n\r\n".encode()
+    with pytest.raises(AssertionError, match="caller number"):
+        TARGETS["ami_stream"](frame)
+
+
+def test_ami_target_lets_the_bridge_publish_its_identifiers() -> None:
+    """Long digit runs in the headers the bridge publishes on purpose (Asterisk's uniqueid, a queue's
+    name, a callback stand-in's id) are not leaks."""
+    frames = (b"\x05Event: QueueCallerJoin\r\nQueue: kc-1234567\r\nUniqueid: 1790000000.123\r\nPosition: 1\r\n"
+              b"CallerIDNum: 1790000000\r\n\r\n"
+              b"Event: AgentCalled\r\nQueue: kc-1234567\r\nUniqueid: 1790000000.9\r\n"
+              b"Channel: Local/cb12345678@ivr-callback-hold-00000001;1\r\nMemberName: Agent 2001\r\n\r\n")
+    TARGETS["ami_stream"](frames)

@@ -5,6 +5,7 @@ connect; nothing secret is in the repository."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -103,14 +104,36 @@ def test_bad_allowlist_entry_refuses_to_start(tmp_path: Path) -> None:
     assert "IVR_AGI_ALLOWED_PEERS" in run.stderr and "asterisk.local" in run.stderr
 
 
-@pytest.mark.parametrize("variable", ["IVR_AMI_SECRET_FILE", "IVR_HASH_KEY_FILE"])
-def test_world_readable_secret_file_refuses_to_start(tmp_path: Path, variable: str) -> None:
-    env = {variable: str(secret_file(tmp_path, 0o644, "x" * 40))}
-    if variable == "IVR_HASH_KEY_FILE":
-        env["IVR_HASH_KEY"] = ""
+# Every secret file the daemon reads (ivr run), and the one only `ivr asterisk reload` reads.
+DAEMON_SECRET_FILES = ["IVR_AMI_SECRET_FILE", "IVR_MQTT_PASSWORD_FILE", "IVR_HASH_KEY_FILE", "IVR_CALLBACK_KEY_FILE"]
+
+
+def test_every_secret_file_variable_is_covered() -> None:
+    """Each `*_FILE` variable the product reads is in the refusal tests below."""
+    sources = "\n".join(path.read_text() for path in (REPO / "ivr").rglob("*.py"))
+    named = set(re.findall(r"(IVR_\w+_FILE)", sources)) - {"IVR_SOFTPHONE_AUTH_FILE", "IVR_PRECALL_PUBLIC_KEY_FILE"}
+    read = named | {f"{name}_FILE" for name in re.findall(r'read_secret\("(IVR_\w+)"\)', sources)}
+    assert read == {*DAEMON_SECRET_FILES, "IVR_AMI_ADMIN_SECRET_FILE"}, read
+
+
+@pytest.mark.parametrize("variable", DAEMON_SECRET_FILES)
+@pytest.mark.parametrize("mode", [0o644, 0o640])
+def test_secret_file_others_can_read_refuses_to_start(tmp_path: Path, variable: str, mode: int) -> None:
+    env = {variable: str(secret_file(tmp_path, mode, "x" * 40)), variable.removesuffix("_FILE"): "",
+           "IVR_MQTT_HOST": "127.0.0.1"}
     run = run_daemon(tmp_path, env=env)
-    assert run.returncode == 2
-    assert "chmod 600" in run.stderr and "Traceback" not in run.stderr
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "chmod 600" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert str(tmp_path) in run.stderr  # the message names the file
+
+
+def test_admin_secret_file_others_can_read_is_refused_by_reload(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    environment["IVR_AMI_ADMIN_SECRET_FILE"] = str(secret_file(tmp_path, 0o644))
+    run = subprocess.run([sys.executable, "-m", "ivr", "asterisk", "reload"], cwd=REPO, env=environment,
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode != 0
+    assert "chmod 600" in run.stderr and "Traceback" not in run.stderr, run.stderr
 
 
 def test_open_bind_with_allowlist_turns_other_peers_away(tmp_path: Path) -> None:

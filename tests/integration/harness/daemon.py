@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import kinds
 from .ports import AGI_PORT, AMI_PORT
 
 REPO = Path(__file__).resolve().parents[3]
@@ -53,6 +54,7 @@ class DaemonProcess:
         return env
 
     async def start(self, timeout: float = 15.0) -> None:
+        kinds.started("real_daemon", "`ivr run` (harness.daemon.DaemonProcess)")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         command = [sys.executable, "-m", "ivr", "run", "--config", *self.config_paths,

@@ -37,6 +37,8 @@ from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port
 from ivr.testing.postgres import pg_schema
 
+pytestmark = pytest.mark.real_daemon
+
 SCHOOL_AGENTS = ("2001", "2002")
 CITIZENS = ("+46701117301", "+46701117302", "+46701117303", "+46701117304", "+46701117305")
 KEY = "cluster-integration-callback-key-0123456789"

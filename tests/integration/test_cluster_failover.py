@@ -19,6 +19,8 @@ from harness.cluster_drill import drill
 
 from ivr.testing.postgres import pg_schema
 
+pytestmark = pytest.mark.real_daemon(started_by="harness/cluster.py: each node's `ivr run` in its own namespace")
+
 
 @pytest.fixture
 def _asterisk_running() -> None:

@@ -36,12 +36,13 @@ import pytest
 from harness.ami import IVR_DEV_SECRET, IVR_USER, AmiClient
 from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
-from harness.desk import until_members
+from harness.desk import log_everyone_out, stand_ins_paused, until_members
 from harness.ports import AMI_PORT
-from test_desktop_calls_live import log_everyone_out, stand_ins_paused  # noqa: F401 (fixture)
 
 from ivr.records import agent_store, store
 from ivr.store.db import open_database
+
+pytestmark = pytest.mark.real_daemon
 
 REPO = Path(__file__).resolve().parents[2]
 SIM = "Local/9{extension}@agent-sim/n"
@@ -61,11 +62,12 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-async def only_anna(ami: AmiClient, stand_ins_paused: None) -> AsyncIterator[None]:  # noqa: F811
+async def only_anna(ami: AmiClient) -> AsyncIterator[None]:
     """The stand-ins paused (reason desk_test) and nobody logged in, before and after."""
     await log_everyone_out(ami)
     try:
-        yield
+        async with stand_ins_paused(ami):
+            yield
     finally:
         await ami.set_global("AGENT_91001_NOANSWER", "")
         await log_everyone_out(ami)

@@ -38,6 +38,7 @@ from ivr.entrypoints import ENTRYPOINTS, EntryPoint
 from ivr.events.mqtt import MqttConfig, MqttPublisher
 from ivr.events.sink import FanoutSink
 from ivr.filemodes import private_dir, private_sqlite
+from ivr.injected_leak import CallLeak, leak_from_environment
 from ivr.keys import hash_key
 from ivr.live.ami_bridge import AmiBridge
 from ivr.privacy import NumberHasher
@@ -48,7 +49,6 @@ from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.supervision.wiring import spy_service
-from ivr.testing.leak import CallLeak, leak_from_environment
 from ivr.validate import load_config
 from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState

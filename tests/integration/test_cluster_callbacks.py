@@ -164,7 +164,7 @@ async def test_database_away_each_daemon_spools_and_replays(ami: AmiClient, tmp_
         async def goodbye(daemon: DaemonProcess) -> str:
             """A call whose FastAGI reaches this daemon (a channel variable over the dialplan's global)."""
             call = await ami.originate_caller(dtmf=QUICK_KEYS["goodbye"], hold=5, variables={
-                "IVR_AGI_URL": f"agi://127.0.0.1:{daemon.agi_port}/inbound"})
+                "IVR_AGI_HOSTS": f"127.0.0.1:{daemon.agi_port}"})
             decided = await call.wait_for(lambda e: e.Event == "VarSet" and e.Variable == "IVR_RESULT", 15,
                                           what="IVR_RESULT")
             assert decided.Value == "hangup"

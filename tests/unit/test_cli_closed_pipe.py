@@ -36,6 +36,8 @@ INVOCATIONS = {
     "agents": ["agents", "--help"],
     "api_token": ["api-token", "--help"],
     "queues": ["queues", "--help"],
+    "cluster": ["cluster", "--help"],  # `cluster status` reads the broker
+    "kamailio": ["kamailio", "--help"],  # `generate` needs a `cluster:` and writes files, not stdout
 }
 
 

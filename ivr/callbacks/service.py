@@ -30,8 +30,11 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
-from ivr.ami.errors import AmiError, AmiOriginateFailed, AmiOriginateUnknown
+from ivr.ami.errors import AmiError, AmiNotConnected, AmiOriginateFailed, AmiOriginateUnknown
+from ivr.ami.port import AmiPort
+from ivr.ami.reply import AmiHeaders, header
 from ivr.callbacks import leases, store
 from ivr.callbacks.sealing import NumberSeal, SealError
 from ivr.callbacks.store import Callback, NewCallback
@@ -46,7 +49,6 @@ from ivr.dialplan_variables import (
 )
 from ivr.events import names
 from ivr.events.sink import EventSink
-from ivr.live.ami_bridge import header
 from ivr.live.queue_view import QueueView
 from ivr.queues.membership import SKILLED_ONLY_MAX
 from ivr.store import leases as job_leases
@@ -71,8 +73,8 @@ def standin_channel(callback_id: int) -> str:
 class CallbackService:
     def __init__(self, config: ConfigHolder, db_url: str, seal: NumberSeal, events: EventSink, *,
                  view: Callable[[], QueueView], scan_every: float = 5.0,
-                 clock: Callable[[], float] = time.time, logger: Any = None, node: str = "local",
-                 lease_s: float = 30.0, claim_batch: int = 50) -> None:
+                 clock: Callable[[], float] = time.time, logger: FilteringBoundLogger | None = None,
+                 node: str = "local", lease_s: float = 30.0, claim_batch: int = 50) -> None:
         if lease_s <= scan_every:
             lease_s = 3 * scan_every  # renewed every scan: a shorter lease would lapse while its node lives
         self.config = config
@@ -85,7 +87,7 @@ class CallbackService:
         self.view = view
         self.scan_every = scan_every
         self.clock = clock
-        self.ami: Any = None
+        self.ami: AmiPort | None = None
         self._db: AsyncDatabase | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._originates: dict[int, asyncio.Task[None]] = {}
@@ -93,16 +95,16 @@ class CallbackService:
         self._next_purge = 0.0
         self._synced = asyncio.Event()
         self._pending: dict[str, int] = {}  # callbacks not done yet, per queue, as of the last scan
-        self._log = logger or structlog.get_logger("ivr.callbacks")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.callbacks")
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    def attach(self, ami: Any) -> None:
+    def attach(self, ami: AmiPort) -> None:
         self.ami = ami
         ami.on_reconnect(self.resync)
         ami.on_event("UserEvent", self.on_user_event)
 
-    async def on_user_event(self, msg: Any) -> None:
+    async def on_user_event(self, msg: AmiHeaders) -> None:
         if header(msg, "UserEvent").lower() != "ivrcallbackdone":
             return
         callback_id = header(msg, "CallbackId")
@@ -250,6 +252,8 @@ class CallbackService:
 
     async def _originate(self, callback: Callback, variables: dict[str, str], ring: float) -> None:
         try:
+            if self.ami is None:
+                raise AmiNotConnected("no AMI connection attached")
             await self.ami.originate(standin_channel(callback.id), context="ivr-callback-connect",
                                      exten=f"cb{callback.id}", caller_id='"Ateruppringning" <0>',
                                      variables=variables, ring_timeout=ring)
@@ -293,14 +297,15 @@ class CallbackService:
     async def _alive_standins(self) -> set[int] | None:
         """Ids of the callbacks whose stand-in (or its call) exists on this node's Asterisk."""
         try:
+            if self.ami is None:
+                raise AmiNotConnected("no AMI connection attached")
             answer = await self.ami.action({"Action": "QueueStatus"})
             channels = await self.ami.action({"Action": "CoreShowChannels"})
         except AmiError as exc:
             self._log.warning("callback resync failed", error=str(exc))
             return None
         alive = set()
-        for msg in [*(answer if isinstance(answer, list) else [answer]),
-                    *(channels if isinstance(channels, list) else [channels])]:
+        for msg in [*answer.messages, *channels.messages]:
             match = _STANDIN.match(header(msg, "Channel"))
             if match:
                 alive.add(int(match[1]))
@@ -322,12 +327,13 @@ class CallbackService:
 
     async def _result_while_away(self, callback_id: int) -> bool:
         """The result the hangup handler left in astdb while the daemon was not listening."""
+        if self.ami is None:
+            return False
         try:
             answer = await self.ami.action({"Action": "DBGet", "Family": "ivr-callback", "Key": str(callback_id)})
         except AmiError:
             return False
-        rows = answer if isinstance(answer, list) else [answer]
-        status = next((header(m, "Val") for m in rows if header(m, "Event") == "DBGetResponse"), "")
+        status = next((header(m, "Val") for m in answer.named("DBGetResponse")), "")
         if not status:
             return False
         await self.result(callback_id, status)

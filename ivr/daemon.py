@@ -39,6 +39,7 @@ from ivr.events.mqtt import MqttConfig, MqttPublisher
 from ivr.events.sink import FanoutSink
 from ivr.filemodes import private_dir, private_sqlite
 from ivr.keys import hash_key
+from ivr.leak import CallLeak, leak_from_environment
 from ivr.live.ami_bridge import AmiBridge
 from ivr.privacy import NumberHasher
 from ivr.queues.live import LiveQueues
@@ -48,7 +49,6 @@ from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.supervision.wiring import spy_service
-from ivr.testing.leak import CallLeak, leak_from_environment
 from ivr.validate import load_config
 from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState

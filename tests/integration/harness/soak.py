@@ -5,7 +5,7 @@ each checked against what should have happened to it, with the daemon's memory s
 Memory criterion (docs/reliability.md): after the warm-up (the first `WARMUP_FRACTION` of the run,
 at least the longest call's stay) and while calls are placed, the least-squares slope of the daemon's
 RSS against the calls placed so far is at most `MAX_KIB_PER_CALL`. A leak of 10 KB a call fails it
-(`leak_bytes_per_call`, ivr/testing/leak.py); the allowance proportional to the daemon's size used
+(`leak_bytes_per_call`, ivr/leak.py); the allowance proportional to the daemon's size used
 before let a leak of 15-20 KB a call through a 10-minute run. A run with fewer than `MIN_CALLS_JUDGED`
 calls after the warm-up is too short for the slope to mean anything against the allocator's steps:
 its criterion says so, and it passes only if RSS grew by less than `SHORT_RUN_SLACK_KIB`.
@@ -27,7 +27,7 @@ from .ami import AmiClient, AmiMessage, EventRecorder, new_token
 from .daemon import DaemonProcess
 from .faults import QUICK_KEYS, private_broker, quick_config, rss_kib
 
-LEAK_ENV = "IVR_TEST_LEAK_BYTES_PER_CALL"  # ivr/testing/leak.py
+LEAK_ENV = "IVR_TEST_LEAK_BYTES_PER_CALL"  # ivr/leak.py
 
 WARMUP_FRACTION = 0.2
 # Measured without a leak: about 3 KiB a call over 700 calls (caches still filling); a 10 KB leak: 13.
@@ -125,7 +125,7 @@ class SoakReport:
     failures: list[str] = field(default_factory=list)  # the first few, with their uniqueid
     # (seconds since start, RSS in KiB, calls placed by then)
     rss_kib: list[tuple[float, int, int]] = field(default_factory=list)
-    leak_bytes_per_call: int = 0  # the injected leak (ivr/testing/leak.py), 0 in a real soak
+    leak_bytes_per_call: int = 0  # the injected leak (ivr/leak.py), 0 in a real soak
     warmup_s: float = 0.0
     fds_start: int = 0
     fds_end: int = 0

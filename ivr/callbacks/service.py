@@ -27,7 +27,7 @@ import functools
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from structlog.typing import FilteringBoundLogger
@@ -52,7 +52,9 @@ from ivr.events.sink import EventSink
 from ivr.live.queue_view import QueueView
 from ivr.queues.membership import SKILLED_ONLY_MAX
 from ivr.store import leases as job_leases
-from ivr.store.db import AsyncDatabase, open_database
+from ivr.store.db import AsyncDatabase, Database, open_database
+
+T = TypeVar("T")
 
 _STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-(hold|connect)-")
 # Extra seconds the stand-in may outlive the callback's expiry (the Originate's own timeout).
@@ -145,7 +147,7 @@ class CallbackService:
         """For the node's health (ivr.cluster): whether the callbacks' store has been opened."""
         return self._db is not None
 
-    async def _run_db(self, job: Callable[[Any], Any]) -> Any:
+    async def _run_db(self, job: Callable[[Database], T]) -> T:
         if self._db is None:
             raise RuntimeError("callback store is not open")
         return await self._db.run(job)
@@ -172,7 +174,7 @@ class CallbackService:
         """An agent answered the stand-in: the number to call (None: nothing to call any more). With
         the stand-in's placement, one left behind by an earlier placement gets nothing."""
         now = self.clock()
-        def start(db: Any) -> bool:
+        def start(db: Database) -> bool:
             return store.move(db, callback_id, "connecting", now, expect=("queued", "pending"), attempts_add=1,
                               placement=placement)
 

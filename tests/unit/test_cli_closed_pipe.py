@@ -36,6 +36,8 @@ INVOCATIONS = {
     "agents": ["agents", "--help"],
     "api_token": ["api-token", "--help"],
     "queues": ["queues", "--help"],
+    "cluster": ["cluster", "--help"],
+    "kamailio": ["kamailio", "--help"],
 }
 
 

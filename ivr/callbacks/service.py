@@ -106,6 +106,12 @@ class CallbackService:
         ami.on_reconnect(self.resync)
         ami.on_event("UserEvent", self.on_user_event)
 
+    def _port(self) -> AmiPort:
+        """The attached AMI connection; before `attach()` it is as if AMI were down."""
+        if self.ami is None:
+            raise AmiNotConnected("no AMI connection attached")
+        return self.ami
+
     async def on_user_event(self, msg: AmiHeaders) -> None:
         if header(msg, "UserEvent").lower() != "ivrcallbackdone":
             return
@@ -254,11 +260,9 @@ class CallbackService:
 
     async def _originate(self, callback: Callback, variables: dict[str, str], ring: float) -> None:
         try:
-            if self.ami is None:
-                raise AmiNotConnected("no AMI connection attached")
-            await self.ami.originate(standin_channel(callback.id), context="ivr-callback-connect",
-                                     exten=f"cb{callback.id}", caller_id='"Ateruppringning" <0>',
-                                     variables=variables, ring_timeout=ring)
+            await self._port().originate(standin_channel(callback.id), context="ivr-callback-connect",
+                                         exten=f"cb{callback.id}", caller_id='"Ateruppringning" <0>',
+                                         variables=variables, ring_timeout=ring)
         except AmiOriginateUnknown:
             return  # AMI dropped while the stand-in waited: resync() looks at the queue afterwards
         except AmiOriginateFailed as exc:
@@ -299,10 +303,9 @@ class CallbackService:
     async def _alive_standins(self) -> set[int] | None:
         """Ids of the callbacks whose stand-in (or its call) exists on this node's Asterisk."""
         try:
-            if self.ami is None:
-                raise AmiNotConnected("no AMI connection attached")
-            answer = await self.ami.action({"Action": "QueueStatus"})
-            channels = await self.ami.action({"Action": "CoreShowChannels"})
+            ami = self._port()
+            answer = await ami.action({"Action": "QueueStatus"})
+            channels = await ami.action({"Action": "CoreShowChannels"})
         except AmiError as exc:
             self._log.warning("callback resync failed", error=str(exc))
             return None
@@ -329,10 +332,8 @@ class CallbackService:
 
     async def _result_while_away(self, callback_id: int) -> bool:
         """The result the hangup handler left in astdb while the daemon was not listening."""
-        if self.ami is None:
-            return False
         try:
-            answer = await self.ami.action({"Action": "DBGet", "Family": "ivr-callback", "Key": str(callback_id)})
+            answer = await self._port().action({"Action": "DBGet", "Family": "ivr-callback", "Key": str(callback_id)})
         except AmiError:
             return False
         status = next((header(m, "Val") for m in answer.named("DBGetResponse")), "")

@@ -23,7 +23,7 @@ from ivr.ami.message import Framer
 from ivr.live.ami_bridge import AmiBridge
 from ivr.logs import configure_logging
 from ivr.privacy import NumberHasher
-from ivr.testing.fake_ami import END_EVENT
+from ivr.testing.ami_replay import END_EVENT
 
 _LOGIN = b"Action: Login\r\nUsername: bench\r\nSecret: bench\r\n\r\nAction: BenchStart\r\n\r\n"
 

@@ -1,7 +1,7 @@
 """Section 3: AMI events per second through the daemon's AMI layer, against a raw parse floor.
 
 The events are a mix recorded from a real Asterisk 22 while section 2's calls ran (bench/data/), replayed
-by a fake AMI (ivr.testing.fake_ami) to one consumer process per row.
+by a fake AMI (ivr.testing.ami_replay) to one consumer process per row.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.procs import PYTHON, REPO
 from bench.stats import ratio
-from ivr.testing.fake_ami import FakeAmi, split_frames
+from ivr.testing.ami_replay import AmiReplayServer, split_frames
 
 RECORDING = REPO / "bench" / "data" / "ami_events.txt"
 MODES = ("floor", "framer", "daemon")
@@ -35,7 +35,7 @@ def mix(frames: list[bytes]) -> list[tuple[str, int]]:
 
 
 async def _consume(mode: str, frames: list[bytes], repeat: int) -> dict[str, Any]:
-    fake = FakeAmi(frames, repeat=repeat)
+    fake = AmiReplayServer(frames, repeat=repeat)
     await fake.start()
     try:
         process = await asyncio.create_subprocess_exec(PYTHON, "-m", "bench.ami_ingest", mode, str(fake.port),

@@ -26,6 +26,7 @@ from bench.prompts import write_short_prompts
 from bench.stats import ProcSample, sample
 from bench.walks import MAIN_DNID, WALKS
 from ivr.ami.client import AmiClient
+from ivr.ami.reply import header
 from ivr.validate import load_config
 
 SCRIPT = REPO / "scripts" / "asterisk-sandbox"
@@ -127,9 +128,9 @@ class LoadDriver:
             "Priority": "1", "CallerID": '"Bench Caller" <+46700000002>', "Async": "true", "Timeout": "10000",
             "ChannelId": f"bench-{token}-1", "OtherChannelId": f"bench-{token}-2", "Variable": variables}, timeout=10)
         # The answer is the response and, once the caller side is up, the OriginateResponse event.
-        final = answer[-1] if isinstance(answer, list) else answer
-        if str(final.get("Response", "")).lower() != "success":
-            raise RuntimeError(f"Originate failed: {final.get('Message') or final.get('Reason')}")
+        final = answer.messages[-1]
+        if header(final, "Response").lower() != "success":
+            raise RuntimeError(f"Originate failed: {header(final, 'Message') or header(final, 'Reason')}")
 
     async def step(self, context: str, rate: float, window_s: float, settle_s: float) -> dict[str, Any]:
         """Originate `rate` calls a second for `window_s` (each Originate in its own task, so a slow answer
@@ -162,9 +163,7 @@ class LoadDriver:
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             answer = await self.ami.action({"Action": "CoreShowChannels"}, timeout=10)
-            messages = answer if isinstance(answer, list) else [answer]
-            rows = [m for m in messages if m.get("Event") == "CoreShowChannel"]
-            if not rows:
+            if not answer.named("CoreShowChannel"):
                 return
             await asyncio.sleep(0.5)
 

@@ -270,8 +270,7 @@ async def _drain(ami: AmiClient, timeout: float = 30.0) -> int:
     rows: list[Any] = []
     while time.perf_counter() < deadline:
         answer = await ami.action({"Action": "CoreShowChannels"}, timeout=10)
-        messages = answer if isinstance(answer, list) else [answer]
-        rows = [m for m in messages if m.get("Event") == "CoreShowChannel"]
+        rows = answer.named("CoreShowChannel")
         if not rows:
             return 0
         await asyncio.sleep(0.5)

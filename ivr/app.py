@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from ivr.ami.port import AmiPort
+from ivr.callbacks.service import CallbackService
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
 from ivr.config.holder import ConfigHolder
@@ -24,9 +25,9 @@ class App:
     calls: CallRegistry
     clock: Clock
     events: EventSink = field(default_factory=FanoutSink)
-    ami: Any = None  # ivr.ami.client.AmiClient once connected
+    ami: AmiPort | None = None  # the daemon's AmiClient (it connects in the background)
     # Skills, overflow and priority boosts for calls heading for a queue (docs/queues-and-agents.md).
     queues: QueueRouter = field(default_factory=QueueRouter)
-    callbacks: Any = None  # ivr.callbacks.service.CallbackService when the daemon runs one
+    callbacks: CallbackService | None = None  # when the daemon runs one
     contacts: ContactServices | None = None  # the contact registry and pre-call notices (ivr.contacts)
     spy: SpyService | None = None  # supervisors listening in (ivr.supervision), for the route `spy`

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from ivr.privacy import NumberHasher, mask_number
 
@@ -47,7 +48,7 @@ class ActiveCall:
     caller_ref: str  # keyed hash prefix: correlates calls without the number
     caller_hash: str
     started: float
-    log: Any
+    log: FilteringBoundLogger  # bound to the call's uniqueid and route
     result: CallResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

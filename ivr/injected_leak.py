@@ -2,6 +2,8 @@
 
 `IVR_TEST_LEAK_BYTES_PER_CALL=10240` makes the daemon keep that many bytes for every FastAGI call it
 ends. It is read only by a daemon run with `--allow-test-clock` (a test run), never in production.
+It lives beside the daemon rather than in `ivr.testing`: that floor is above the daemon, and the
+daemon may not import upwards (tests/unit/test_import_graph.py).
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal
 
+from ivr.ami.port import AmiPort
 from ivr.config.loader import ConfigSet
 from ivr.config.model import Agent
 from ivr.queues.membership import memberships
@@ -21,10 +22,6 @@ _REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Which phone rings: the desk (or desktop) softphone, or the web desktop's browser softphone.
 Device = Literal["desk", "browser"]
 DEVICES: tuple[Device, ...] = ("desk", "browser")
-
-
-class AmiActions(Protocol):
-    async def action(self, fields: Any, timeout: float | None = None) -> Any: ...
 
 
 class AgentError(Exception):
@@ -50,24 +47,12 @@ def agent_for_phone(config: ConfigSet, phone: str) -> tuple[str, Agent] | None:
     return None
 
 
-def _first(answer: Any) -> Any:
-    return answer[0] if isinstance(answer, list) else answer
-
-
-def _ok(answer: Any) -> bool:
-    return str(_first(answer).get("Response", "")).lower() == "success"
-
-
-def _message(answer: Any) -> str:
-    return str(_first(answer).get("Message", ""))
-
-
 class AgentControl:
     """`interface_template` is the desk phone's queue interface (IVR_AGENT_INTERFACE), `browser_template`
     the browser softphone's (IVR_AGENT_BROWSER_INTERFACE). An agent is logged in with one of them at a
     time: logging in with one leaves the other's queues; pause and logout act on whichever is in."""
 
-    def __init__(self, ami: AmiActions, interface_template: str,
+    def __init__(self, ami: AmiPort, interface_template: str,
                  browser_template: str = "PJSIP/web{extension}") -> None:
         self.ami = ami
         self.template = interface_template
@@ -97,9 +82,9 @@ class AgentControl:
             answer = await self.ami.action({
                 "Action": "QueueAdd", "Queue": member.queue, "Interface": interface, "Penalty": str(member.penalty),
                 "Paused": "false", "MemberName": agent_id, "StateInterface": interface})
-            if not _ok(answer):
-                if "already" not in _message(answer).lower():
-                    raise AgentError(f"{member.queue}: {_message(answer)}")
+            if not answer.ok:
+                if "already" not in answer.message.lower():
+                    raise AgentError(f"{member.queue}: {answer.message}")
                 # Logged in already: keep the session, but make the penalty current.
                 await self.ami.action({"Action": "QueuePenalty", "Interface": interface,
                                        "Penalty": str(member.penalty), "Queue": member.queue})
@@ -113,7 +98,7 @@ class AgentControl:
             for member in memberships(config, agent):
                 answer = await self.ami.action({"Action": "QueueRemove", "Queue": member.queue,
                                                 "Interface": interface})
-                if _ok(answer):
+                if answer.ok:
                     left.append(member.queue)
         return Done(agent_id, tuple(left))
 
@@ -133,9 +118,9 @@ class AgentControl:
             if reason:
                 fields["Reason"] = reason
             answer = await self.ami.action(fields)
-            if _ok(answer):
+            if answer.ok:
                 return Done(agent_id, (), reason)
-            refusal = _message(answer)
+            refusal = answer.message
         raise AgentError(f"not logged in ({refusal})")
 
 

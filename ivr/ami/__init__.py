@@ -1,5 +1,6 @@
 """AMI wire protocol: a self-healing client over panoramisk's Action/Message (timeouts, ping
-watchdog, isolated callbacks, no re-sent Originate)."""
+watchdog, isolated callbacks, no re-sent Originate), seen by the rest of the daemon as an `AmiPort`
+whose actions answer with a typed `AmiReply`."""
 
 from ivr.ami.client import AmiClient
 from ivr.ami.errors import (
@@ -13,16 +14,25 @@ from ivr.ami.errors import (
     AmiProtocolError,
     AmiTimeout,
 )
+from ivr.ami.port import ActionFields, AmiPort, EventCallback, ReconnectCallback
+from ivr.ami.reply import AmiHeaders, AmiReply, header
 
 __all__ = [
+    "ActionFields",
     "AmiAuthError",
     "AmiClient",
     "AmiConnectionError",
     "AmiConnectionLost",
     "AmiError",
+    "AmiHeaders",
     "AmiNotConnected",
     "AmiOriginateFailed",
     "AmiOriginateUnknown",
+    "AmiPort",
     "AmiProtocolError",
+    "AmiReply",
     "AmiTimeout",
+    "EventCallback",
+    "ReconnectCallback",
+    "header",
 ]

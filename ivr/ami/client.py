@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import structlog
 from panoramisk.actions import Action
@@ -27,11 +26,10 @@ from ivr.ami.errors import (
     AmiOriginateUnknown,
     AmiTimeout,
 )
-from ivr.ami.events import EventCallback, EventDispatcher
-from ivr.ami.protocol import AmiProtocol
-
-ReconnectCallback = Callable[[], Awaitable[None] | None]
-ActionFields = Mapping[str, str | Sequence[str]]
+from ivr.ami.events import EventDispatcher
+from ivr.ami.port import ActionFields, EventCallback, ReconnectCallback
+from ivr.ami.protocol import AmiProtocol, Answer
+from ivr.ami.reply import AmiHeaders, AmiReply
 
 _VARIABLE_NAME = re.compile(r"[A-Za-z0-9_()]+")
 _CLOSE_WAIT_S = 2.0
@@ -126,15 +124,15 @@ class AmiClient:
         await self._events.close()
         self._log.info("ami.closed")
 
-    async def action(self, fields: ActionFields, timeout: float | None = None) -> Any:
-        """Send one action and return its answer: a `Message`, or a list for list actions
-        (QueueStatus: the response, the rows, the ...Complete event).
+    async def action(self, fields: ActionFields, timeout: float | None = None) -> AmiReply:
+        """Send one action and return its answer: the response and, for list actions (QueueStatus),
+        the rows and the ...Complete event.
 
-        A `Response: Error` is returned, not raised. Raises AmiNotConnected (not sent),
+        A `Response: Error` is returned (`.ok` is False), not raised. Raises AmiNotConnected (not sent),
         AmiTimeout, or AmiConnectionLost (sent; the connection dropped before the answer).
         """
         protocol = self._require_protocol()
-        return await self._send(protocol, fields, self._action_timeout if timeout is None else timeout)
+        return AmiReply.of(await self._send(protocol, fields, self._action_timeout if timeout is None else timeout))
 
     async def originate(
         self,
@@ -149,7 +147,7 @@ class AmiClient:
         variables: Mapping[str, str] | None = None,
         ring_timeout: float = 30.0,
         account: str | None = None,
-    ) -> Any:
+    ) -> AmiHeaders:
         """Place a call (async Originate) and return its successful `OriginateResponse` event.
 
         Target either `context`/`exten`/`priority` or `application`/`data`. Raises
@@ -172,7 +170,8 @@ class AmiClient:
         if str(final.get("Response", "")).lower() != "success":
             reason = str(final.get("Reason", ""))
             raise AmiOriginateFailed(f"Originate failed (reason {reason})", reason=reason)
-        return final
+        final_event: AmiHeaders = final
+        return final_event
 
     # --- connection lifecycle ----------------------------------------------------------------
 
@@ -268,7 +267,7 @@ class AmiClient:
             raise AmiNotConnected("AMI is not connected")
         return protocol
 
-    async def _send(self, protocol: AmiProtocol, fields: ActionFields, timeout: float) -> Any:
+    async def _send(self, protocol: AmiProtocol, fields: ActionFields, timeout: float) -> Answer:
         # panoramisk takes any "Added ... to queue" answer (QueueAdd's) for the start of a list and
         # would wait for list items that never come; QueueAdd answers with one response.
         single = str(fields.get("Action", "")).lower() in _SINGLE_ANSWER

@@ -11,13 +11,11 @@ import fnmatch
 import functools
 import inspect
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from structlog.typing import FilteringBoundLogger
 
-# Called with a panoramisk Message; may be a coroutine function.
-EventCallback = Callable[[Any], Awaitable[None] | None]
+from ivr.ami.port import EventCallback
+from ivr.ami.reply import AmiHeaders
 
 # Event names are a small fixed set; the bound only guards against a peer inventing names.
 _CACHE_LIMIT = 2048
@@ -28,7 +26,7 @@ class EventDispatcher:
         self._log = logger
         self._patterns: list[tuple[re.Pattern[str], list[EventCallback]]] = []
         self._by_name: dict[str, tuple[EventCallback, ...]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
 
     def add(self, pattern: str, callback: EventCallback) -> None:
         """`pattern` is a shell-style, case-insensitive event name: `QueueMember*`, `*`."""
@@ -41,7 +39,7 @@ class EventDispatcher:
             self._patterns.append((regex, [callback]))
         self._by_name.clear()
 
-    def dispatch(self, event: Any) -> None:
+    def dispatch(self, event: AmiHeaders) -> None:
         """Run the callbacks for one event; never raises."""
         name = event.get("Event")
         if not isinstance(name, str):
@@ -74,7 +72,7 @@ class EventDispatcher:
             self._by_name[name] = found
         return found
 
-    def _finished(self, task: asyncio.Future[Any], *, name: str, callback: EventCallback) -> None:
+    def _finished(self, task: asyncio.Future[None], *, name: str, callback: EventCallback) -> None:
         self._tasks.discard(task)
         if task.cancelled():
             return

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TypeAlias, cast
 
+from panoramisk.actions import Action
 from panoramisk.message import Message
 from structlog.typing import FilteringBoundLogger
 
 from ivr.ami.errors import AmiConnectionLost, AmiNotConnected, AmiProtocolError
 from ivr.ami.message import MAX_FRAME_CHARS, Framer, encode_action
+from ivr.ami.reply import AmiHeaders
 
-EventSink = Callable[[Any], None]
+EventSink = Callable[[AmiHeaders], None]
+# What panoramisk's Action resolves to: one Message, or the Messages of a list action.
+Answer: TypeAlias = "Message | list[Message]"
 
 
 class AmiProtocol(asyncio.Protocol):
@@ -33,7 +37,7 @@ class AmiProtocol(asyncio.Protocol):
         self._on_event = on_event
         self._log = logger
         self._framer = Framer(max_frame_chars=max_frame_chars)
-        self._pending: dict[str, Any] = {}  # ActionID -> panoramisk Action
+        self._pending: dict[str, Action] = {}  # by ActionID
         self._transport: asyncio.Transport | None = None
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -49,14 +53,14 @@ class AmiProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
 
-    def send(self, action: Any) -> asyncio.Future[Any]:
+    def send(self, action: Action) -> asyncio.Future[Answer]:
         """Write a panoramisk `Action`; its future gets the answer, or AmiConnectionLost."""
         if self._transport is None or self.is_closing:
             raise AmiNotConnected("AMI connection is not open")
         data = encode_action(dict(action.items()))
         self._pending[action.id] = action
         self._transport.write(data)
-        return cast("asyncio.Future[Any]", action.future)
+        return cast("asyncio.Future[Answer]", action.future)
 
     def forget(self, action_id: str) -> None:
         """Stop waiting for an answer (timed out or cancelled); a late one is then dropped."""
@@ -90,7 +94,7 @@ class AmiProtocol(asyncio.Protocol):
                 self.abort()
                 return
 
-    def _handle(self, message: Any) -> None:
+    def _handle(self, message: Message) -> None:
         action_id = message.get("ActionID")
         action = self._pending.get(action_id) if isinstance(action_id, str) else None
         is_event = "Event" in message
@@ -114,7 +118,7 @@ class AmiProtocol(asyncio.Protocol):
             self.lost.set_result(None)
 
 
-def _is_list_response(action: Any) -> bool:
+def _is_list_response(action: Action) -> bool:
     first = action.responses[0] if action.responses else None
     if first is None:
         return False

@@ -13,24 +13,19 @@ separate admin login (IVR_AMI_ADMIN_USER / IVR_AMI_ADMIN_SECRET, manager.conf [i
 
 from __future__ import annotations
 
-from typing import Any
+from ivr.ami.port import AmiPort
 
 
-def _ok(answer: Any) -> bool:
-    first = answer[0] if isinstance(answer, list) else answer
-    return str(first.get("Response", "")).lower() == "success"
-
-
-async def reload_asterisk(ami: Any) -> list[str]:
+async def reload_asterisk(ami: AmiPort) -> list[str]:
     """`ami` is logged in as the admin login (ivr.cli.amiconn.cli_ami with admin=True)."""
     report = []
     queues = await ami.action({"Action": "QueueReload", "Members": "yes", "Rules": "yes", "Parameters": "yes"})
-    if not _ok(queues):
-        raise RuntimeError(f"QueueReload refused: {queues.get('Message', '')}")
+    if not queues.ok:
+        raise RuntimeError(f"QueueReload refused: {queues.message}")
     report.append("queues: reloaded (waiting callers and logged-in agents kept)")
     phones = await ami.action({"Action": "Reload", "Module": "res_pjsip.so"})
-    report.append("phones: reloaded" if _ok(phones) else f"phones: not reloaded ({phones.get('Message', '')})")
+    report.append("phones: reloaded" if phones.ok else f"phones: not reloaded ({phones.message})")
     dialplan = await ami.action({"Action": "Reload", "Module": "pbx_config.so"})
-    report.append("dialplan (caller-ID table): reloaded" if _ok(dialplan)
-                  else f"dialplan (caller-ID table): not reloaded ({dialplan.get('Message', '')})")
+    report.append("dialplan (caller-ID table): reloaded" if dialplan.ok
+                  else f"dialplan (caller-ID table): not reloaded ({dialplan.message})")
     return report

@@ -27,11 +27,14 @@ import functools
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
-from ivr.ami.errors import AmiError, AmiOriginateFailed, AmiOriginateUnknown
+from ivr.ami.errors import AmiError, AmiNotConnected, AmiOriginateFailed, AmiOriginateUnknown
+from ivr.ami.port import AmiPort
+from ivr.ami.reply import AmiHeaders, header
 from ivr.callbacks import leases, store
 from ivr.callbacks.sealing import NumberSeal, SealError
 from ivr.callbacks.store import Callback, NewCallback
@@ -46,11 +49,12 @@ from ivr.dialplan_variables import (
 )
 from ivr.events import names
 from ivr.events.sink import EventSink
-from ivr.live.ami_bridge import header
 from ivr.live.queue_view import QueueView
 from ivr.queues.membership import SKILLED_ONLY_MAX
 from ivr.store import leases as job_leases
-from ivr.store.db import AsyncDatabase, open_database
+from ivr.store.db import AsyncDatabase, Database, open_database
+
+T = TypeVar("T")
 
 _STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-(hold|connect)-")
 # Extra seconds the stand-in may outlive the callback's expiry (the Originate's own timeout).
@@ -71,8 +75,8 @@ def standin_channel(callback_id: int) -> str:
 class CallbackService:
     def __init__(self, config: ConfigHolder, db_url: str, seal: NumberSeal, events: EventSink, *,
                  view: Callable[[], QueueView], scan_every: float = 5.0,
-                 clock: Callable[[], float] = time.time, logger: Any = None, node: str = "local",
-                 lease_s: float = 30.0, claim_batch: int = 50) -> None:
+                 clock: Callable[[], float] = time.time, logger: FilteringBoundLogger | None = None,
+                 node: str = "local", lease_s: float = 30.0, claim_batch: int = 50) -> None:
         if lease_s <= scan_every:
             lease_s = 3 * scan_every  # renewed every scan: a shorter lease would lapse while its node lives
         self.config = config
@@ -85,7 +89,7 @@ class CallbackService:
         self.view = view
         self.scan_every = scan_every
         self.clock = clock
-        self.ami: Any = None
+        self.ami: AmiPort | None = None
         self._db: AsyncDatabase | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._originates: dict[int, asyncio.Task[None]] = {}
@@ -93,16 +97,22 @@ class CallbackService:
         self._next_purge = 0.0
         self._synced = asyncio.Event()
         self._pending: dict[str, int] = {}  # callbacks not done yet, per queue, as of the last scan
-        self._log = logger or structlog.get_logger("ivr.callbacks")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.callbacks")
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    def attach(self, ami: Any) -> None:
+    def attach(self, ami: AmiPort) -> None:
         self.ami = ami
         ami.on_reconnect(self.resync)
         ami.on_event("UserEvent", self.on_user_event)
 
-    async def on_user_event(self, msg: Any) -> None:
+    def _port(self) -> AmiPort:
+        """The attached AMI connection; before `attach()` it is as if AMI were down."""
+        if self.ami is None:
+            raise AmiNotConnected("no AMI connection attached")
+        return self.ami
+
+    async def on_user_event(self, msg: AmiHeaders) -> None:
         if header(msg, "UserEvent").lower() != "ivrcallbackdone":
             return
         callback_id = header(msg, "CallbackId")
@@ -143,7 +153,7 @@ class CallbackService:
         """For the node's health (ivr.cluster): whether the callbacks' store has been opened."""
         return self._db is not None
 
-    async def _run_db(self, job: Callable[[Any], Any]) -> Any:
+    async def _run_db(self, job: Callable[[Database], T]) -> T:
         if self._db is None:
             raise RuntimeError("callback store is not open")
         return await self._db.run(job)
@@ -170,7 +180,7 @@ class CallbackService:
         """An agent answered the stand-in: the number to call (None: nothing to call any more). With
         the stand-in's placement, one left behind by an earlier placement gets nothing."""
         now = self.clock()
-        def start(db: Any) -> bool:
+        def start(db: Database) -> bool:
             return store.move(db, callback_id, "connecting", now, expect=("queued", "pending"), attempts_add=1,
                               placement=placement)
 
@@ -250,9 +260,9 @@ class CallbackService:
 
     async def _originate(self, callback: Callback, variables: dict[str, str], ring: float) -> None:
         try:
-            await self.ami.originate(standin_channel(callback.id), context="ivr-callback-connect",
-                                     exten=f"cb{callback.id}", caller_id='"Ateruppringning" <0>',
-                                     variables=variables, ring_timeout=ring)
+            await self._port().originate(standin_channel(callback.id), context="ivr-callback-connect",
+                                         exten=f"cb{callback.id}", caller_id='"Ateruppringning" <0>',
+                                         variables=variables, ring_timeout=ring)
         except AmiOriginateUnknown:
             return  # AMI dropped while the stand-in waited: resync() looks at the queue afterwards
         except AmiOriginateFailed as exc:
@@ -293,14 +303,14 @@ class CallbackService:
     async def _alive_standins(self) -> set[int] | None:
         """Ids of the callbacks whose stand-in (or its call) exists on this node's Asterisk."""
         try:
-            answer = await self.ami.action({"Action": "QueueStatus"})
-            channels = await self.ami.action({"Action": "CoreShowChannels"})
+            ami = self._port()
+            answer = await ami.action({"Action": "QueueStatus"})
+            channels = await ami.action({"Action": "CoreShowChannels"})
         except AmiError as exc:
             self._log.warning("callback resync failed", error=str(exc))
             return None
         alive = set()
-        for msg in [*(answer if isinstance(answer, list) else [answer]),
-                    *(channels if isinstance(channels, list) else [channels])]:
+        for msg in [*answer.messages, *channels.messages]:
             match = _STANDIN.match(header(msg, "Channel"))
             if match:
                 alive.add(int(match[1]))
@@ -323,11 +333,10 @@ class CallbackService:
     async def _result_while_away(self, callback_id: int) -> bool:
         """The result the hangup handler left in astdb while the daemon was not listening."""
         try:
-            answer = await self.ami.action({"Action": "DBGet", "Family": "ivr-callback", "Key": str(callback_id)})
+            answer = await self._port().action({"Action": "DBGet", "Family": "ivr-callback", "Key": str(callback_id)})
         except AmiError:
             return False
-        rows = answer if isinstance(answer, list) else [answer]
-        status = next((header(m, "Val") for m in rows if header(m, "Event") == "DBGetResponse"), "")
+        status = next((header(m, "Val") for m in answer.named("DBGetResponse")), "")
         if not status:
             return False
         await self.result(callback_id, status)

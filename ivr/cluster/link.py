@@ -15,6 +15,7 @@ from typing import Any
 
 import aiomqtt
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from ivr.cluster.command import ReloadGate, reload_topic
 from ivr.cluster.health import NodeHealth, health_filter, health_message, parse_health
@@ -28,7 +29,7 @@ class ClusterLink:
     def __init__(self, config: MqttConfig, node: str, probe: HealthProbe, *, every_s: float = 15.0,
                  on_reload: Callable[[str], None] | None = None,
                  on_nodes: Callable[[dict[str, NodeHealth]], None] | None = None, key: bytes = b"",
-                 clock: Callable[[], float] = time.time, logger: Any = None) -> None:
+                 clock: Callable[[], float] = time.time, logger: FilteringBoundLogger | None = None) -> None:
         self.config = config
         self.node = node
         self.probe = probe
@@ -45,7 +46,7 @@ class ClusterLink:
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._log = logger or structlog.get_logger("ivr.cluster")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.cluster")
 
     def health(self, state: str = "up") -> OutMessage:
         data = dict(self.probe())

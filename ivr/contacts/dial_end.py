@@ -5,11 +5,12 @@ hangup handler would hold the channel until the daemon answered, and forever if 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
+from ivr.ami.port import AmiPort
+from ivr.ami.reply import AmiHeaders
 from ivr.contacts.registry import ContactRegistry
 from ivr.contacts.store import ATTEMPT_ID_PATTERN, outcome_of
 
@@ -19,14 +20,14 @@ _DIALSTATUS = re.compile(r"^[A-Z]{2,20}$")
 
 
 class DialEndListener:
-    def __init__(self, registry: ContactRegistry, logger: Any = None) -> None:
+    def __init__(self, registry: ContactRegistry, logger: FilteringBoundLogger | None = None) -> None:
         self.registry = registry
-        self._log = logger or structlog.get_logger("ivr.contacts")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.contacts")
 
-    def attach(self, ami: Any) -> None:
+    def attach(self, ami: AmiPort) -> None:
         ami.on_event("UserEvent", self.on_user_event)
 
-    def on_user_event(self, message: Mapping[str, Any]) -> None:
+    def on_user_event(self, message: AmiHeaders) -> None:
         if str(message.get("UserEvent", "")) != USER_EVENT:
             return
         attempt_id, status = str(message.get("Attempt", "")), str(message.get("DialStatus", ""))

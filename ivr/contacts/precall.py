@@ -16,11 +16,11 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import structlog
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from structlog.typing import FilteringBoundLogger
 
 from ivr.events import names
 from ivr.events.sink import EventSink
@@ -57,10 +57,11 @@ class GatewayKey:
 
 
 class PrecallNotifier:
-    def __init__(self, events: EventSink, key: GatewayKey | None, *, logger: Any = None) -> None:
+    def __init__(self, events: EventSink, key: GatewayKey | None, *,
+                 logger: FilteringBoundLogger | None = None) -> None:
         self.events = events
         self.key = key
-        self._log = logger or structlog.get_logger("ivr.contacts")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.contacts")
 
     def notify(self, *, number: str, department: str, shown_number: str | None, call_ref: str) -> bool:
         """Publish the notice; False (and a log line without the number) when it cannot be sent."""

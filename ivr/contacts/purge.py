@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from ivr.config.holder import ConfigHolder
 from ivr.contacts.registry import ContactRegistry
@@ -23,14 +23,14 @@ class PurgeLoop:
     renews the lease each time; another takes over when it stops): one purge per interval, one audit
     row, whichever daemon is alive."""
 
-    def __init__(self, registry: ContactRegistry, config: ConfigHolder, logger: Any = None,
+    def __init__(self, registry: ContactRegistry, config: ConfigHolder, logger: FilteringBoundLogger | None = None,
                  node: str = "local") -> None:
         self.registry = registry
         self.config = config
         self.node = node
         self.runs = 0
         self._task: asyncio.Task[None] | None = None
-        self._log = logger or structlog.get_logger("ivr.contacts")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.contacts")
 
     async def start(self) -> None:
         if self._task is None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from ivr.contacts import store
 from ivr.contacts.store import Attempt
@@ -32,7 +33,7 @@ _CONNECTION_ERRORS = frozenset({"OperationalError", "InterfaceError"})
 class ContactRegistry:
     def __init__(self, url: str, *, lookup_timeout_s: float = 0.5, write_timeout_s: float = 10.0,
                  retry_s: float = 5.0, opener: Callable[[str], Database] = open_database,
-                 clock: Callable[[], float] = time.time, logger: Any = None) -> None:
+                 clock: Callable[[], float] = time.time, logger: FilteringBoundLogger | None = None) -> None:
         self.url = with_connect_timeout(url)
         self.lookup_timeout_s = lookup_timeout_s
         self.write_timeout_s = write_timeout_s
@@ -44,7 +45,7 @@ class ContactRegistry:
         self._opening: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[Any]] = set()
         self._last_write: asyncio.Task[Any] | None = None  # writes are chained (see _write)
-        self._log = logger or structlog.get_logger("ivr.contacts")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.contacts")
 
     # --- the database -------------------------------------------------------------------------
     async def _database(self) -> AsyncDatabase | None:

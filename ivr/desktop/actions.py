@@ -28,7 +28,7 @@ def checked_reason(ctx: DesktopContext, reason: str) -> str:
 async def act(ctx: DesktopContext, action: Action, agent_id: str, *, reason: str = "",
               device: Device = "desk") -> Done:
     ami = ctx.app.ami
-    if ami is None or not getattr(ami, "connected", False):
+    if ami is None or not ami.connected:
         raise api_error(503, "asterisk_unavailable", "Asterisk is not reachable just now; try again")
     config = ctx.app.config.current
     try:

@@ -18,8 +18,8 @@ queue). The caller leaving the bridge ends the agent's leg, whichever phone they
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol
 
+from ivr.ami.port import AmiPort
 from ivr.config.loader import ConfigSet
 from ivr.dialplan_variables import (
     IVR_LANG,
@@ -43,10 +43,6 @@ WRAPUP_CONTEXT = "ivr-desktop-wrapup-end"
 TRANSFER_CONTEXT = "ivr-desktop-transfer"
 
 
-class Ami(Protocol):
-    async def action(self, fields: Any, timeout: float | None = None) -> Any: ...
-
-
 class AsteriskRefused(Exception):
     """Asterisk did not do it (or the transfer makes no sense); `code` is the API's machine code."""
 
@@ -55,17 +51,7 @@ class AsteriskRefused(Exception):
         self.code = code
 
 
-def _ok(answer: Any) -> bool:
-    first = answer[0] if isinstance(answer, list) else answer
-    return str(first.get("Response", "")).lower() == "success"
-
-
-def _message(answer: Any) -> str:
-    first = answer[0] if isinstance(answer, list) else answer
-    return str(first.get("Message", ""))
-
-
-async def end_wrapup(ami: Ami, view: QueueView, agent: str) -> list[str]:
+async def end_wrapup(ami: AmiPort, view: QueueView, agent: str) -> list[str]:
     """Reset the agent's membership in each of their queues; the queues asked."""
     done: list[str] = []
     for name in sorted(view.queues):
@@ -78,23 +64,23 @@ async def end_wrapup(ami: Ami, view: QueueView, agent: str) -> list[str]:
         answer = await ami.action({"Action": "Originate", "Channel": f"Local/s@{WRAPUP_CONTEXT}/n",
                                    "Application": "Wait", "Data": "1", "Async": "true", "Timeout": "10000",
                                    "Variable": [f"{k}={v}" for k, v in variables.items()]})
-        if _ok(answer):
+        if answer.ok:
             done.append(name)
     return done
 
 
-async def _redirect(ami: Ami, channel: str, variables: dict[str, str], exten: str) -> None:
+async def _redirect(ami: AmiPort, channel: str, variables: dict[str, str], exten: str) -> None:
     for name, value in variables.items():
         answer = await ami.action({"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value})
-        if not _ok(answer):
-            raise AsteriskRefused("call_gone", f"the caller's channel is gone ({_message(answer)})")
+        if not answer.ok:
+            raise AsteriskRefused("call_gone", f"the caller's channel is gone ({answer.message})")
     answer = await ami.action({"Action": "Redirect", "Channel": channel, "Context": TRANSFER_CONTEXT,
                                "Exten": exten, "Priority": "1"})
-    if not _ok(answer):
-        raise AsteriskRefused("call_gone", f"the caller's channel is gone ({_message(answer)})")
+    if not answer.ok:
+        raise AsteriskRefused("call_gone", f"the caller's channel is gone ({answer.message})")
 
 
-async def transfer_to_group(ami: Ami, router: QueueRouter, config: ConfigSet, channel: str, group: str,
+async def transfer_to_group(ami: AmiPort, router: QueueRouter, config: ConfigSet, channel: str, group: str,
                             language: str, now: dt.datetime) -> str:
     """Queue the caller in `group` (placed as the menu would for `language`); the queue."""
     placement, priority = await router.route(config, group, language, now, priority=0, caller_hash="")
@@ -108,7 +94,7 @@ async def transfer_to_group(ami: Ami, router: QueueRouter, config: ConfigSet, ch
     return placement.queue
 
 
-async def transfer_to_official(ami: Ami, config: ConfigSet, channel: str, official: str, back_queue: str) -> None:
+async def transfer_to_official(ami: AmiPort, config: ConfigSet, channel: str, official: str, back_queue: str) -> None:
     """Ring the official's direct line; when nobody answers, the caller waits in `back_queue`."""
     person = config.officials.get(official)
     if person is None:

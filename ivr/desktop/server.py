@@ -54,6 +54,8 @@ def install(app: web.Application, ctx: DesktopContext) -> None:
 def make_context(app: App, view: Callable[[], QueueView], *, store: WebStore | None = None) -> DesktopContext:
     """The desktop's runtime objects for a daemon's `App` and the AMI bridge's live view."""
     settings = app.settings
+    if app.ami is None:  # the daemon sets it before wiring the desktop; the AMI connects later
+        raise ValueError("the desktop needs the App's AMI port")
     control = AgentControl(app.ami, settings.agent_interface, settings.agent_browser_interface)
     hub = DesktopHub(lambda agent_id: agent_groups(app.config.current, agent_id))
     web_store = store or WebStore(settings.store_url, idle_s=settings.web_session_idle_s,

@@ -46,11 +46,11 @@ async def handle(app: App, session: AgiSession) -> None:
         return
     agent_id, _ = found
     settings = app.settings
-    control = AgentControl(app.ami, settings.agent_interface, settings.agent_browser_interface) \
-        if app.ami is not None else None
+    ami = app.ami
     try:
-        if control is None or not app.ami.connected:
+        if ami is None or not ami.connected:
             raise AgentError("AMI is not connected")
+        control = AgentControl(ami, settings.agent_interface, settings.agent_browser_interface)
         if action == "login":
             done = await control.login(config, agent_id)
         elif action == "logout":

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from ivr.events import names
 
@@ -159,7 +160,7 @@ class MqttPublisher:
     """EventSink that publishes to an MQTT broker; `start()` the sender, `stop()` to flush and leave."""
 
     def __init__(self, config: MqttConfig, *, clock: Callable[[], float] = time.time,
-                 logger: Any = None) -> None:
+                 logger: FilteringBoundLogger | None = None) -> None:
         self.config = config
         self.builder = MessageBuilder(config.site, clock)
         self.backlog = Backlog(config.backlog)
@@ -167,7 +168,7 @@ class MqttPublisher:
         self.connections = 0
         self.connected = asyncio.Event()
         self._clock = clock
-        self._log = logger or structlog.get_logger("ivr.mqtt")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.mqtt")
         self._wake = asyncio.Event()
         self.idle = asyncio.Event()  # set whenever the backlog is empty
         self.disconnected = asyncio.Event()  # set while there is no broker connection

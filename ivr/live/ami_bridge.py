@@ -28,19 +28,21 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from ivr.ami.errors import AmiError
+from ivr.ami.port import AmiPort, EventCallback
+from ivr.ami.reply import AmiHeaders, header
 from ivr.events import names
 from ivr.events.sink import EventSink
 from ivr.live.queue_view import Caller, Member, QueueView
 
 if TYPE_CHECKING:
-    from ivr.ami.client import AmiClient
     from ivr.calls import ActiveCall
     from ivr.privacy import NumberHasher
 
@@ -56,17 +58,7 @@ _STANDIN_CONTEXT = "@ivr-callback-hold"
 _STANDIN_ID = re.compile(r"^Local/cb(\d+)@ivr-callback-hold")
 
 
-def header(message: Mapping[str, Any], key: str, default: str = "") -> str:
-    """One header as text (panoramisk's Message is case-insensitive; a repeated header is a list)."""
-    value = message.get(key)
-    if value is None:
-        return default
-    if isinstance(value, list):
-        value = value[-1] if value else default
-    return str(value)
-
-
-def number(message: Mapping[str, Any], key: str, default: float = 0.0) -> float:
+def number(message: AmiHeaders, key: str, default: float = 0.0) -> float:
     try:
         return float(header(message, key))
     except ValueError:
@@ -87,26 +79,26 @@ class TrackedCall:
 class AmiBridge:
     def __init__(self, events: EventSink, *, hasher: NumberHasher | None = None,
                  clock: Callable[[], float] = time.time, snapshot_every: float = 5.0,
-                 logger: Any = None) -> None:
+                 logger: FilteringBoundLogger | None = None) -> None:
         self.events = events
         self.view = QueueView()
         self.snapshot_every = snapshot_every
         self._hasher = hasher
         self._clock = clock
-        self._log = logger or structlog.get_logger("ivr.events.ami")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.events.ami")
         self._tracked: dict[str, TrackedCall] = {}
         self._agent_states: dict[str, str] = {}
-        self._ami: AmiClient | None = None
+        self._ami: AmiPort | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.resyncs = 0
         self.synced = asyncio.Event()  # set once the view has been rebuilt from QueueStatus
 
     # --- wiring --------------------------------------------------------------------------------
 
-    def attach(self, ami: AmiClient) -> None:
+    def attach(self, ami: AmiPort) -> None:
         """Subscribe to AMI; call before `ami.connect()` so the first login re-synchronises too."""
         self._ami = ami
-        handlers: dict[str, Callable[[Any], None]] = {
+        handlers: dict[str, EventCallback] = {
             "QueueCallerJoin": self.on_join, "QueueCallerLeave": self.on_leave,
             "QueueCallerAbandon": self.on_abandon, "AgentCalled": self.on_agent_called,
             "AgentRingNoAnswer": self.on_ring_no_answer,
@@ -140,7 +132,7 @@ class AmiBridge:
 
     # --- AMI event handlers ---------------------------------------------------------------------
 
-    def on_join(self, msg: Mapping[str, Any]) -> None:
+    def on_join(self, msg: AmiHeaders) -> None:
         now = self._clock()
         queue, uniqueid = header(msg, "Queue"), header(msg, "Uniqueid")
         caller = self.view.join(queue, uniqueid, int(number(msg, "Position", 1)), now, self._ref(msg))
@@ -150,7 +142,7 @@ class AmiBridge:
                        caller_ref=caller.caller_ref)
         self.send_snapshot(queue)
 
-    def on_leave(self, msg: Mapping[str, Any]) -> None:
+    def on_leave(self, msg: AmiHeaders) -> None:
         queue = header(msg, "Queue")
         _, moved = self.view.leave(queue, header(msg, "Uniqueid"))
         for caller in moved:
@@ -159,14 +151,14 @@ class AmiBridge:
             self._send(names.POSITION_CHANGED, uniqueid=caller.uniqueid, queue=queue, position=caller.position)
         self.send_snapshot(queue)
 
-    def on_abandon(self, msg: Mapping[str, Any]) -> None:
+    def on_abandon(self, msg: AmiHeaders) -> None:
         if _standin(msg):
             return
         self._send(names.ABANDONED, uniqueid=header(msg, "Uniqueid"), queue=header(msg, "Queue"),
                    wait_s=number(msg, "HoldTime"), position=int(number(msg, "Position")),
                    original_position=int(number(msg, "OriginalPosition")))
 
-    def on_agent_called(self, msg: Mapping[str, Any]) -> None:
+    def on_agent_called(self, msg: AmiHeaders) -> None:
         self._member_update(msg, status=6)
         data: dict[str, Any] = {"uniqueid": header(msg, "Uniqueid"), "queue": header(msg, "Queue"),
                                 "agent": header(msg, "MemberName") or _interface(msg)}
@@ -175,12 +167,12 @@ class AmiBridge:
             data["callback_id"] = int(standin[1])
         self._send(names.AGENT_RINGING, **data)
 
-    def on_ring_no_answer(self, msg: Mapping[str, Any]) -> None:
+    def on_ring_no_answer(self, msg: AmiHeaders) -> None:
         self._send(names.AGENT_RING_ENDED, uniqueid=header(msg, "Uniqueid"), queue=header(msg, "Queue"),
                    agent=header(msg, "MemberName") or _interface(msg),
                    ring_s=number(msg, "RingTime") / 1000)  # milliseconds here (seconds in AgentConnect)
 
-    def on_agent_connect(self, msg: Mapping[str, Any]) -> None:
+    def on_agent_connect(self, msg: AmiHeaders) -> None:
         uniqueid, interface = header(msg, "Uniqueid"), header(msg, "Interface")
         agent = header(msg, "MemberName") or interface
         members = self.view.connect(interface)
@@ -194,7 +186,7 @@ class AmiBridge:
                    wait_s=number(msg, "HoldTime"), ring_s=number(msg, "RingTime"))
         self._announce_agents({m.agent for m in members} or {agent})
 
-    def on_agent_complete(self, msg: Mapping[str, Any]) -> None:
+    def on_agent_complete(self, msg: AmiHeaders) -> None:
         tracked = self._tracked.get(header(msg, "Uniqueid"))
         if tracked is not None:
             tracked.talk_s = number(msg, "TalkTime")
@@ -203,16 +195,16 @@ class AmiBridge:
         for queue in {m.queue for m in members}:
             self.send_snapshot(queue)
 
-    def on_member(self, msg: Mapping[str, Any]) -> None:
+    def on_member(self, msg: AmiHeaders) -> None:
         self._member_update(msg, status=int(number(msg, "Status")) if header(msg, "Status") else None)
 
-    def on_member_removed(self, msg: Mapping[str, Any]) -> None:
+    def on_member_removed(self, msg: AmiHeaders) -> None:
         member = self.view.remove_member(header(msg, "Queue"), _interface(msg))
         if member is not None:
             self._announce_agents({member.agent}, gone_ok=True)
             self.send_snapshot(member.queue)
 
-    def on_hangup(self, msg: Mapping[str, Any]) -> None:
+    def on_hangup(self, msg: AmiHeaders) -> None:
         uniqueid = header(msg, "Uniqueid")
         tracked = self._tracked.pop(uniqueid, None)
         if tracked is None:
@@ -229,7 +221,7 @@ class AmiBridge:
             data["wrapup_s"] = tracked.wrapup_s
         self._send(names.CALL_ENDED, uniqueid=uniqueid, **data)
 
-    def on_user_event(self, msg: Mapping[str, Any]) -> None:
+    def on_user_event(self, msg: AmiHeaders) -> None:
         event = _USER_EVENTS.get(header(msg, "UserEvent").lower())
         if event is None:
             return
@@ -254,9 +246,9 @@ class AmiBridge:
         except AmiError as exc:
             self._log.warning("queue resync failed", error=str(exc))
             return
-        self.apply_status(answer if isinstance(answer, list) else [answer])
+        self.apply_status(answer.messages)
 
-    def apply_status(self, messages: list[Mapping[str, Any]]) -> None:
+    def apply_status(self, messages: Iterable[AmiHeaders]) -> None:
         now = self._clock()
         queues: list[str] = []
         members: list[Member] = []
@@ -302,7 +294,7 @@ class AmiBridge:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _member_update(self, msg: Mapping[str, Any], *, status: int | None) -> None:
+    def _member_update(self, msg: AmiHeaders, *, status: int | None) -> None:
         queue, interface = header(msg, "Queue"), _interface(msg)
         if not queue or not interface:
             return
@@ -337,7 +329,7 @@ class AmiBridge:
         for uniqueid in [u for u, t in self._tracked.items() if t.started < limit]:
             del self._tracked[uniqueid]
 
-    def _ref(self, msg: Mapping[str, Any]) -> str:
+    def _ref(self, msg: AmiHeaders) -> str:
         tracked = self._tracked.get(header(msg, "Uniqueid"))
         if tracked is not None and tracked.caller_ref is not None:
             return tracked.caller_ref  # the IVR knows whether the caller withheld the number
@@ -353,14 +345,14 @@ class AmiBridge:
             self._log.exception("event sink failed", event_name=event)
 
 
-def _standin(msg: Mapping[str, Any]) -> bool:
+def _standin(msg: AmiHeaders) -> bool:
     return _STANDIN_CONTEXT in header(msg, "Channel")
 
 
-def _interface(msg: Mapping[str, Any]) -> str:
+def _interface(msg: AmiHeaders) -> str:
     return header(msg, "Interface") or header(msg, "Location") or header(msg, "StateInterface")
 
 
-def _time(msg: Mapping[str, Any], name: str) -> float | None:
+def _time(msg: AmiHeaders, name: str) -> float | None:
     """An epoch-seconds header of a member event; None when absent or 0 (Asterisk's "never")."""
     return number(msg, name) or None

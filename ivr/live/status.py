@@ -3,21 +3,26 @@ code the daemon's AMI bridge uses (`AmiBridge.apply_status` into a `QueueView`).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
+from ivr.ami.port import AmiPort
 from ivr.events.sink import FanoutSink
 from ivr.live.ami_bridge import AmiBridge
 from ivr.live.queue_view import QueueView
 
 
-async def fetch_view(ami: Any) -> QueueView:
+async def fetch_view(ami: AmiPort) -> QueueView:
     answer = await ami.action({"Action": "QueueStatus"})
     # Parse only: no sink, no ticker, and no "re-synchronised" log line in the command's output.
-    bridge = AmiBridge(FanoutSink(), snapshot_every=0, logger=structlog.ReturnLogger())
-    bridge.apply_status(answer if isinstance(answer, list) else [answer])
+    quiet: FilteringBoundLogger = structlog.wrap_logger(
+        structlog.ReturnLogger(), wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+    bridge = AmiBridge(FanoutSink(), snapshot_every=0, logger=quiet)
+    bridge.apply_status(answer.messages)
     return bridge.view
 
 

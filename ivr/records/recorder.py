@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from ivr.events import names
 from ivr.records.model import CallRecord
@@ -35,14 +36,14 @@ class RowSink(Protocol):
 
 class CallRecorder:
     def __init__(self, writer: RowSink, *, clock: Callable[[], float] = time.time, linger_s: float = 60.0,
-                 max_age_s: float = 6 * 3600.0, logger: Any = None) -> None:
+                 max_age_s: float = 6 * 3600.0, logger: FilteringBoundLogger | None = None) -> None:
         self.writer = writer
         self.open: dict[str, CallRecord] = {}
         self._clock = clock
         self._linger_s = linger_s
         self._max_age_s = max_age_s
         self._last_sweep = 0.0
-        self._log = logger or structlog.get_logger("ivr.records")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.records")
 
     def emit(self, event: str, call: ActiveCall | None = None, **data: Any) -> None:
         if event not in _CALL_EVENTS:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from ivr.records import store
 from ivr.records.spool import Spool
@@ -35,7 +36,7 @@ def with_connect_timeout(url: str, seconds: int = 5) -> str:
 
 class RecordWriter:
     def __init__(self, url: str, spool_path: Path, *, retry_s: float = 5.0, write_timeout_s: float = 15.0,
-                 opener: Callable[[str], Database] = open_database, logger: Any = None,
+                 opener: Callable[[str], Database] = open_database, logger: FilteringBoundLogger | None = None,
                  write: Callable[[Database, list[dict[str, Any]]], int] = store.upsert,
                  key: str = "uniqueid") -> None:
         self.url = with_connect_timeout(url)
@@ -59,7 +60,7 @@ class RecordWriter:
         self._wake = asyncio.Event()
         self._next_try = 0.0
         self._task: asyncio.Task[None] | None = None
-        self._log = logger or structlog.get_logger("ivr.records")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.records")
 
     def submit(self, row: dict[str, Any]) -> None:
         self._pending.pop(row[self._key], None)  # keep arrival order: the newest version goes last

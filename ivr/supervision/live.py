@@ -10,46 +10,31 @@ from; a queued callback's stand-in carries `IVR_CB_QUEUE` instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Iterable
 
+from ivr.ami.port import AmiPort
+from ivr.ami.reply import header
 from ivr.dialplan_variables import IVR_CB_QUEUE, IVR_QUEUED
 from ivr.supervision.policy import LiveCall, channel_prefix
 
 QUEUE_VARIABLES = (IVR_QUEUED, IVR_CB_QUEUE)
 
 
-class AmiActions(Protocol):
-    async def action(self, fields: Any, timeout: float | None = None) -> Any: ...
-
-    async def originate(self, channel: str, *, context: str | None = None, exten: str | None = None,
-                        caller_id: str | None = None, variables: Mapping[str, str] | None = None,
-                        ring_timeout: float = 30.0) -> Any: ...
-
-
-def _rows(answer: Any) -> list[Mapping[str, Any]]:
-    messages = answer if isinstance(answer, list) else [answer]
-    return [m for m in messages if str(m.get("Event", "")) == "CoreShowChannel"]
-
-
-async def _variable(ami: AmiActions, channel: str, name: str) -> str:
+async def _variable(ami: AmiPort, channel: str, name: str) -> str:
     answer = await ami.action({"Action": "Getvar", "Channel": channel, "Variable": name})
-    first = answer[0] if isinstance(answer, list) else answer
-    if str(first.get("Response", "")).lower() != "success":
-        return ""
-    return str(first.get("Value", "") or "").strip()
+    return answer.get("Value").strip() if answer.ok else ""
 
 
-async def find_call(ami: AmiActions, interfaces: Iterable[str]) -> LiveCall | None:
+async def find_call(ami: AmiPort, interfaces: Iterable[str]) -> LiveCall | None:
     """The agent's bridged channel and the queue of the caller it is bridged with, or None."""
     prefixes = tuple({channel_prefix(i) for i in interfaces if "/" in i})
-    rows = _rows(await ami.action({"Action": "CoreShowChannels"}))
+    rows = (await ami.action({"Action": "CoreShowChannels"})).named("CoreShowChannel")
     for row in rows:
-        channel, bridge = str(row.get("Channel", "")), str(row.get("BridgeId", "") or "")
+        channel, bridge = header(row, "Channel"), header(row, "BridgeId")
         if not bridge or not channel.startswith(prefixes):
             continue
-        peers = [str(p.get("Channel", "")) for p in rows
-                 if str(p.get("BridgeId", "") or "") == bridge and str(p.get("Channel", "")) != channel]
+        peers = [header(p, "Channel") for p in rows
+                 if header(p, "BridgeId") == bridge and header(p, "Channel") != channel]
         for peer in peers:
             for name in QUEUE_VARIABLES:
                 queue = await _variable(ami, peer, name)

@@ -20,16 +20,19 @@ import inspect
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from ivr.ami.errors import AmiError
+from ivr.ami.port import AmiPort
+from ivr.ami.reply import AmiHeaders
 from ivr.config.loader import ConfigSet
 from ivr.dialplan_variables import IVR_SPY_TICKET
-from ivr.supervision.live import AmiActions, find_call
+from ivr.supervision.live import find_call
 from ivr.supervision.policy import MODES, Decision, Refusal, SpyMode, check_agent, check_mode, decide
 
 USER_EVENT = "IvrSpyDone"
@@ -79,9 +82,9 @@ class Session:
 
 
 class SpyService:
-    def __init__(self, config: Callable[[], ConfigSet], ami: Callable[[], AmiActions | None],
+    def __init__(self, config: Callable[[], ConfigSet], ami: Callable[[], AmiPort | None],
                  interfaces: Callable[[str], Iterable[str]], audit: Audit, notify: Notify | None = None,
-                 clock: Callable[[], float] = time.time, logger: Any = None) -> None:
+                 clock: Callable[[], float] = time.time, logger: FilteringBoundLogger | None = None) -> None:
         self._config = config
         self._ami = ami
         self._interfaces = interfaces
@@ -91,7 +94,7 @@ class SpyService:
         self._tickets: dict[str, Ticket] = {}
         self.sessions: dict[str, Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._log = logger or structlog.get_logger("ivr.supervision")
+        self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.supervision")
 
     # --- deciding --------------------------------------------------------------------------------
 
@@ -178,10 +181,10 @@ class SpyService:
 
     # --- the end ----------------------------------------------------------------------------------
 
-    def attach(self, ami: Any) -> None:
+    def attach(self, ami: AmiPort) -> None:
         ami.on_event("UserEvent", self.on_user_event)
 
-    def on_user_event(self, message: Mapping[str, Any]) -> None:
+    def on_user_event(self, message: AmiHeaders) -> None:
         if str(message.get("UserEvent", "")) != USER_EVENT:
             return
         spy_id = str(message.get("SpyId", ""))

@@ -4,9 +4,9 @@ them), the audit store and, when the desktop runs, its hub for the supervisors' 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ivr.agents.control import interface_for
+from ivr.ami.port import AmiPort
 from ivr.config.holder import ConfigHolder
 from ivr.live.queue_view import QueueView
 from ivr.settings import Settings
@@ -25,7 +25,7 @@ def agent_interfaces(config: ConfigHolder, settings: Settings, view: Callable[[]
     return found
 
 
-def spy_service(config: ConfigHolder, settings: Settings, ami: Any, view: Callable[[], QueueView], audit: Audit,
+def spy_service(config: ConfigHolder, settings: Settings, ami: AmiPort, view: Callable[[], QueueView], audit: Audit,
                 notify: Notify | None) -> SpyService:
     service = SpyService(lambda: config.current, lambda: ami if ami.connected else None,
                          lambda agent_id: agent_interfaces(config, settings, view, agent_id), audit, notify)

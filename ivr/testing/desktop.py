@@ -1,7 +1,7 @@
 """The web desktop in unit tests: the real desktop app (auth, store, hub, routes) on an aiohttp test
-server, over a `QueueAmi` that keeps queue members the way Asterisk's app_queue does and sends the
-AMI bridge the events Asterisk would (QueueMemberAdded/Removed/Pause), so the pages' live feed runs
-the same path as in production. Users and passwords are set with the store's own functions."""
+server, over a `FakeAmi` (ivr.testing.fake_ami) that keeps queue members the way Asterisk's app_queue
+does and sends the AMI bridge the events Asterisk would (QueueMemberAdded/Removed/Pause), so the pages'
+live feed runs the same path as in production. Users and passwords are set with the store's own functions."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.supervision.service import SpyService
 from ivr.supervision.wiring import agent_interfaces
+from ivr.testing.fake_ami import FakeAmi
 from ivr.wallboard.server import make_app
 from ivr.wallboard.state import WallboardState
 
@@ -33,54 +34,11 @@ REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
 
 
-class QueueAmi:
-    """Queue-member actions answered like Asterisk, with the member events sent to `bridge`."""
-
-    def __init__(self, bridge: AmiBridge) -> None:
-        self.bridge = bridge
-        self.connected = True
-        self.members: dict[tuple[str, str], dict[str, str]] = {}  # (queue, interface) -> fields
-        self.actions: list[dict[str, str]] = []
-
-    async def action(self, fields: Any, timeout: float | None = None) -> dict[str, str]:
-        fields = {str(k): str(v) for k, v in dict(fields).items()}
-        self.actions.append(fields)
-        name, key = fields["Action"], (fields.get("Queue", ""), fields.get("Interface", ""))
-        if name == "QueueAdd":
-            if key in self.members:
-                return {"Response": "Error", "Message": "Unable to add interface: Already there"}
-            self.members[key] = {"MemberName": fields["MemberName"], "Paused": "0", "PausedReason": ""}
-            self._event("QueueMemberAdded", key)
-        elif name == "QueueRemove":
-            if key not in self.members:
-                return {"Response": "Error", "Message": "Unable to remove interface: Not there"}
-            member = self.members.pop(key)
-            self.bridge.on_member_removed({"Queue": key[0], "Interface": key[1], "MemberName": member["MemberName"]})
-        elif name == "QueuePause":
-            keys = [k for k in self.members if k[1] == fields["Interface"]]
-            if not keys:
-                return {"Response": "Error", "Message": "Interface not found"}
-            for each in keys:
-                self.members[each].update(Paused="1" if fields["Paused"] == "true" else "0",
-                                          PausedReason=fields.get("Reason", ""))
-                self._event("QueueMemberPause", each)
-        return {"Response": "Success", "Message": "ok"}
-
-    async def originate(self, channel: str, **fields: Any) -> Any:
-        """There are no phones here (the spy service never gets this far: nobody is in a call)."""
-        raise AmiOriginateFailed(f"no phone {channel} in the test desktop")
-
-    def _event(self, event: str, key: tuple[str, str]) -> None:
-        member = self.members[key]
-        handler = self.bridge.on_member
-        handler({"Event": event, "Queue": key[0], "Interface": key[1], "Status": "1", "InCall": "0", **member})
-
-
 @dataclass
 class DesktopHarness:
     client: TestClient[Any, Any]
     ctx: DesktopContext
-    ami: QueueAmi
+    ami: FakeAmi
     bridge: AmiBridge
     db_url: str
 
@@ -111,14 +69,17 @@ async def desktop(tmp_path: Path, *, keepalive_s: float = 15.0, **settings: Any)
     fanout = app.events
     assert isinstance(fanout, FanoutSink)
     bridge = AmiBridge(fanout, snapshot_every=0)
-    ami = QueueAmi(bridge)
+    ami = FakeAmi()
+    # There are no phones here (the spy service never gets this far: nobody is in a call).
+    ami.originate_error = AmiOriginateFailed("no phone in the test desktop")
+    bridge.attach(ami)
     app.ami = ami
     ctx = make_context(app, lambda: bridge.view, store=WebStore(db_url, idle_s=app.settings.web_session_idle_s,
                                                                    max_s=app.settings.web_session_max_s))
     ctx.keepalive_s = keepalive_s
     holder = app.config
     ctx.calls = DesktopCalls(lambda: holder.current, ctx.hub, view=lambda: bridge.view)
-    # Listening in: the daemon's wiring without the end-of-spy events (QueueAmi sends none).
+    # Listening in: the daemon's wiring without the end-of-spy events (nothing sends them here).
     app.spy = SpyService(lambda: holder.current, lambda: ami,
                          lambda agent: agent_interfaces(app.config, app.settings, lambda: bridge.view, agent),
                          ctx.store.audit,

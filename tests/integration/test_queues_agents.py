@@ -30,6 +30,7 @@ from harness.ports import AGI_PORT, AMI_PORT
 from harness.sandbox import Sandbox
 
 from ivr.agents.control import AgentControl
+from ivr.ami.reply import AmiReply
 from ivr.daemon import Daemon
 from ivr.settings import Settings
 
@@ -238,15 +239,15 @@ async def test_agent_state_is_rebuilt_after_an_ami_reconnect(ami: AmiClient, dae
 
 
 class AmiPassthrough:
-    """The test's AMI client with the daemon's `action(fields)` signature (for AgentControl)."""
+    """The test's AMI client with the daemon's `action(fields)` signature and reply (for AgentControl)."""
 
     def __init__(self, ami: AmiClient) -> None:
         self.ami = ami
 
-    async def action(self, fields: Any, timeout: float | None = None) -> dict[str, str]:
+    async def action(self, fields: Any, timeout: float | None = None) -> AmiReply:
         fields = dict(fields)
         answer = await self.ami.action(fields.pop("Action"), check=False, **fields)
-        return answer.as_dict()
+        return AmiReply(answer.as_dict())
 
 
 @pytest.mark.asterisk_only

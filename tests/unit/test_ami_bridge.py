@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from panoramisk.message import Message
 
+from ivr.ami.reply import AmiReply
 from ivr.events import names
 from ivr.events.sink import MemorySink
 from ivr.live.ami_bridge import AmiBridge
 from ivr.live.queue_view import QueueView
 from ivr.privacy import NumberHasher
+from ivr.testing.fake_ami import FakeAmi
 
 CALLER = "+46701234567"
 HASHER = NumberHasher(b"k" * 32)
@@ -196,24 +197,6 @@ def test_user_events_from_the_dialplan() -> None:
                           ("callback_requested", {"uniqueid": "u2", "queue": "kc-school", "callback_id": "cb-7"})]
 
 
-class FakeAmi:
-    def __init__(self, answer: list[Message]) -> None:
-        self.answer = answer
-        self.handlers: dict[str, Callable[[Any], None]] = {}
-        self.reconnect: list[Callable[[], Any]] = []
-        self.actions: list[dict[str, str]] = []
-
-    def on_event(self, pattern: str, callback: Callable[[Any], None]) -> None:
-        self.handlers[pattern] = callback
-
-    def on_reconnect(self, callback: Callable[[], Any]) -> None:
-        self.reconnect.append(callback)
-
-    async def action(self, fields: dict[str, str]) -> list[Message]:
-        self.actions.append(fields)
-        return self.answer
-
-
 async def test_reconnect_rebuilds_the_view_from_queue_status() -> None:
     bridge, sink, clock = make()
     # Before the reconnect the view believed in a caller that has since gone.
@@ -228,11 +211,12 @@ async def test_reconnect_rebuilds_the_view_from_queue_status() -> None:
         ami("QueueEntry", Queue="kc-social", Position=1, Uniqueid="u5", CallerIDNum=CALLER, Wait=42),
         ami("QueueStatusComplete"),
     ]
-    fake = FakeAmi(status)
-    bridge.attach(fake)  # type: ignore[arg-type]
-    assert {"QueueCallerJoin", "AgentConnect", "Hangup", "QueueMemberPause"} <= set(fake.handlers)
+    fake = FakeAmi()
+    fake.answer("QueueStatus", AmiReply.of(status))  # as panoramisk hands over a list action's answer
+    bridge.attach(fake)
+    assert {"QueueCallerJoin", "AgentConnect", "Hangup", "QueueMemberPause"} <= fake.patterns
     sink.events.clear()
-    await fake.reconnect[0]()
+    await fake.reconnect()
     assert fake.actions == [{"Action": "QueueStatus"}]
     snapshots = {d["queue"]: d for e, _, d in sink.events if e == names.QUEUE_SNAPSHOT}
     assert snapshots["kc-school"]["waiting"] == 0

@@ -46,7 +46,9 @@ class Conn:
 Handler = Callable[[Conn, dict[str, str]], Any]
 
 
-class FakeAmi:
+class ScriptedAmiServer:
+    """Asterisk's side of AMI on loopback TCP, scripted per action (the client's own tests: real sockets)."""
+
     def __init__(self) -> None:
         self.connections: list[Conn] = []
         self.handlers: dict[str, Handler] = {}
@@ -117,8 +119,8 @@ class FakeAmi:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeAmi]:
-    server = FakeAmi()
+async def fake() -> AsyncIterator[ScriptedAmiServer]:
+    server = ScriptedAmiServer()
     await server.start()
     yield server
     await server.stop()
@@ -132,7 +134,7 @@ async def clients() -> AsyncIterator[list[AmiClient]]:
         await client.close()
 
 
-def make_client(fake: FakeAmi, clients: list[AmiClient], *, secret: str = SECRET, **kwargs: Any) -> AmiClient:
+def make_client(fake: ScriptedAmiServer, clients: list[AmiClient], *, secret: str = SECRET, **kwargs: Any) -> AmiClient:
     options: dict[str, Any] = {"ping_interval": 5.0, "reconnect_backoff": (0.05, 0.2), **kwargs}
     client = AmiClient("127.0.0.1", fake.port, "ivr", secret, **options)
     clients.append(client)
@@ -147,7 +149,7 @@ async def until(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
     await asyncio.wait_for(poll(), timeout)
 
 
-async def test_login_ok(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_login_ok(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     logins: list[int] = []
     client = make_client(fake, clients)
     client.on_reconnect(lambda: logins.append(1))
@@ -157,10 +159,10 @@ async def test_login_ok(fake: FakeAmi, clients: list[AmiClient]) -> None:
     login = fake.all_actions("Login")[0]
     assert login["Username"] == "ivr" and login["Events"] == "on"
     pong = await client.action({"Action": "Ping"})
-    assert pong.ping == "Pong"
+    assert pong.get("Ping") == "Pong"
 
 
-async def test_wrong_password_raises_and_does_not_retry(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_wrong_password_raises_and_does_not_retry(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     client = make_client(fake, clients, secret="wrong")
     with pytest.raises(AmiAuthError):
         await client.connect()
@@ -176,13 +178,13 @@ async def test_connection_refused(clients: list[AmiClient]) -> None:
         await client.connect()
 
 
-async def test_action_before_connect_is_not_connected(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_action_before_connect_is_not_connected(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     client = make_client(fake, clients)
     with pytest.raises(AmiNotConnected):
         await client.action({"Action": "Ping"})
 
 
-async def test_action_timeout_keeps_connection(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_action_timeout_keeps_connection(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     late: list[dict[str, str]] = []
 
     def remember(conn: Conn, action: dict[str, str]) -> None:
@@ -196,11 +198,11 @@ async def test_action_timeout_keeps_connection(fake: FakeAmi, clients: list[AmiC
     # The late answer must be dropped, not handed to the next action.
     await fake.connections[0].send(frame(Response="Success", ActionID=late[0]["ActionID"], Message="late"))
     pong = await client.action({"Action": "Ping"})
-    assert pong.ping == "Pong"
+    assert pong.get("Ping") == "Pong"
     assert client.connected and len(fake.connections) == 1
 
 
-async def test_ping_watchdog_reconnects_from_a_silent_server(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_ping_watchdog_reconnects_from_a_silent_server(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     fake.silent_connections = {0}
     logins: list[int] = []
     client = make_client(fake, clients, ping_interval=0.1, ping_timeout=0.1)
@@ -213,12 +215,12 @@ async def test_ping_watchdog_reconnects_from_a_silent_server(fake: FakeAmi, clie
     assert len(fake.all_actions("Login")) == 2
 
 
-async def test_on_reconnect_after_server_drop(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_on_reconnect_after_server_drop(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     calls: list[str] = []
 
     async def resync() -> None:
         answer = await client.action({"Action": "Ping"})
-        calls.append(answer.ping)
+        calls.append(answer.get("Ping"))
 
     def broken() -> None:
         raise RuntimeError("tracker bug")
@@ -234,7 +236,7 @@ async def test_on_reconnect_after_server_drop(fake: FakeAmi, clients: list[AmiCl
     assert client.connected
 
 
-async def test_raising_callback_does_not_drop_connection(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_raising_callback_does_not_drop_connection(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     seen: list[str] = []
 
     def explode(event: Any) -> None:
@@ -257,7 +259,7 @@ async def test_raising_callback_does_not_drop_connection(fake: FakeAmi, clients:
     assert client.connected and len(fake.connections) == 1
 
 
-async def test_utf8_split_across_writes(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_utf8_split_across_writes(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     names: list[str] = []
     client = make_client(fake, clients)
     client.on_event("Newchannel", lambda event: names.append(event.calleridname))
@@ -271,7 +273,7 @@ async def test_utf8_split_across_writes(fake: FakeAmi, clients: list[AmiClient])
     await until(lambda: names == ["Zoë"])
 
 
-async def test_originate_in_flight_is_not_resent(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_originate_in_flight_is_not_resent(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     def drop(conn: Conn, action: dict[str, str]) -> None:
         conn.writer.close()  # Asterisk vanishes with the Originate unanswered
 
@@ -286,7 +288,7 @@ async def test_originate_in_flight_is_not_resent(fake: FakeAmi, clients: list[Am
     assert len(fake.all_actions("Originate")) == 1
 
 
-async def test_originate_success_and_event_reaches_callbacks(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_originate_success_and_event_reaches_callbacks(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     async def originate(conn: Conn, action: dict[str, str]) -> None:
         action_id = action["ActionID"]
         await conn.send(frame(Response="Success", ActionID=action_id, Message="Originate successfully queued"))
@@ -308,7 +310,7 @@ async def test_originate_success_and_event_reaches_callbacks(fake: FakeAmi, clie
     assert sent["Async"] == "true" and sent["Variable"] == "IVR_CALLBACK=1"
 
 
-async def test_originate_failure(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_originate_failure(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     async def busy(conn: Conn, action: dict[str, str]) -> None:
         action_id = action["ActionID"]
         await conn.send(frame(Response="Success", ActionID=action_id, Message="Originate successfully queued"))
@@ -322,7 +324,7 @@ async def test_originate_failure(fake: FakeAmi, clients: list[AmiClient]) -> Non
     assert info.value.reason == "5"
 
 
-async def test_list_action_rows_go_to_caller_not_callbacks(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_list_action_rows_go_to_caller_not_callbacks(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     async def queue_status(conn: Conn, action: dict[str, str]) -> None:
         aid = action["ActionID"]
         await conn.send(
@@ -339,7 +341,7 @@ async def test_list_action_rows_go_to_caller_not_callbacks(fake: FakeAmi, client
     client.on_event("Queue*", lambda event: streamed.append(event.event))
     await client.connect()
     rows = await client.action({"Action": "QueueStatus"})
-    assert [row.get("Event") or row.get("Response") for row in rows] == [
+    assert [row.get("Event") or row.get("Response") for row in rows.messages] == [
         "Success",
         "QueueParams",
         "QueueMember",
@@ -348,7 +350,7 @@ async def test_list_action_rows_go_to_caller_not_callbacks(fake: FakeAmi, client
     await until(lambda: streamed == ["QueueMemberStatus"])
 
 
-async def test_pending_action_fails_when_connection_drops(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_pending_action_fails_when_connection_drops(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     fake.handlers["Hang"] = lambda conn, action: conn.writer.close()
     client = make_client(fake, clients)
     await client.connect()
@@ -359,7 +361,7 @@ async def test_pending_action_fails_when_connection_drops(fake: FakeAmi, clients
     assert len(fake.all_actions("Hang")) == 1  # not re-sent either
 
 
-async def test_injected_header_is_refused_before_sending(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_injected_header_is_refused_before_sending(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     client = make_client(fake, clients)
     await client.connect()
     with pytest.raises(ValueError):
@@ -370,7 +372,7 @@ async def test_injected_header_is_refused_before_sending(fake: FakeAmi, clients:
     assert len(fake.connections[0].actions) == 2  # Login and Ping only
 
 
-async def test_close_stops_reconnecting(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_close_stops_reconnecting(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     client = make_client(fake, clients, reconnect_backoff=(0.05, 0.05))
     await client.connect()
     fake.connections[0].writer.close()
@@ -384,7 +386,7 @@ async def test_close_stops_reconnecting(fake: FakeAmi, clients: list[AmiClient])
         await client.action({"Action": "Ping"})
 
 
-async def test_close_while_connected(fake: FakeAmi, clients: list[AmiClient]) -> None:
+async def test_close_while_connected(fake: ScriptedAmiServer, clients: list[AmiClient]) -> None:
     client = make_client(fake, clients, reconnect_backoff=(0.05, 0.05))
     await client.connect()
     await client.close()
@@ -393,7 +395,7 @@ async def test_close_while_connected(fake: FakeAmi, clients: list[AmiClient]) ->
 
 
 async def test_reconnect_keeps_trying_while_server_is_down(clients: list[AmiClient]) -> None:
-    fake = FakeAmi()
+    fake = ScriptedAmiServer()
     await fake.start()
     port = fake.port
     client = AmiClient("127.0.0.1", port, "ivr", SECRET, reconnect_backoff=(0.05, 0.1), ping_interval=5)
@@ -402,7 +404,7 @@ async def test_reconnect_keeps_trying_while_server_is_down(clients: list[AmiClie
     await fake.stop()
     await until(lambda: not client.connected)
     await asyncio.sleep(0.3)  # several failed attempts
-    revived = FakeAmi()
+    revived = ScriptedAmiServer()
     revived._server = await asyncio.start_server(revived._serve, "127.0.0.1", port)
     try:
         await until(lambda: client.connected)

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from ivr.ami.reply import AmiHeaders, AmiReply
 from ivr.callbacks import leases, store
 from ivr.callbacks.sealing import NumberSeal
 from ivr.callbacks.service import CallbackService
@@ -25,6 +26,7 @@ from ivr.events.sink import FanoutSink
 from ivr.live.queue_view import QueueView
 from ivr.store import leases as job_leases
 from ivr.store.db import open_database
+from ivr.testing.fake_ami import FakeAmi
 from ivr.testing.postgres import PG_ADMIN, pg_schema
 from ivr.validate import load_config
 
@@ -52,49 +54,38 @@ class FakeAsterisk:
         self.answered: dict[int, asyncio.Event] = {}
 
 
-class NodeAmi:
-    """One node's AMI connection to the fake Asterisk."""
+def node_ami(asterisk: FakeAsterisk) -> FakeAmi:
+    """One node's AMI connection to the shared fake Asterisk: the shared fake, answering from it."""
+    ami = FakeAmi()
 
-    def __init__(self, asterisk: FakeAsterisk) -> None:
-        self.asterisk = asterisk
-        self.connected = True
-
-    def on_reconnect(self, callback: Any) -> None:
-        pass
-
-    def on_event(self, name: str, callback: Any) -> None:
-        pass
-
-    async def originate(self, channel: str, **kw: Any) -> dict[str, str]:
+    async def originate(channel: str, fields: dict[str, Any]) -> AmiHeaders:
         # The action on its way: a node that dies now never sent it.
         await asyncio.sleep(random.uniform(0.0, 0.05))
         match = re.search(r"cb(\d+)@", channel)
         assert match is not None
-        callback_id, asterisk = int(match[1]), self.asterisk
+        callback_id = int(match[1])
         asterisk.originates[callback_id] += 1
-        asterisk.queue[callback_id] = int(kw["variables"]["IVR_CB_PLACEMENT"])
+        asterisk.queue[callback_id] = int(fields["variables"]["IVR_CB_PLACEMENT"])
         asterisk.channels.add(callback_id)
         answered = asterisk.answered[callback_id] = asyncio.Event()
         await answered.wait()  # Originate's response: when the stand-in's ;1 is answered
-        return {"Response": "Success"}
+        return {"Event": "OriginateResponse", "Response": "Success"}
 
-    async def action(self, fields: Any, timeout: float | None = None) -> list[dict[str, str]]:
-        if fields["Action"] == "QueueStatus":
-            return [{"Response": "Success"}, *({"Event": "QueueEntry",
-                                               "Channel": f"Local/cb{i}@ivr-callback-hold-0000{i};2"}
-                                              for i in list(self.asterisk.queue))]
-        if fields["Action"] == "CoreShowChannels":
-            return [{"Response": "Success"}, *({"Event": "CoreShowChannel",
-                                               "Channel": f"Local/cb{i}@ivr-callback-hold-0000{i};1"}
-                                              for i in list(self.asterisk.channels))]
-        return [{"Response": "Error", "Message": "Database entry not found"}]
+    ami.originate_hook = originate
+    ami.answer("QueueStatus", lambda _: AmiReply.success(
+        *({"Event": "QueueEntry", "Channel": f"Local/cb{i}@ivr-callback-hold-0000{i};2"}
+          for i in list(asterisk.queue))))
+    ami.answer("CoreShowChannels", lambda _: AmiReply.success(
+        *({"Event": "CoreShowChannel", "Channel": f"Local/cb{i}@ivr-callback-hold-0000{i};1"}
+          for i in list(asterisk.channels))))
+    return ami
 
 
 def node(name: str, url: str, asterisk: FakeAsterisk) -> CallbackService:
     view = QueueView()
     service = CallbackService(ConfigHolder([str(REPO)], load_config), url, SEAL, FanoutSink(), view=lambda: view,
                               scan_every=0.05, lease_s=0.6, claim_batch=4, node=name)
-    service.attach(NodeAmi(asterisk))
+    service.attach(node_ami(asterisk))
     return service
 
 

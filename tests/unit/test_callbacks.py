@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from test_agents import AgiPhone, agi_session
@@ -23,6 +22,7 @@ from ivr.events.sink import FanoutSink
 from ivr.live.queue_view import QueueView
 from ivr.settings import Settings
 from ivr.store.db import open_database
+from ivr.testing.fake_ami import FakeAmi
 from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,36 +91,6 @@ def test_store_keeps_only_the_sealed_number_and_drops_it_when_finished(db_url: s
 
 
 # --- the service -------------------------------------------------------------------------------------
-
-class FakeAmi:
-    def __init__(self) -> None:
-        self.connected = True
-        self.originated: list[dict[str, Any]] = []
-        self.actions: list[dict[str, Any]] = []
-        self.standins: list[str] = []
-        self.astdb: dict[str, str] = {}
-        self.originate_result: Exception | None = None
-
-    def on_reconnect(self, callback: Any) -> None:
-        self.reconnect = callback
-
-    def on_event(self, name: str, callback: Any) -> None:
-        self.event_callback = callback
-
-    async def originate(self, channel: str, **kw: Any) -> dict[str, str]:
-        self.originated.append({"channel": channel, **kw})
-        if self.originate_result is not None:
-            raise self.originate_result
-        return {"Response": "Success"}
-
-    async def action(self, fields: Any, timeout: float | None = None) -> list[dict[str, str]]:
-        self.actions.append(dict(fields))
-        if fields["Action"] == "DBGet":
-            value = self.astdb.get(f"{fields['Family']}/{fields['Key']}")
-            return [{"Response": "Success"}, {"Event": "DBGetResponse", "Val": value}] if value else [
-                {"Response": "Error", "Message": "Database entry not found"}]
-        return [{"Response": "Success"}, *({"Event": "QueueEntry", "Channel": c} for c in self.standins)]
-
 
 class Clock:
     def __init__(self) -> None:
@@ -213,7 +183,7 @@ async def test_lost_standin_is_placed_again_by_join_time(service: CallbackServic
     assert first is not None and kept is not None
     await settle()
     # Asterisk restarted: only the second stand-in is still there.
-    service.ami.standins = [f"Local/cb{kept.id}@ivr-callback-hold-00000012;2"]
+    service.ami.queue_entries = [{"Queue": "kc-social", "Channel": f"Local/cb{kept.id}@ivr-callback-hold-00000012;2"}]
     service._originates.clear()
     await service.resync()
     states = {c.id: c.state for c in await service._run_db(lambda db: store.in_states(db, store.OPEN_STATES))}
@@ -243,7 +213,7 @@ async def test_result_left_in_astdb_while_the_daemon_was_away(service: CallbackS
 
 
 async def test_standin_that_ends_unanswered_is_placed_again(service: CallbackService) -> None:
-    service.ami.originate_result = AmiOriginateFailed("no answer", reason="1")
+    service.ami.originate_error = AmiOriginateFailed("no answer", reason="1")
     callback = await service.request(new_callback(), NUMBER)
     await settle()
     assert callback is not None

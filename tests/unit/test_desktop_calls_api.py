@@ -1,5 +1,5 @@
 """The call API (ivr/desktop/routes_calls.py) on the real desktop app (auth, store, hub, routes) with
-product events fed as the daemon's would be, and the AMI actions it sends kept by the harness's QueueAmi:
+product events fed as the daemon's would be, and the AMI actions it sends kept by the harness's FakeAmi:
 an agent reads and acts only on their own calls; the wrap-up code is emitted as a `wrapup` event and
 ends the wrap-up with one Originate of [ivr-desktop-wrapup-end] per queue; a transfer redirects the
 caller's channel; a group's live picture only for one's own groups."""

@@ -1,5 +1,5 @@
 """The web desktop's security properties (issue 11), against the real desktop app (auth middleware,
-store on SQLite, hub, routes) on an aiohttp test server, with queue members kept by `QueueAmi`."""
+store on SQLite, hub, routes) on an aiohttp test server, with queue members kept by `FakeAmi`."""
 
 from __future__ import annotations
 

@@ -10,21 +10,18 @@ from ivr.config.holder import ConfigHolder
 from ivr.config.loader import ConfigSet
 from ivr.desktop.states import AgentStates
 from ivr.live.queue_view import Member, QueueView
+from ivr.testing.fake_ami import FakeAmi
 
 NOW = 1_790_000_000.0
 DESK = "Local/9{extension}@agent-sim/n"
-
-
-class NoAmi:
-    async def action(self, action: dict[str, Any], **kwargs: Any) -> Any:
-        raise AssertionError("no AMI action expected")
 
 
 def states_after_restart(config: ConfigSet, *members: Member) -> AgentStates:
     view = QueueView()
     view.replace(sorted({m.queue for m in members}), list(members), [])
     holder = ConfigHolder([], lambda paths: config, initial=config)
-    return AgentStates(lambda: view, holder, AgentControl(NoAmi(), DESK), clock=lambda: NOW)  # type: ignore[arg-type]
+    # No AMI action is expected: a disconnected fake refuses any.
+    return AgentStates(lambda: view, holder, AgentControl(FakeAmi(connected=False), DESK), clock=lambda: NOW)
 
 
 def anna(queue: str, **times: Any) -> Member:
@@ -58,7 +55,7 @@ def test_a_change_after_first_sight_counts_from_the_change(shipped_config: Confi
     view.replace(["kc-general"], [member], [])
     clock = [NOW]
     holder = ConfigHolder([], lambda paths: shipped_config, initial=shipped_config)
-    states = AgentStates(lambda: view, holder, AgentControl(NoAmi(), DESK), clock=lambda: clock[0])  # type: ignore[arg-type]
+    states = AgentStates(lambda: view, holder, AgentControl(FakeAmi(connected=False), DESK), clock=lambda: clock[0])
     assert states.current("anna.andersson")["since"] == NOW - 7200
     clock[0] += 30
     member.paused, member.paused_at = True, NOW + 29  # the event's LastPause: a second earlier

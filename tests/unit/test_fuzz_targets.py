@@ -126,7 +126,8 @@ def test_ami_target_catches_a_number_in_clear(monkeypatch: pytest.MonkeyPatch) -
 def test_ami_target_catches_a_number_from_any_header(monkeypatch: pytest.MonkeyPatch, leaky_header: str) -> None:
     """The leak oracle looks at every header, not a chosen few: a bridge that publishes any header it
     should not (here on a hang-up) is caught, whatever the header is called."""
-    from ivr.live.ami_bridge import AmiBridge, header
+    from ivr.ami.reply import header
+    from ivr.live.ami_bridge import AmiBridge
 
     def leaky_hangup(self: AmiBridge, msg: object) -> None:
         self._send("call_ended", uniqueid=header(msg, "Uniqueid"), note=header(msg, leaky_header))  # type: ignore[arg-type]

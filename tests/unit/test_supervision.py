@@ -31,6 +31,7 @@ from ivr.supervision.policy import (
     supervisor_for_phone,
 )
 from ivr.supervision.service import USER_EVENT, SpyService
+from ivr.testing.fake_ami import FakeAmi
 from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,30 +149,12 @@ def test_the_schema_knows_listening() -> None:
 
 # --- the agent's call in Asterisk's channel list ----------------------------------------------------
 
-class ChannelsAmi:
-    """Answers CoreShowChannels and Getvar from a table of channels, in Asterisk's shapes."""
-
-    def __init__(self, channels: list[dict[str, str]], variables: dict[tuple[str, str], str]) -> None:
-        self.channels = channels
-        self.variables = variables
-        self.actions: list[dict[str, Any]] = []
-        self.originates: list[dict[str, Any]] = []
-
-    async def action(self, fields: Any, timeout: float | None = None) -> Any:
-        fields = dict(fields)
-        self.actions.append(fields)
-        if fields["Action"] == "CoreShowChannels":
-            return [{"Response": "Success", "EventList": "start"},
-                    *({"Event": "CoreShowChannel", **row} for row in self.channels),
-                    {"Event": "CoreShowChannelsComplete", "ListItems": str(len(self.channels))}]
-        if fields["Action"] == "Getvar":
-            value = self.variables.get((fields["Channel"], fields["Variable"]), "")
-            return {"Response": "Success", "Variable": fields["Variable"], "Value": value}
-        return {"Response": "Error", "Message": "Invalid/unknown command"}
-
-    async def originate(self, channel: str, **fields: Any) -> Any:
-        self.originates.append({"channel": channel, **fields})
-        return {"Response": "Success"}
+def channels_ami(channels: list[dict[str, str]], variables: dict[tuple[str, str], str]) -> FakeAmi:
+    """The shared fake Asterisk with this table of channels (CoreShowChannels) and variables (Getvar)."""
+    ami = FakeAmi()
+    ami.channels = channels
+    ami.variables = variables
+    return ami
 
 
 CALLER = "Local/s@caller-sim-00000001;1"
@@ -187,7 +170,7 @@ CHANNELS = [
 
 
 async def test_find_call_takes_the_bridged_leg_and_the_callers_queue() -> None:
-    ami = ChannelsAmi(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-social-ar",
+    ami = channels_ami(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-social-ar",
                                  ("Local/cb7@ivr-callback-hold-00000004;2", "IVR_CB_QUEUE"): "kc-school"})
     assert await find_call(ami, ["Local/91002@agent-sim/n"]) == LiveCall(AGENT_LEG, "kc-social-ar")
     # A queued callback's stand-in names its queue in IVR_CB_QUEUE.
@@ -197,7 +180,7 @@ async def test_find_call_takes_the_bridged_leg_and_the_callers_queue() -> None:
 
 
 async def test_a_bridge_without_a_queued_caller_has_no_queue() -> None:
-    ami = ChannelsAmi([{"Channel": "PJSIP/1002-00000009", "BridgeId": "b3"},
+    ami = channels_ami([{"Channel": "PJSIP/1002-00000009", "BridgeId": "b3"},
                        {"Channel": "PJSIP/2101-0000000a", "BridgeId": "b3"}], {})
     assert await find_call(ami, ["PJSIP/1002"]) == LiveCall("PJSIP/1002-00000009", "")
 
@@ -212,7 +195,7 @@ async def store(tmp_path: Path) -> Any:
     await web.stop()
 
 
-def service_for(config: ConfigSet, ami: ChannelsAmi, store: WebStore, messages: list[Any],
+def service_for(config: ConfigSet, ami: FakeAmi, store: WebStore, messages: list[Any],
                 clock: list[float]) -> SpyService:
     def interfaces(agent: str) -> list[str]:
         return [f"Local/9{config.agents[agent].extension}@agent-sim/n"]
@@ -227,7 +210,7 @@ async def audit_rows(store: WebStore) -> list[tuple[float, str, str, str, dict[s
 
 
 async def test_refusals_are_audited(shipped_config: ConfigSet, store: WebStore) -> None:
-    ami = ChannelsAmi(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-social"})
+    ami = channels_ami(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-social"})
     service = service_for(shipped_config, ami, store, [], [1000.0])
     with pytest.raises(Refusal):
         await service.decide(LENA, "bilal.haddad", "listen", "page")
@@ -242,7 +225,7 @@ async def test_refusals_are_audited(shipped_config: ConfigSet, store: WebStore) 
 
 
 async def test_start_and_end_are_audited_with_the_duration(shipped_config: ConfigSet, store: WebStore) -> None:
-    ami = ChannelsAmi(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-general"})
+    ami = channels_ami(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-general"})
     messages: list[Any] = []
     clock = [1000.0]
     service = service_for(shipped_config, ami, store, messages, clock)
@@ -268,7 +251,7 @@ async def test_no_audit_no_spy(shipped_config: ConfigSet) -> None:
     async def broken(actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         raise OSError("database gone")
 
-    ami = ChannelsAmi(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-general"})
+    ami = channels_ami(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-general"})
     service = SpyService(lambda: shipped_config, lambda: ami, lambda a: ["Local/91002@agent-sim/n"], broken)
     decision = await service.decide(LENA, "bilal.haddad", "listen", "phone")
     with pytest.raises(Refusal) as caught:
@@ -278,7 +261,7 @@ async def test_no_audit_no_spy(shipped_config: ConfigSet) -> None:
 
 async def test_tickets_are_one_time_and_expire(shipped_config: ConfigSet, store: WebStore) -> None:
     clock = [1000.0]
-    ami = ChannelsAmi(CHANNELS, {})
+    ami = channels_ami(CHANNELS, {})
     service = service_for(shipped_config, ami, store, [], clock)
     ticket, pending = service.issue_ticket(LENA, "bilal.haddad", "barge")
     assert service.redeem(ticket) == pending and service.redeem(ticket) is None
@@ -290,24 +273,22 @@ async def test_tickets_are_one_time_and_expire(shipped_config: ConfigSet, store:
 
 async def test_ring_originates_into_the_supervisors_context(shipped_config: ConfigSet, store: WebStore) -> None:
     messages: list[Any] = []
-    ami = ChannelsAmi(CHANNELS, {})
+    ami = channels_ami(CHANNELS, {})
     service = service_for(shipped_config, ami, store, messages, [1000.0])
     ticket, pending = service.issue_ticket(LENA, "bilal.haddad", "listen")
     service.ring("PJSIP/1901", "*491002", pending, ticket, '"Listen 1002" <1002>')
     await asyncio.sleep(0.05)
-    [call] = ami.originates
+    [call] = ami.originated
     assert call["channel"] == "PJSIP/1901" and call["context"] == "supervisor-phones" and call["exten"] == "*491002"
     assert call["variables"] == {"IVR_SPY_TICKET": ticket}
     assert messages[0][2] == {"state": "ringing", "agent": "bilal.haddad", "mode": "listen"}
 
 
 async def test_a_failed_ring_is_announced_and_its_ticket_dropped(shipped_config: ConfigSet, store: WebStore) -> None:
-    class NoPhone(ChannelsAmi):
-        async def originate(self, channel: str, **fields: Any) -> Any:
-            raise AmiOriginateFailed("Originate failed (reason 3)", reason="3")
-
+    no_phone = channels_ami(CHANNELS, {})
+    no_phone.originate_error = AmiOriginateFailed("Originate failed (reason 3)", reason="3")
     messages: list[Any] = []
-    service = service_for(shipped_config, NoPhone(CHANNELS, {}), store, messages, [1000.0])
+    service = service_for(shipped_config, no_phone, store, messages, [1000.0])
     ticket, pending = service.issue_ticket(LENA, "bilal.haddad", "whisper")
     service.ring("PJSIP/1901", "*501002", pending, ticket, '"Whisper 1002" <1002>')
     await asyncio.sleep(0.05)
@@ -330,7 +311,7 @@ def test_spy_messages_reach_supervisors_only(shipped_config: ConfigSet) -> None:
 
 async def test_an_end_after_a_daemon_restart_is_audited_from_the_channels_report(shipped_config: ConfigSet,
                                                                                   store: WebStore) -> None:
-    service = service_for(shipped_config, ChannelsAmi(CHANNELS, {}), store, [], [1000.0])
+    service = service_for(shipped_config, channels_ami(CHANNELS, {}), store, [], [1000.0])
     service.on_user_event({"UserEvent": USER_EVENT, "SpyId": "0123456789abcdef", "Seconds": "75",
                            "Supervisor": LENA, "Agent": "bilal.haddad", "Mode": "barge"})
     service.on_user_event({"UserEvent": USER_EVENT, "SpyId": "fedcba9876543210", "Seconds": "5",
@@ -346,7 +327,7 @@ async def test_spies_whose_end_never_comes_are_forgotten_oldest_first(shipped_co
                                                                        store: WebStore,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service_module, "MAX_SESSIONS", 3)
-    ami = ChannelsAmi(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-general"})
+    ami = channels_ami(CHANNELS, {(CALLER, "IVR_QUEUED"): "kc-general"})
     service = service_for(shipped_config, ami, store, [], [1000.0])
     decision = await service.decide(LENA, "bilal.haddad", "listen", "phone")
     started = [(await service.start(decision, "phone")).spy_id for _ in range(5)]

@@ -86,13 +86,22 @@ function setStatus(text, cls) {
   node.className = `status ${cls}`;
 }
 
+let streaming = false;  // once the stream has spoken, it alone sets the state
+
 function connect() {
   const source = new EventSource("/events");
-  source.addEventListener("state", (event) => { accept(JSON.parse(event.data)); setStatus("live", "live"); });
+  source.addEventListener("state", (event) => {
+    streaming = true;
+    accept(JSON.parse(event.data));
+    setStatus("live", "live");
+  });
   // EventSource reconnects by itself; show that the numbers may be stale meanwhile.
   source.onerror = () => setStatus("reconnecting…", "down");
 }
 
-fetch("/api/state").then((r) => r.json()).then(accept).catch(() => setStatus("no data", "down"));
+// A quick first picture. On a busy machine its answer can come after the stream's newer states; it must
+// not paint over them (the board would then show old numbers until the next change).
+fetch("/api/state").then((r) => r.json()).then((state) => { if (!streaming) accept(state); })
+  .catch(() => { if (!streaming) setStatus("no data", "down"); });
 connect();
 setInterval(render, 1000);  // wait times keep counting between updates

@@ -26,6 +26,10 @@ MIGRATION_LOCK_ID = 4_034_100
 T = TypeVar("T")
 
 
+# Our transactions take milliseconds; one idle this long has lost its client.
+IDLE_IN_TX_MS = 10_000
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -35,7 +39,10 @@ class Database:
             import psycopg
 
             self.dialect = "postgres"
+            # A session whose daemon vanished mid-transaction (killed, or its network hung) would keep
+            # its locks, the migration lock included, until TCP gave up; the server ends it instead.
             self._conn: Any = psycopg.connect(url, autocommit=True)
+            self._conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TX_MS}")
         else:
             self.dialect = "sqlite"
             path = url.removeprefix("sqlite:///").removeprefix("sqlite://")

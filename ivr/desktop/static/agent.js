@@ -72,7 +72,23 @@ function setState(data) {
   if (data.device === "browser" && loggedIn()) startPhone();
 }
 
-async function refreshState() { setState(await api("GET", "/agent/state")); }
+// Each live `state` event counts: an answer to a request sent before the latest event is older than
+// what the page shows, and must not paint over it (on a busy machine answers can come late).
+let stateEvents = 0;
+
+async function refreshState() {
+  const seen = stateEvents;
+  const data = await api("GET", "/agent/state");
+  if (seen === stateEvents) setState(data);
+}
+
+let popEvents = 0;
+
+async function refreshCall() {
+  const seen = popEvents;
+  const data = await api("GET", "/agent/call");
+  if (seen === popEvents) setCall(data);
+}
 
 // The page follows Asterisk (SSE `state` from the AMI bridge), not the answer to its own request; if no
 // event has come after a while (a lost link), it asks once.
@@ -390,13 +406,13 @@ async function main() {
   $("mute").addEventListener("click", () => toggle($("mute"), "mute"));
 
   events({
-    state: (data) => { if (!data.agent || data.agent === me.id) setState(data); },
-    screenpop: (data) => setCall(data),
+    state: (data) => { if (!data.agent || data.agent === me.id) { stateEvents += 1; setState(data); } },
+    screenpop: (data) => { popEvents += 1; setCall(data); },
     group: (data) => setLive(data),
   }, (up) => {
     if (up && !connected) { // back after a gap: catch up
       refreshState().catch(fail);
-      api("GET", "/agent/call").then(setCall).catch(fail);
+      refreshCall().catch(fail);
     }
     connected = up;
     drawConn();
@@ -406,7 +422,7 @@ async function main() {
   const first = [
     async () => { reasons = await api("GET", "/pause-reasons"); drawReasons(); },
     refreshState,
-    async () => setCall(await api("GET", "/agent/call")),
+    refreshCall,
     ...(me.groups || []).map((group) => async () => {
       setLive(await api("GET", `/groups/${encodeURIComponent(group)}/live`));
     }),

@@ -222,17 +222,22 @@ async def test_screen_pop_with_case_number_and_wrapup_in_the_record(
         desk: Desk, page: Page, ami: AmiClient, no_stand_ins: None, tmp_path: Path,
         citizens: Citizens, phone_passwords: dict[str, str]) -> None:
     """David's desk phone rings 2 s and talks 14 s; the citizen keys a case number in the menu."""
-    async with phones(phone_passwords, tmp_path, "david.lind", talk=14):
-        await sign_in(page, "david.lind")
-        await log_in_to_queues(page, ami, "david.lind")
-        call = await case_caller(citizens)
-        await call.wait_event(90, Event="QueueCallerJoin", Queue="kc-building")
+    async with case_call_for_david(page, ami, citizens, phone_passwords, tmp_path, talk=14) as call:
         await screen_pop_and_wrapup(desk, page, call, tmp_path)
 
 
-async def case_caller(citizens: Citizens) -> CitizenHandle:
-    return await citizens.call(caller_id=CASE_CITIZEN, dtmf=CASE_KEYS, first_wait=1, hold=90,
-                               variables={"IVR_TEST_NOW": WEEKDAY_10})
+@contextlib.asynccontextmanager
+async def case_call_for_david(page: Page, ami: AmiClient, citizens: Citizens, passwords: dict[str, str],
+                              workdir: Path, *, talk: float) -> AsyncIterator[CitizenHandle]:
+    """David's desk phone registered (rings 2 s, talks `talk` s), David signed in and in his queues, and a
+    citizen who keyed a case number waiting in kc-building."""
+    async with phones(passwords, workdir, "david.lind", talk=talk):
+        await sign_in(page, "david.lind")
+        await log_in_to_queues(page, ami, "david.lind")
+        call = await citizens.call(caller_id=CASE_CITIZEN, dtmf=CASE_KEYS, first_wait=1, hold=90,
+                                   variables={"IVR_TEST_NOW": WEEKDAY_10})
+        await call.wait_event(90, Event="QueueCallerJoin", Queue="kc-building")
+        yield call
 
 
 async def screen_pop_and_wrapup(desk: Desk, page: Page, call: CitizenHandle, tmp_path: Path) -> None:
@@ -290,11 +295,7 @@ async def test_transfer_to_another_groups_queue_from_the_keyboard(
         desk: Desk, page: Page, ami: AmiClient, no_stand_ins: None, tmp_path: Path,
         citizens: Citizens, phone_passwords: dict[str, str]) -> None:
     """David (building, streets) answers a building caller and sends them on to the streets queue."""
-    async with phones(phone_passwords, tmp_path, "david.lind", talk=60):
-        await sign_in(page, "david.lind")
-        await log_in_to_queues(page, ami, "david.lind")
-        call = await case_caller(citizens)
-        await call.wait_event(90, Event="QueueCallerJoin", Queue="kc-building")
+    async with case_call_for_david(page, ami, citizens, phone_passwords, tmp_path, talk=60) as call:
         await transfer_to_streets(page, ami, call)
 
 

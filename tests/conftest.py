@@ -23,7 +23,7 @@ _WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", … in a worker
 if _WORKER:
     _INSTANCES = [part.strip() for part in os.environ.get("IVR_SANDBOX_INSTANCES", "0,1").split(",") if part.strip()]
     _INDEX = int(_WORKER.removeprefix("gw"))
-    if _INDEX >= len(_INSTANCES):
+    if len(_INSTANCES) <= _INDEX:
         raise pytest.UsageError(f"xdist worker {_WORKER} has no sandbox instance: IVR_SANDBOX_INSTANCES="
                                 f"{','.join(_INSTANCES)} names {len(_INSTANCES)}; run with -n {len(_INSTANCES)} "
                                 "or name more instances")

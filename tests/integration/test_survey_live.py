@@ -154,6 +154,8 @@ async def test_opted_in_caller_answers_after_the_agents_phone_hangs_up(
         question = await citizen.wait_for(played("survey-question"), 20, since=complete.index,
                                           what="the question after the agent's hangup")
         assert "ivr/sv/survey-question" in (question.Command or "")  # the caller's language (the plan's sv)
+        # The caller is asked at once: no silence after the agent's hangup (a new FastAGI session).
+        assert question.received_at - complete.received_at < 3
         await citizen.press()  # 4
         await citizen.wait_for(played("survey-thanks"), 20, what="the thanks")
         await citizen.wait_hangup(20)
@@ -175,7 +177,9 @@ async def test_opted_in_caller_answers_after_the_agents_phone_hangs_up(
 @pytest.mark.real_daemon
 async def test_caller_who_did_not_opt_in_hears_no_question(citizens: Citizens, daemon: DaemonProcess) -> None:
     citizen = await citizens.call(caller_id="+46701119932", dtmf=STREETS, hold=60, variables=QUICK_AGENT)
-    await citizen.wait_for(played("survey-offer"), 30, what="the survey offer")  # offered, not taken
+    offered = await citizen.wait_for(played("survey-offer"), 30, what="the survey offer")  # offered, not taken
+    joined = await citizen.wait_event(30, Event="QueueCallerJoin", Queue="kc-streets")
+    assert joined.received_at - offered.received_at > 5  # the offer, then wait_s (5) for a key that never came
     complete = await agent_hung_up(citizen, "kc-streets")
     ended = await citizen.wait_hangup(10)
     assert ended.received_at - complete.received_at < 3  # hung up with the agent, as without a survey

@@ -199,9 +199,10 @@ async def test_caller_who_hangs_up_instead_of_answering_leaves_no_score(citizens
                                                                         daemon: DaemonProcess) -> None:
     if not citizens.over_sip:
         pytest.skip("the caller's own BYE needs a SIP citizen")
-    # After pressing 1 the caller stays 12 s, then hangs up: the agent has answered and hung up by
-    # then (1 s ringing, 1 s talk) and the question (about 7 s) with its wait for a key is under way.
-    citizen = await citizens.call(caller_id="+46701119933", dtmf=STREETS, then=["1"], hold=10, variables=QUICK_AGENT)
+    # After pressing 1 the caller stays about 20 s, then hangs up without a key: the agent answered and
+    # hung up within about 3 s (1 s ringing, 1 s talk), and the question is asked twice (7.3 s and 6 s
+    # for a key each, with "1 to 5" between: about 30 s), so the caller leaves in the middle of it.
+    citizen = await citizens.call(caller_id="+46701119933", dtmf=STREETS, then=["1"], hold=18, variables=QUICK_AGENT)
     await opt_in(citizen)
     complete = await agent_hung_up(citizen, "kc-streets")
     await citizen.wait_for(played("survey-question"), 20, since=complete.index, what="the question")

@@ -3,6 +3,7 @@
     ivr report --from DATE --to DATE [--format table|csv|json] [--charts DIR]     calls, service level
     ivr report --agents --from DATE --to DATE [--supervisor ID]                     per agent and group
     ivr report --funding --year YEAR [--funding-file funding.yaml]                   each board's cost
+    ivr report --survey --from DATE --to DATE                         satisfaction per group, department, month
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ FUNDING_HELP = ("each board's base part (Bas: the base amount by the fixed key),
                 "or both weighted) and total, in whole kronor")
 
 
+SURVEY_HELP = ("satisfaction from the after-call survey (agents/groups.yaml `survey:`) per agent group, department "
+               "and month: callers who opted in, responses, response rate, mean score 1-5 and the share of 4 or 5")
+
+
 def register(sub: Any) -> None:
     parser = sub.add_parser("report", help="calls, service level, waits and shares for a period; "
                                            "--agents: agents' figures; --funding: the boards' cost split",
@@ -33,6 +38,7 @@ def register(sub: Any) -> None:
     kind = parser.add_mutually_exclusive_group()
     kind.add_argument("--agents", action="store_true", help=AGENTS_HELP)
     kind.add_argument("--funding", action="store_true", help=FUNDING_HELP)
+    kind.add_argument("--survey", action="store_true", help=SURVEY_HELP)
     parser.add_argument("--from", dest="first", type=dt.date.fromisoformat, default=None,
                         help="first day, e.g. 2026-11-01")
     parser.add_argument("--to", dest="last", type=dt.date.fromisoformat, default=None,
@@ -43,7 +49,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--funding-file", type=Path, default=None,
                         help="--funding: the funding model (default: funding.yaml in the first --config folder)")
     parser.add_argument("--check", action="store_true", help="--funding: only check the funding model")
-    parser.add_argument("--config", nargs="*", default=["."], help="config files or folders (--agents, --funding)")
+    parser.add_argument("--config", nargs="*", default=["."],
+                        help="config files or folders (--agents, --funding, --survey)")
     parser.add_argument("--db", default=None,
                         help="records database (default: IVR_DB_URL, else sqlite:///<IVR_STATE_DIR>/ivr.db)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -76,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
         from ivr.cli.report_agents import run_agents
 
         return run_agents(args, zone)
+    if args.survey:
+        from ivr.cli.report_survey import run_survey
+
+        return run_survey(args, zone)
     return run_calls(args, zone)
 
 

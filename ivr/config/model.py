@@ -121,6 +121,13 @@ class CallbackOffer(Frozen):
     when_waiting: int = Field(0, ge=0, le=1000)
 
 
+class SurveyOffer(Frozen):
+    """The after-call satisfaction survey: before the queue, the caller hears `survey-offer` and may press
+    1 (within `wait_s` seconds) to answer one question (keys 1-5) when the agent hangs up."""
+
+    wait_s: int = Field(4, ge=1, le=15)
+
+
 class ClosedRule(Frozen):
     """Outside `schedule`'s hours the caller hears `prompt` (a system prompt) and the call ends."""
 
@@ -149,6 +156,7 @@ class AgentGroup(Frozen):
     overflow: OverflowRule | None = None
     callback: CallbackOffer | None = None
     closed: ClosedRule | None = None
+    survey: SurveyOffer | None = None
     # Wrap-up (disposition) codes the agent picks after a call, with a label per page language
     # ({resolved: {sv: "Löst", en: "Resolved"}}); kept in the call record, counted by `ivr report`.
     wrapup_codes: dict[WrapupCodeName, dict[Language, str]] = Field(default_factory=dict)

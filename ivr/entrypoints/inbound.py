@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ivr.agi.channel import AgiChannel
+from ivr.channel import CallerHungUp
 from ivr.contacts.returning import offer_connection
 from ivr.dialplan_variables import (
     IVR_CALLBACK_OFFER,
@@ -22,6 +23,7 @@ from ivr.dialplan_variables import (
     IVR_QUEUE,
     IVR_QUEUE_TIMEOUT,
     IVR_RESULT,
+    IVR_SURVEY,
     IVR_TAG_PREFIX,
     IVR_TARGET,
     IVR_TRANSFER_QUEUE,
@@ -32,10 +34,12 @@ from ivr.engine.trace import TraceStep
 from ivr.events import names
 from ivr.queues.overflow import Placement
 from ivr.queues.priority import REPEAT_REASON
+from ivr.survey.dialogue import offer
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
     from ivr.app import App
+    from ivr.calls import ActiveCall
     from ivr.config import ConfigSet
 
 
@@ -81,7 +85,12 @@ async def handle(app: App, session: AgiSession) -> None:
             log.info("queue placement", group=placement.group, queue=placement.queue, priority=priority,
                      timeout=placement.timeout, next_queue=placement.next_queue,
                      callback_offered=placement.offer_callback, reasons=list(placement.reasons))
-        await publish_outcome(channel, result, placement, priority)
+        try:
+            survey = await _offer_survey(app, config, channel, call, result, placement)
+        except CallerHungUp:
+            log.info("caller hung up during the survey offer")
+            return
+        await publish_outcome(channel, result, placement, priority, survey=survey)
     log.info("menu finished", outcome=result.outcome.kind if result.outcome else "abandoned",
              queue=result.outcome.queue if result.outcome else None, language=result.language,
              nodes=result.nodes, config_version=result.config_version)
@@ -102,8 +111,23 @@ async def _place(app: App, config: ConfigSet, result: CallResult, now: dt.dateti
         return None, outcome.priority
 
 
+async def _offer_survey(app: App, config: ConfigSet, channel: AgiChannel, call: ActiveCall, result: CallResult,
+                        placement: Placement | None) -> bool:
+    """A caller bound for a group that runs the after-call survey is asked whether they take part."""
+    if placement is None or placement.closed_prompt or result.outcome is None or result.outcome.kind != "queue":
+        return False
+    group = config.groups.get(placement.group)
+    if group is None or group.survey is None:
+        return False
+    agreed = await offer(channel, result.language, group.survey.wait_s)
+    call.log.info("survey offered", group=placement.group, agreed=agreed)
+    if agreed:
+        app.events.emit(names.SURVEY_OPTED_IN, call, group=placement.group)
+    return agreed
+
+
 async def publish_outcome(channel: AgiChannel, result: CallResult, placement: Placement | None = None,
-                          priority: int | None = None) -> None:
+                          priority: int | None = None, *, survey: bool = False) -> None:
     """Tell the dialplan what to do. IVR_RESULT goes last: a session that dies half-way leaves it empty."""
     outcome = result.outcome
     assert outcome is not None
@@ -126,6 +150,8 @@ async def publish_outcome(channel: AgiChannel, result: CallResult, placement: Pl
                 await channel.set_variable(IVR_CALLBACK_OFFER, "1")
             if placement.max_penalty is not None:
                 await channel.set_variable(IVR_MAX_PENALTY, str(placement.max_penalty))
+        if survey:
+            await channel.set_variable(IVR_SURVEY, "1")
         await channel.set_variable(IVR_RESULT, "queue")
     elif outcome.kind == "transfer" and outcome.target:
         await channel.set_variable(IVR_TARGET, outcome.target)

@@ -19,6 +19,8 @@ callers are identified by `caller_ref` (a keyed-hash prefix) only.
 | call_ended | AMI Hangup of a tracked call, or the route | uniqueid, duration_s |
 | agent_state | agent tracker | agent, state, reason, queues |
 | wrapup | agents' desktop (ivr.desktop) | uniqueid, agent, queue, group, code |
+| survey_opted_in | inbound route, before the queue | group |
+| survey_answered | route `survey`, after the agent hung up | group, queue, score (1-5) |
 | queue_snapshot | queue tracker, every few seconds | queue, waiting, longest_wait_s, agents |
 | returning_caller | inbound route, before the menu | disclosure, department, attempted_at, offer (+ placer, purpose) |
 | precall_notice | outbound route (topic events/precall_notice) | department, shown_number, call_ref, recipient |
@@ -43,6 +45,8 @@ TRANSFERRED = "transferred"
 CALL_ENDED = "call_ended"
 AGENT_STATE = "agent_state"
 WRAPUP = "wrapup"
+SURVEY_OPTED_IN = "survey_opted_in"
+SURVEY_ANSWERED = "survey_answered"
 QUEUE_SNAPSHOT = "queue_snapshot"
 RETURNING_CALLER = "returning_caller"
 PRECALL_NOTICE = "precall_notice"

@@ -7,11 +7,14 @@ from dataclasses import replace
 
 from ivr.config.loader import ConfigSet, LoadedFiles
 from ivr.config.problems import Problem, unknown_name
+from ivr.config.yamlsource import PathKey, SourceDoc
 
 # System prompts the dialplan and the `callback` route play when a group offers callbacks.
 CALLBACK_PROMPTS = ("callback-offer", "callback-your-number", "callback-confirm", "callback-enter-number",
                     "callback-invalid-number", "callback-confirmed", "callback-unavailable", "callback-failed",
                     "callback-noanswer")
+# System prompts of the after-call survey (route `inbound`'s offer, route `survey`'s question).
+SURVEY_PROMPTS = ("survey-offer", "survey-question", "survey-invalid", "survey-thanks")
 
 
 def check_queues(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
@@ -57,8 +60,30 @@ def check_queues(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
                 problems.append(doc.problem((*where, "callback"), f"group '{name}' offers callbacks but "
                                             f"routing_rules.yaml has no system prompt {', '.join(missing)}",
                                             "add them under system_prompts (see the shipped routing_rules.yaml)"))
+            missing = [p for p in SURVEY_PROMPTS if p not in rules.system_prompts]
+            if group.survey is not None and missing:
+                problems.append(doc.problem((*where, "survey"), f"group '{name}' offers the after-call survey but "
+                                            f"routing_rules.yaml has no system prompt {', '.join(missing)}",
+                                            "add them under system_prompts (see the shipped routing_rules.yaml)"))
+            if group.survey is not None:
+                problems += _survey_languages(doc, where, name, config)
     problems += _overflow_loops(config, loaded)
     return problems
+
+
+def _survey_languages(doc: SourceDoc, where: PathKey, name: str, config: ConfigSet) -> list[Problem]:
+    """A caller who chose a language must hear the survey in it: each survey prompt needs a text or a
+    recording in every language callers can choose."""
+    rules = config.rules
+    gaps = sorted({f"{prompt} ({language})" for prompt in SURVEY_PROMPTS if prompt in rules.system_prompts
+                   for language in rules.languages
+                   if language not in rules.system_prompts[prompt].text
+                   and language not in rules.system_prompts[prompt].recording})
+    if not gaps:
+        return []
+    return [doc.problem((*where, "survey"), f"group '{name}' offers the after-call survey but these prompts have no "
+                        f"text in a language callers can choose: {', '.join(gaps)}",
+                        "add the missing languages to the system prompts in routing_rules.yaml")]
 
 
 def _overflow_loops(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:

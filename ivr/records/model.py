@@ -24,7 +24,7 @@ COLUMNS = (
     "uniqueid", "started", "ended", "plan", "config_version", "path", "language", "department", "service",
     "tags", "queue", "enqueued_at", "answered_at", "wait_s", "agent", "outcome", "menu_outcome", "reason",
     "abandoned_after_s", "abandoned_position", "talk_s", "wrapup_s", "total_s", "caller_ref", "updated_at",
-    "wrapup_code",
+    "wrapup_code", "survey_opt_in", "survey_score",
 )
 FINAL_OUTCOMES = ("answered", "callback", "abandoned", "transferred", "closed_hours", "message", "menu_hangup",
                   "unknown")
@@ -59,6 +59,8 @@ class CallRecord:
     wrapup_s: float | None = None
     caller_ref: str | None = None
     wrapup_code: str | None = None  # the agent's disposition (desktop), from the `wrapup` event
+    survey_opt_in: bool = False  # the caller agreed to the after-call survey (`survey_opted_in`)
+    survey_score: int | None = None  # their answer, 1-5 (`survey_answered`); None: no answer
 
     @property
     def outcome(self) -> str:
@@ -114,4 +116,6 @@ class CallRecord:
             "talk_s": _round(self.talk_time), "wrapup_s": _round(self.wrapup_s),
             "total_s": _round(None if self.ended is None else max(0.0, self.ended - self.started)),
             "caller_ref": self.caller_ref or None, "updated_at": updated_at, "wrapup_code": self.wrapup_code,
+            # NULL, not 0, when the caller did not opt in: a later row (e.g. the score) never clears it.
+            "survey_opt_in": 1 if self.survey_opt_in else None, "survey_score": self.survey_score,
         }

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 # Events that change what the stored record says (others only update memory).
 _MILESTONES = frozenset({names.CALL_STARTED, names.IVR_NODE, names.MENU_FINISHED, names.QUEUED, names.ANSWERED,
                          names.ABANDONED, names.CALLBACK_REQUESTED, names.TRANSFERRED, names.CALL_ENDED,
-                         names.WRAPUP})
+                         names.WRAPUP, names.SURVEY_OPTED_IN, names.SURVEY_ANSWERED})
 _CALL_EVENTS = _MILESTONES | {names.LANGUAGE_CHOSEN, names.POSITION_CHANGED}
 
 
@@ -101,6 +101,14 @@ class CallRecorder:
             # then carries little else, and the store's merge keeps what the row already says.
             record.wrapup_code = str(data.get("code") or "") or record.wrapup_code
             record.agent = record.agent or data.get("agent")
+        elif event == names.SURVEY_OPTED_IN:
+            record.survey_opt_in = True
+        elif event == names.SURVEY_ANSWERED:
+            # After the agent hung up, like a wrap-up code: the store's merge keeps the rest of the row.
+            score = _int(data.get("score"))
+            if score is not None and 1 <= score <= 5:
+                record.survey_score = score
+                record.survey_opt_in = True
         elif event == names.CALL_ENDED:
             record.ended = record.ended or now
             record.talk_s = _float(data.get("talk_s"), record.talk_s)

@@ -43,6 +43,8 @@ class ReportCall:
     language: str | None
     wrapup_code: str | None = None
     agent: str | None = None  # who answered (the queue member's name: the agent's id)
+    survey_opt_in: bool = False  # the caller agreed to the after-call survey
+    survey_score: int | None = None  # their answer 1-5, if any
 
 
 def to_call(row: dict[str, Any], zone: ZoneInfo) -> ReportCall:
@@ -61,11 +63,17 @@ def to_call(row: dict[str, Any], zone: ZoneInfo) -> ReportCall:
         language=row["language"],
         wrapup_code=row.get("wrapup_code"),
         agent=row.get("agent"),
+        survey_opt_in=bool(row.get("survey_opt_in")),
+        survey_score=_score(row.get("survey_score")),
     )
 
 
 def load_calls(db: Database, period: Period) -> list[ReportCall]:
     return [to_call(row, period.zone) for row in store.fetch(db, period.start, period.end)]
+
+
+def _score(value: Any) -> int | None:
+    return int(value) if value is not None and 1 <= int(value) <= 5 else None
 
 
 def _opt(value: Any) -> float | None:

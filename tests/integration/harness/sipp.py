@@ -476,16 +476,64 @@ def _workdir(workdir: Path | None) -> Path:
 KeyGroup = tuple[float, "Path | None"]
 
 
-def _key_steps(first_wait: float, groups: list[KeyGroup], wait_ms: int) -> str:
+def _key_steps(first_wait: float, groups: list[KeyGroup], wait_ms: int, *, payload: int = 8,
+               codec: str = "PCMA") -> str:
     """The scenario steps that press the keys: the first group `first_wait` s after the answer, each
-    later one when the harness's MESSAGE arrives (Asterisk's BYE meanwhile ends the call cleanly)."""
+    later one when the harness's MESSAGE arrives (Asterisk's BYE meanwhile ends the call cleanly). While
+    the citizen waits for a MESSAGE, Asterisk may re-INVITE or UPDATE the call (e.g. the connected line
+    of the agent who answered): answered, and the wait goes on."""
     steps: list[str] = []
     for i, (lead, pcap) in enumerate(groups):
         if i == 0:
             steps.append(f'<pause milliseconds="{int((first_wait + lead) * 1000)}"/>')
         else:
-            steps.append(f"""<recv request="BYE" optional="true" next="bye_ok" timeout="{wait_ms}"/>
-  <recv request="MESSAGE"/>
+            steps.append(f"""<label id="group{i}"/>
+  <recv request="INVITE" optional="true" next="reinvite{i}" timeout="{wait_ms}"/>
+  <recv request="UPDATE" optional="true" next="update{i}"/>
+  <recv request="BYE" optional="true" next="bye_ok"/>
+  <recv request="MESSAGE" next="message{i}"/>
+  <label id="reinvite{i}"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:operator@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=- 53655765 2353687638 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP {payload} 101
+      a=rtpmap:{payload} {codec}/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-16
+      a=ptime:20
+      a=sendrecv
+    ]]>
+  </send>
+  <recv request="ACK" next="group{i}"/>
+  <label id="update{i}"/>
+  <send next="group{i}">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:operator@[local_ip]:[local_port]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="message{i}"/>
   <send>
     <![CDATA[
       SIP/2.0 200 OK
@@ -550,7 +598,9 @@ def citizen_scenario(
     wait_ms = int((hangup_after if hangup_after is not None else hold) * 1000)
     return render(
         "citizen.xml", from_header=from_header, extra_headers="\n      ".join(extra) or "Subject: call",
-        payload=_CODECS[codec], codec=codec, keys=_key_steps(first_wait, groups or [], wait_ms), wait_ms=wait_ms,
+        payload=_CODECS[codec], codec=codec,
+        keys=_key_steps(first_wait, groups or [], wait_ms, payload=_CODECS[codec], codec=codec),
+        wait_ms=wait_ms,
         on_timeout='ontimeout="hangup"' if hangup_after is not None else "",
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import Callable
 
 import structlog
@@ -20,7 +19,7 @@ from structlog.typing import FilteringBoundLogger
 from ivr.ami.port import AmiPort
 from ivr.ami.reply import AmiHeaders
 from ivr.recordings import access, store
-from ivr.recordings.store import RecordingRow
+from ivr.recordings.store import RecordingRow, new_recording_id
 from ivr.recordings.vault import RecordingVault
 from ivr.store.db import AsyncDatabase, Database, open_database
 
@@ -74,7 +73,7 @@ class RecordingKeeper:
         if self._db is None or not uniqueid:
             return None
         now = self.clock()
-        row = RecordingRow(uuid.uuid4().hex, uniqueid, now, now + retention_days * 86400, group, department,
+        row = RecordingRow(new_recording_id(), uniqueid, now, now + retention_days * 86400, group, department,
                            caller_hash or None, consent, "recording", None, None)
         try:
             await asyncio.wait_for(self._db.run(lambda db: store.add(db, row)), timeout=5)

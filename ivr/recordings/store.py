@@ -3,13 +3,20 @@ used by the daemon (ivr.recordings.keeper) and by `ivr recordings` alike."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from ivr.store.db import Database
 
 _COLUMNS = ("recording_id, uniqueid, created_at, expires_at, grp, department, caller_hash, consent, state, "
             "sealed_at, size_bytes")
-RECORDING_ID_PATTERN = r"^[0-9a-f]{32}$"
+# 128 random bits in the letters a-p: no digits, so the logs' phone-number scrubber leaves ids whole.
+RECORDING_ID_PATTERN = r"^[a-p]{32}$"
+_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+
+
+def new_recording_id() -> str:
+    return secrets.token_hex(16).translate(_LETTERS)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,14 @@ ASK_WAIT_S = 3.0
 
 
 async def ask_consent(channel: AgiChannel, recording: Recording, language: str) -> str | None:
-    """`announced` or `asked` when the call is to be recorded, None when the caller declined."""
+    """`announced` or `asked` when the call is to be recorded, None when the caller declined or could
+    not be told (the prompt did not play: a call is never recorded without the caller hearing it)."""
     sound = f"ivr/{language}/{prompt_for(recording)}"
     if recording.mode == "announce":
-        await channel.play(sound, interrupt_keys="")
-        return "announced"
-    key = await channel.play(sound, interrupt_keys=ALL_KEYS) or await channel.wait_for_key(ASK_WAIT_S)
+        played, _ = await channel.stream(sound, interrupt_keys="")
+        return "announced" if played else None
+    played, key = await channel.stream(sound, interrupt_keys=ALL_KEYS)
+    if not played:
+        return None
+    key = key or await channel.wait_for_key(ASK_WAIT_S)
     return None if key == recording.decline_key else "asked"

@@ -5,12 +5,15 @@ the operator's trunk) answered by agent 1006's SIP phone (SIPp, sending speech f
   recording that is sealed (AES-GCM) as soon as the call ends, the clear file removed from Asterisk's
   spool, and `ivr recordings export` decrypts it into a WAV whose length is the talk time;
 - a citizen who presses 2 is not recorded;
+- kc-general (its department announces recording) plays the notice whole, a key cannot stop it, and
+  records;
 - kc-social (social services forbid recording) neither asks nor records;
 - after its retention the daemon deletes it (the sweep's clock run ahead: a test-clock setting).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import stat
@@ -35,14 +38,16 @@ from ivr.store.db import open_database
 EXTENSION, AGENT = "1006", "farah.ali"
 INTERFACE = f"PJSIP/{EXTENSION}"
 SCHOOL_STANDINS = ("2001", "2002")
+GENERAL_STANDINS = ("1001", "1002", "1003")
 TALK = 4.0  # seconds the agent talks before hanging up
 CALLER = "+46701118801"
 pytestmark = pytest.mark.real_daemon
 
 
 def recording_config(folder: Path) -> list[str]:
-    """The shipped agents and routing rules, with kc-school asking for consent (kept 1 day), and the
-    quick plan (a beep, then 2 = school, 3 = social)."""
+    """The shipped agents and routing rules, with kc-school asking for consent (kept 1 day) and the
+    contact center's department announcing recording, and the quick plan (a beep, then 1 = general,
+    2 = school, 3 = social)."""
     shutil.copytree(REPO / "agents", folder / "agents")
     groups = folder / "agents" / "groups.yaml"
     text = groups.read_text(encoding="utf-8")
@@ -50,6 +55,11 @@ def recording_config(folder: Path) -> list[str]:
     groups.write_text(text.replace("    department: education\n", "    department: education\n"
                                    "    recording: {mode: ask, retention_days: 1, decline_key: \"2\"}\n"),
                       encoding="utf-8")
+    officials = folder / "agents" / "officials.yaml"
+    text = officials.read_text(encoding="utf-8")
+    assert text.count("    name: Kontaktcenter\n") == 1
+    officials.write_text(text.replace("    name: Kontaktcenter\n", "    name: Kontaktcenter\n"
+                                      "    recording: {mode: announce, retention_days: 30}\n"), encoding="utf-8")
     plans = folder / "dialplans"
     plans.mkdir()
     (plans / "quick.yaml").write_text(QUICK_PLAN, encoding="utf-8")
@@ -79,25 +89,39 @@ async def daemon(tmp_path: Path, spool: Path) -> AsyncIterator[DaemonProcess]:
         await process.stop()
 
 
-@pytest.fixture
-async def school_phone(ami: AmiClient, phone_passwords: dict[str, str], tmp_path: Path) -> AsyncIterator[AgentPhone]:
-    """Agent 1006's SIP phone alone in kc-school (the static stand-ins paused); it talks TALK s."""
-    for ext in SCHOOL_STANDINS:
-        await ami.action("QueuePause", Interface=f"Local/{ext}@agent-sim/n", Queue="kc-school", Paused="true",
+@contextlib.asynccontextmanager
+async def phone_alone_in(ami: AmiClient, password: str, queue: str, standins: tuple[str, ...],
+                         workdir: Path) -> AsyncIterator[AgentPhone]:
+    """Agent 1006's SIP phone alone in `queue` (its static stand-ins paused); it talks TALK s."""
+    for ext in standins:
+        await ami.action("QueuePause", Interface=f"Local/{ext}@agent-sim/n", Queue=queue, Paused="true",
                          Reason="test")
     try:
-        async with agent_phone(EXTENSION, phone_passwords[EXTENSION], talk=TALK, media=SPEECH_PCAP,
-                               workdir=tmp_path / "phone") as phone:
+        async with agent_phone(EXTENSION, password, talk=TALK, media=SPEECH_PCAP, workdir=workdir) as phone:
             await reachable(ami, phone)
-            await ami.action("QueueAdd", Queue="kc-school", Interface=INTERFACE, MemberName=AGENT,
+            await ami.action("QueueAdd", Queue=queue, Interface=INTERFACE, MemberName=AGENT,
                              StateInterface=INTERFACE)
             try:
                 yield phone
             finally:
-                await ami.action("QueueRemove", Queue="kc-school", Interface=INTERFACE, check=False)
+                await ami.action("QueueRemove", Queue=queue, Interface=INTERFACE, check=False)
     finally:
-        for ext in SCHOOL_STANDINS:
-            await ami.action("QueuePause", Interface=f"Local/{ext}@agent-sim/n", Queue="kc-school", Paused="false")
+        for ext in standins:
+            await ami.action("QueuePause", Interface=f"Local/{ext}@agent-sim/n", Queue=queue, Paused="false")
+
+
+@pytest.fixture
+async def school_phone(ami: AmiClient, phone_passwords: dict[str, str], tmp_path: Path) -> AsyncIterator[AgentPhone]:
+    async with phone_alone_in(ami, phone_passwords[EXTENSION], "kc-school", SCHOOL_STANDINS,
+                              tmp_path / "phone") as phone:
+        yield phone
+
+
+@pytest.fixture
+async def general_phone(ami: AmiClient, phone_passwords: dict[str, str], tmp_path: Path) -> AsyncIterator[AgentPhone]:
+    async with phone_alone_in(ami, phone_passwords[EXTENSION], "kc-general", GENERAL_STANDINS,
+                              tmp_path / "phone") as phone:
+        yield phone
 
 
 def ivr(daemon: DaemonProcess, *args: str) -> subprocess.CompletedProcess[str]:
@@ -222,3 +246,30 @@ async def test_the_daemon_deletes_a_recording_past_its_retention(
         assert listed.returncode == 0 and listed.stdout.strip() == ""
     finally:
         await later.stop()
+
+
+async def test_the_department_announces_recording_and_a_key_does_not_stop_it(
+        ami: AmiClient, citizens: Citizens, daemon: DaemonProcess, general_phone: AgentPhone, spool: Path,
+        tmp_path: Path) -> None:
+    # kc-general is closed evenings: the call is placed on a weekday at 10:00 (the daemon's test clock).
+    citizen = await citizens.call(caller_id=CALLER, dtmf=QUICK_KEYS["kc-general"], then=["2"], hold=40,
+                                  variables={"IVR_TEST_NOW": "2026-12-02T10:00"})
+    notice = await citizen.wait_for(lambda e: e.Event == "AGIExecStart" and "recording-notice" in (e.Command or ""),
+                                    20, what="the recording notice")
+    await citizen.press()  # 2 during the notice: an announcement offers no choice
+    done = await citizen.wait_for(lambda e: e.Event == "AGIExecEnd" and "recording-notice" in (e.Command or ""),
+                                  20, since=notice.index, what="the notice played to its end")
+    assert notice.Command == 'STREAM FILE "ivr/sv/recording-notice" ""' and done.index > notice.index  # no key stops it
+    await citizen.wait_event(30, Event="AgentConnect", Queue="kc-general")
+    await citizen.wait_event(30, Event="AgentComplete", Queue="kc-general")
+    recording_id = str((await daemon.wait_log(lambda line: line.get("event") == "recording sealed", 30))["recording"])
+    listed = ivr(daemon, "recordings", "list", "--json")
+    [item] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert (item["id"], item["group"], item["department"], item["consent"]) == \
+        (recording_id, "general", "contact_center", "announced")
+    out = tmp_path / "general.wav"
+    assert ivr(daemon, "recordings", "export", recording_id, "--out", str(out)).returncode == 0
+    with wave.open(str(out)) as audio:
+        seconds = audio.getnframes() / audio.getframerate()
+    print(f"recorded {seconds:.2f} s for {TALK} s of talk")
+    assert TALK - 0.75 <= seconds <= TALK + 0.75

@@ -194,13 +194,13 @@ async def test_keeper_seals_at_the_hangup_and_its_sweep_applies_the_retention(
 # --- consent --------------------------------------------------------------------------------------
 
 class FakeChannel:
-    def __init__(self, pressed: str = "", later: str = "") -> None:
-        self.pressed, self.later = pressed, later
+    def __init__(self, pressed: str = "", later: str = "", *, missing: bool = False) -> None:
+        self.pressed, self.later, self.missing = pressed, later, missing
         self.played: list[tuple[str, str]] = []
 
-    async def play(self, sound: str, *, interrupt_keys: str) -> str:
+    async def stream(self, sound: str, *, interrupt_keys: str) -> tuple[bool, str]:
         self.played.append((sound, interrupt_keys))
-        return self.pressed
+        return (False, "") if self.missing else (True, self.pressed)
 
     async def wait_for_key(self, timeout_s: float) -> str:
         return self.later
@@ -213,6 +213,12 @@ async def test_ask_records_unless_the_caller_presses_the_decline_key(pressed: st
     channel = FakeChannel(pressed, later)
     assert await ask_consent(channel, Recording(mode="ask"), "en") == expected  # type: ignore[arg-type]
     assert channel.played[0][0] == "ivr/en/recording-ask"
+
+
+@pytest.mark.parametrize("mode", ["ask", "announce"])
+async def test_a_prompt_that_did_not_play_means_no_recording(mode: str) -> None:
+    channel = FakeChannel(missing=True)
+    assert await ask_consent(channel, Recording(mode=mode), "sv") is None  # type: ignore[arg-type]
 
 
 async def test_announce_is_heard_whole_and_records() -> None:

@@ -13,6 +13,7 @@ from ivr.contacts.services import ContactServices
 from ivr.events.sink import EventSink, FanoutSink
 from ivr.privacy import NumberHasher
 from ivr.queues.routing import QueueRouter
+from ivr.recordings.keeper import RecordingKeeper
 from ivr.settings import Settings
 from ivr.supervision.service import SpyService
 
@@ -31,3 +32,4 @@ class App:
     callbacks: CallbackService | None = None  # when the daemon runs one
     contacts: ContactServices | None = None  # the contact registry and pre-call notices (ivr.contacts)
     spy: SpyService | None = None  # supervisors listening in (ivr.supervision), for the route `spy`
+    recordings: RecordingKeeper | None = None  # recorded calls (ivr.recordings), when the daemon keeps them

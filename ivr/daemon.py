@@ -7,6 +7,7 @@ import contextlib
 import gc
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
@@ -39,10 +40,13 @@ from ivr.events.mqtt import MqttConfig, MqttPublisher
 from ivr.events.sink import FanoutSink
 from ivr.filemodes import private_dir, private_sqlite
 from ivr.injected_leak import CallLeak, leak_from_environment
-from ivr.keys import hash_key
+from ivr.keys import hash_key, recording_key
 from ivr.live.ami_bridge import AmiBridge
 from ivr.privacy import NumberHasher
 from ivr.queues.live import LiveQueues
+from ivr.recordings.cipher import RecordingCipher
+from ivr.recordings.keeper import RecordingKeeper
+from ivr.recordings.vault import RecordingVault
 from ivr.records.agent_log import AgentLog
 from ivr.records.recorder import CallRecorder
 from ivr.records.writer import RecordWriter, with_connect_timeout
@@ -115,6 +119,7 @@ class Daemon:
         self._wire_queues()
         self._wire_contacts()
         self._wire_cluster()
+        self._wire_recordings()
 
     def _wire_events(self) -> None:
         """Consumers of product events (docs/EVENTS.md): call records, the AMI bridge, MQTT, the wallboard."""
@@ -215,6 +220,20 @@ class Daemon:
                                    on_nodes=wallboard.state.set_nodes if wallboard else None,
                                    key=settings.cluster_key.encode())
         self._services.append(self.cluster)
+
+    def _wire_recordings(self) -> None:
+        """Recorded calls (docs/recordings.md): consent rows, sealing at the hangup, the retention sweep."""
+        settings = self.settings
+        vault = RecordingVault(Path(settings.recording_dir) if settings.recording_dir
+                               else settings.state_dir / "recordings",
+                               settings.recording_spool, RecordingCipher(recording_key(settings.state_dir)))
+        ahead = settings.test_recording_ahead_s if settings.allow_test_clock else 0.0
+        self.recordings = RecordingKeeper(with_connect_timeout(settings.store_url), vault,
+                                          sweep_s=settings.recording_sweep_s,
+                                          clock=lambda: time.time() + ahead)
+        self.recordings.attach(self.ami)
+        self.app.recordings = self.recordings
+        self._services.append(self.recordings)
 
     def health(self) -> dict[str, object]:
         """What this node publishes about itself (ivr.cluster.health): never a number or a name."""

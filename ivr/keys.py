@@ -1,6 +1,7 @@
-"""The daemon's own key files (the caller-hash key, the callback sealing key) when no IVR_*_KEY or
-IVR_*_KEY_FILE names one: in a folder of their own beside the state folder, never inside it, so that a
-copy or backup of the state folder (the database of hashed and sealed numbers) is not also its key.
+"""The daemon's own key files (the caller-hash key, the callback sealing key, the recording key) when
+no IVR_*_KEY or IVR_*_KEY_FILE names one: in a folder of their own beside the state folder, never inside
+it, so that a copy or backup of the state folder (the database of hashed and sealed numbers, the sealed
+recordings) is not also its key.
 
     IVR_KEY_DIR           the folder (default: `<state folder>-keys`, e.g. var-keys/ beside var/)
 """
@@ -50,3 +51,14 @@ def callback_key(state_dir: Path) -> bytes:
     if os.environ.get(env_var) or os.environ.get(file_var):
         return load_key(env_var=env_var, file_var=file_var)
     return load_key(env_var=env_var, file_var=file_var, default_file=default_key_file(state_dir, CALLBACK_KEY))
+
+
+RECORDING_KEY = "recording.key"
+
+
+def recording_key(state_dir: Path) -> bytes:
+    """IVR_RECORDING_KEY, IVR_RECORDING_KEY_FILE, else the generated development key (docs/recordings.md)."""
+    env_var, file_var = "IVR_RECORDING_KEY", "IVR_RECORDING_KEY_FILE"
+    if os.environ.get(env_var) or os.environ.get(file_var):
+        return load_key(env_var=env_var, file_var=file_var)
+    return load_key(env_var=env_var, file_var=file_var, default_file=default_key_file(state_dir, RECORDING_KEY))

@@ -101,6 +101,15 @@ class Settings:
     cluster_key: str = field(default_factory=lambda: read_secret("IVR_CLUSTER_KEY"))
     # The city's SMS gateway's RSA public key (PEM) for pre-call notices; empty: no notices are sent.
     precall_key_file: str = field(default_factory=lambda: _env("IVR_PRECALL_PUBLIC_KEY_FILE", ""))
+    # Recorded calls (docs/recordings.md): where Asterisk's MixMonitor writes the clear file (its monitor
+    # folder + ivr/, seen from the daemon: the sandbox's is inside its chroot), where the sealed files
+    # are kept (empty: <state>/recordings), and how often the retention sweep runs.
+    recording_spool: Path = field(default_factory=lambda: Path(
+        _env("IVR_RECORDING_SPOOL", "/var/spool/asterisk/monitor/ivr")))
+    recording_dir: str = field(default_factory=lambda: _env("IVR_RECORDING_DIR", ""))
+    recording_sweep_s: float = field(default_factory=lambda: float(_env("IVR_RECORDING_SWEEP_S", "3600")))
+    # Tests only, and only with --allow-test-clock: the retention sweep's clock runs this far ahead.
+    test_recording_ahead_s: float = field(default_factory=lambda: float(_env("IVR_TEST_RECORDING_AHEAD_S", "0")))
 
     @property
     def store_url(self) -> str:

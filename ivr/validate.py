@@ -16,9 +16,10 @@ from ivr.config.checks import check_config
 from ivr.config.loader import Check, ConfigSet, LoadedFiles
 from ivr.engine.nodes import NODE_KINDS
 from ivr.queues.checks import check_queues
+from ivr.recordings.checks import check_recordings
 
 # Every check across files, in the order their problems used to be found.
-CHECKS: tuple[Check, ...] = (check_config, check_caller_id, check_queues)
+CHECKS: tuple[Check, ...] = (check_config, check_caller_id, check_queues, check_recordings)
 
 
 def load_config(paths: Sequence[str | Path] = (".",)) -> ConfigSet:

@@ -46,6 +46,10 @@ class AgiChannel:
             raise AgiCommandError("ANSWER failed on a live channel", code=reply.code)
 
     async def play(self, sound: str, *, interrupt_keys: str) -> str:
+        return (await self.stream(sound, interrupt_keys=interrupt_keys))[1]
+
+    async def stream(self, sound: str, *, interrupt_keys: str) -> tuple[bool, str]:
+        """Whether the sound was played (False: Asterisk could not open it), and the key that cut it short."""
         if not _SOUND.fullmatch(sound) or ".." in sound:
             raise ValueError(f"bad sound name {sound!r}")
         _check_keys(interrupt_keys)
@@ -55,8 +59,8 @@ class AgiChannel:
             # -1 means either a hangup or a file Asterisk could not open; only a probe tells which.
             await self._raise_if_dead("STREAM FILE")
             self._log.warning("agi.sound_not_played", sound=sound)
-            return ""
-        return _key_from_code(code, allowed=interrupt_keys)
+            return False, ""
+        return True, _key_from_code(code, allowed=interrupt_keys)
 
     async def wait_for_key(self, timeout_s: float) -> str:
         if timeout_s < 0:

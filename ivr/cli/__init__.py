@@ -21,6 +21,7 @@ COMMANDS = (
     "call",
     "report",
     "contacts",
+    "recordings",
     "asterisk",
     "kamailio",
     "agents",

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def preflight(settings: Settings) -> str:
     """Why the daemon must not start with these settings ("" when it may): checked before it listens."""
     from ivr.agi.peers import PeerAllowlist, is_loopback_host
-    from ivr.keys import callback_key, hash_key
+    from ivr.keys import callback_key, hash_key, recording_key
 
     try:
         allowlist = PeerAllowlist(settings.agi_allowed_peers)
@@ -69,7 +69,8 @@ def preflight(settings: Settings) -> str:
         return (f"refusing to listen for FastAGI on {settings.agi_host}: any host that reaches it could run calls. "
                 "A non-loopback address needs IVR_AGI_ALLOWED_PEERS (comma-separated addresses or networks "
                 "of the Asterisk servers), e.g. IVR_AGI_ALLOWED_PEERS=10.1.2.3")
-    for name, load in (("caller hash key", hash_key), ("callback key", callback_key)):
+    for name, load in (("caller hash key", hash_key), ("callback key", callback_key),
+                       ("recording key", recording_key)):
         try:
             load(settings.state_dir)
         except (OSError, RuntimeError, ValueError) as exc:

@@ -136,6 +136,18 @@ class ClosedRule(Frozen):
 
 
 WrapupCodeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+# Recording of answered calls (docs/recordings.md): none, with an announcement, or asked ("press 2 if
+# you do not want this call recorded").
+RecordingMode = Literal["off", "announce", "ask"]
+
+
+class Recording(Frozen):
+    """How a group's (or a department's) answered calls are recorded, and for how long they are kept."""
+
+    mode: RecordingMode = "off"
+    retention_days: int = Field(90, ge=1, le=3650)
+    # With `ask`: the key that declines the recording.
+    decline_key: Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")] = "2"
 
 
 class AgentGroup(Frozen):
@@ -163,6 +175,8 @@ class AgentGroup(Frozen):
     # The agent's page insists on a code (it cannot be skipped); docs/desktop.md says what happens
     # when none comes.
     wrapup_required: bool = False
+    # Overrides the department's `recording`; a department with `recording_policy: forbidden` wins.
+    recording: Recording | None = None
 
     def skill_queue(self, language: str) -> str | None:
         return f"{self.queue}-{language}" if language in self.skills.languages else None
@@ -216,6 +230,11 @@ class Department(Frozen):
     # May supervisors listen, whisper or barge into agents' calls of this department (ChanSpy,
     # docs/queues-and-agents.md)? A call belongs to a department through its agent group.
     listening: Listening = "allowed"
+    # The default recording of the department's groups (a group's own `recording` overrides it) ...
+    recording: Recording | None = None
+    # ... unless the department forbids recording its calls at all (social services): then no group of
+    # it records, and `ivr check` refuses a group that asks to.
+    recording_policy: Listening = "allowed"
 
 
 class Official(Frozen):

@@ -22,6 +22,7 @@ from ivr.dialplan_variables import (
     IVR_PRIORITY,
     IVR_QUEUE,
     IVR_QUEUE_TIMEOUT,
+    IVR_RECORD,
     IVR_RESULT,
     IVR_SURVEY,
     IVR_TAG_PREFIX,
@@ -35,6 +36,8 @@ from ivr.events import names
 from ivr.queues.overflow import Placement
 from ivr.queues.priority import REPEAT_REASON
 from ivr.survey.dialogue import offer
+from ivr.recordings.consent import ask_consent
+from ivr.recordings.policy import recording_for
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -90,7 +93,8 @@ async def handle(app: App, session: AgiSession) -> None:
         except CallerHungUp:
             log.info("caller hung up during the survey offer")
             return
-        await publish_outcome(channel, result, placement, priority, survey=survey)
+        record = await _consent(app, config, result, placement, channel, call)
+        await publish_outcome(channel, result, placement, priority, survey=survey, record=record)
     log.info("menu finished", outcome=result.outcome.kind if result.outcome else "abandoned",
              queue=result.outcome.queue if result.outcome else None, language=result.language,
              nodes=result.nodes, config_version=result.config_version)
@@ -126,8 +130,34 @@ async def _offer_survey(app: App, config: ConfigSet, channel: AgiChannel, call: 
     return agreed
 
 
+async def _consent(app: App, config: ConfigSet, result: CallResult, placement: Placement | None,
+                   channel: AgiChannel, call: ActiveCall) -> str:
+    """Recording (docs/recordings.md): asked or announced before the caller is queued; the recording's
+    id for the dialplan's MixMonitor, or "" (not recorded: off, forbidden, declined, or no store)."""
+    outcome = result.outcome
+    if app.recordings is None or outcome is None or outcome.kind != "queue" or not outcome.group \
+            or (placement is not None and placement.closed_prompt):
+        return ""
+    group_name = placement.group if placement is not None else outcome.group
+    recording = recording_for(config, group_name)
+    if recording is None:
+        return ""
+    consent = await ask_consent(channel, recording, result.language)
+    log = structlog.get_logger("ivr.recordings").bind(uniqueid=call.uniqueid)
+    if consent is None:
+        log.info("recording declined by the caller", group=group_name)
+        return ""
+    group = config.groups[group_name]
+    recording_id = await app.recordings.begin(
+        uniqueid=call.uniqueid, group=group_name, department=group.department or None,
+        caller_hash=call.caller_hash, retention_days=recording.retention_days,
+        consent=consent)
+    log.info("recording", group=group_name, consent=consent, recording=recording_id)
+    return recording_id or ""
+
+
 async def publish_outcome(channel: AgiChannel, result: CallResult, placement: Placement | None = None,
-                          priority: int | None = None, *, survey: bool = False) -> None:
+                          priority: int | None = None, *, survey: bool = False, record: str = "") -> None:
     """Tell the dialplan what to do. IVR_RESULT goes last: a session that dies half-way leaves it empty."""
     outcome = result.outcome
     assert outcome is not None
@@ -152,6 +182,8 @@ async def publish_outcome(channel: AgiChannel, result: CallResult, placement: Pl
                 await channel.set_variable(IVR_MAX_PENALTY, str(placement.max_penalty))
         if survey:
             await channel.set_variable(IVR_SURVEY, "1")
+        if record:
+            await channel.set_variable(IVR_RECORD, record)
         await channel.set_variable(IVR_RESULT, "queue")
     elif outcome.kind == "transfer" and outcome.target:
         await channel.set_variable(IVR_TARGET, outcome.target)

@@ -32,6 +32,7 @@ INVOCATIONS = {
     "call": ["call", "--at", "2026-12-22T10:00"],
     "report": ["report", "--from", "2026-11-01", "--to", "2026-11-30", "--db", "sqlite:///{tmp}/r.db"],
     "contacts": ["contacts", "stats", "--db", "sqlite:///{tmp}/c.db"],
+    "recordings": ["recordings", "list", "--db", "sqlite:///{tmp}/rec.db"],
     "asterisk": ["asterisk", "--help"],
     "agents": ["agents", "--help"],
     "api_token": ["api-token", "--help"],

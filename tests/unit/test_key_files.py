@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ivr.daemon import Daemon
-from ivr.keys import CALLBACK_KEY, HASH_KEY, callback_key, hash_key, key_dir
+from ivr.keys import CALLBACK_KEY, HASH_KEY, RECORDING_KEY, callback_key, hash_key, key_dir
 from ivr.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +25,8 @@ def mode(path: Path) -> int:
 
 @pytest.fixture(autouse=True)
 def no_configured_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("IVR_HASH_KEY", "IVR_HASH_KEY_FILE", "IVR_CALLBACK_KEY", "IVR_CALLBACK_KEY_FILE", "IVR_KEY_DIR",
+    for name in ("IVR_HASH_KEY", "IVR_HASH_KEY_FILE", "IVR_CALLBACK_KEY", "IVR_CALLBACK_KEY_FILE", "IVR_RECORDING_KEY",
+                 "IVR_RECORDING_KEY_FILE", "IVR_KEY_DIR",
                  "IVR_DB_URL", "IVR_STATE_DIR"):
         monkeypatch.delenv(name, raising=False)
 
@@ -84,6 +85,7 @@ async def test_daemon_state_folder_and_database_are_owner_only(tmp_path: Path, o
             if (state / name).exists():
                 assert mode(state / name) == 0o600, name
         assert not (state / HASH_KEY).exists() and not (state / CALLBACK_KEY).exists()
+        assert not (state / RECORDING_KEY).exists() and mode(tmp_path / "var-keys" / RECORDING_KEY) == 0o600
     finally:
         await running.stop(grace=1)
 

@@ -106,7 +106,7 @@ def test_bad_allowlist_entry_refuses_to_start(tmp_path: Path) -> None:
 
 # Every secret file the daemon reads (ivr run), and the one only `ivr asterisk reload` reads.
 DAEMON_SECRET_FILES = ["IVR_AMI_SECRET_FILE", "IVR_MQTT_PASSWORD_FILE", "IVR_HASH_KEY_FILE", "IVR_CALLBACK_KEY_FILE",
-                       "IVR_CLUSTER_KEY_FILE"]
+                       "IVR_RECORDING_KEY_FILE", "IVR_CLUSTER_KEY_FILE"]
 
 
 def test_every_secret_file_variable_is_covered() -> None:

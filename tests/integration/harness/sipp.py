@@ -50,6 +50,8 @@ _COMPACT = {
     "f": "from", "s": "subject", "k": "supported", "t": "to", "v": "via",
 }
 _CODECS = {"PCMA": 8, "PCMU": 0}
+# SIPp's own recording of speech (PCMA RTP, about 6.7 s), for an agent phone that talks.
+SPEECH_PCAP = PCAP_DIR / "g711a.pcap"
 _KEY_FILES = {**{str(d): f"dtmf_2833_{d}.pcap" for d in range(10)}, "*": "dtmf_2833_star.pcap",
               "#": "dtmf_2833_pound.pcap"}
 
@@ -695,11 +697,13 @@ async def citizen_call(number: str = MAIN_NUMBER, keys: str = "", *, check: bool
 
 
 def uas_scenario(user: str, *, ring: float, answer: bool = True, hangup_after: float | None = None,
-                 hold: float = 120.0) -> str:
+                 hold: float = 120.0, media: Path | None = None) -> str:
+    """`media`: a pcap of RTP audio the UAS plays from the answer on (None: it sends no audio)."""
+    talk_media = f'<nop><action><exec play_pcap_audio="{media}"/></action></nop>' if media is not None else ""
     return render(
         "uas.xml", user=user, ring_ms=int(ring * 1000), answer_goto="" if answer else 'next="busy"',
         wait_ms=int((hangup_after if hangup_after is not None else hold) * 1000),
-        on_timeout='ontimeout="hangup"' if hangup_after is not None else "",
+        on_timeout='ontimeout="hangup"' if hangup_after is not None else "", talk_media=talk_media,
     )
 
 
@@ -798,15 +802,16 @@ class AgentPhone:
 @contextlib.asynccontextmanager
 async def agent_phone(
     extension: str, password: str, *, answer: bool = True, answer_after: float = 0.5, talk: float = 3.0,
-    stay: float = 180.0, workdir: Path | None = None,
+    stay: float = 180.0, workdir: Path | None = None, media: Path | None = None,
 ) -> AsyncIterator[AgentPhone]:
     """Agent phone `extension` REGISTERs with digest auth (`password`) and stays registered; every
     INVITE to it rings `answer_after` s and is answered (or declined with 486 when answer=False), and
     the phone hangs up after `talk` s unless Asterisk did first; OPTIONS (qualify) are answered. On
-    exit (or after `stay` s) it unregisters (Expires: 0) and SIPp ends."""
+    exit (or after `stay` s) it unregisters (Expires: 0) and SIPp ends. `media`: a pcap of speech the
+    phone sends once it has answered (e.g. SPEECH_PCAP), for tests that need audio in the call."""
     work = _workdir(workdir)
     main = render("agent_main.xml", extension=extension, stay_ms=int(stay * 1000))
-    ooc = uas_scenario(extension, ring=answer_after, answer=answer, hangup_after=talk)
+    ooc = uas_scenario(extension, ring=answer_after, answer=answer, hangup_after=talk, media=media)
     sipp = Sipp(main, workdir=work, calls=1, timeout=stay + 30, auth=(extension, password), ooc_scenario=ooc,
                 name=f"phone-{extension}", service=extension)
     await sipp.start()

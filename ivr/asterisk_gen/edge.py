@@ -40,7 +40,9 @@ def pjsip_edge(cluster: Cluster | None, trunk: Trunk | None) -> str:
         f"allow = {','.join(codecs)}", "dtmf_mode = rfc4733", "direct_media = no", "rtp_symmetric = yes",
         "language = sv", f"transport = {TRANSPORT}",
         "; The operator's PAI/RPID pass through Kamailio unchanged: the citizen's number and privacy.",
-        "trust_id_inbound = yes", "",
+        "trust_id_inbound = yes",
+        "; Who answered (an agent's name and extension) is never sent back out to the citizen.",
+        "send_connected_line = no", "",
         f"[{ENDPOINT}-identify]", "type = identify", f"endpoint = {ENDPOINT}",
         f"match = {cluster.edge.address}", "",
     ])

@@ -82,7 +82,10 @@ def pjsip_trunk(trunk: Trunk | None) -> str:
               "; A withheld call keeps the city's number in the identity header, with Privacy: id.",
               "trust_id_outbound = yes",
               "; The operator's PAI/RPID is the citizen's number (and Privacy: id withholds it).",
-              "trust_id_inbound = yes"]
+              "trust_id_inbound = yes",
+              "; Who answered (an agent's name and extension) is never sent out to the operator and the citizen:",
+              "; no connected-line updates (re-INVITE/UPDATE with the agent in P-Asserted-Identity) on the trunk.",
+              "send_connected_line = no"]
     if trunk.from_domain:
         lines.append(f"from_domain = {trunk.from_domain}")
     if trunk.auth is not None:

@@ -112,7 +112,13 @@ async def test_phone_logs_in_with_star45_and_answers_the_queue(
         complete = await citizen.wait_event(20, since=since, Event="AgentComplete")
         assert complete.Reason == "agent"  # the phone hung up after its 2 s of talk
         if citizens.over_sip:
-            assert (await citizen.sip_result()).hung_up_by_asterisk
+            heard = await citizen.sip_result()
+            assert heard.hung_up_by_asterisk
+            # Who answered stays inside the city: no re-INVITE/UPDATE names the agent's phone or name
+            # (the trunk's send_connected_line = no).
+            told = [m for m in heard.messages if m.direction == "received"
+                    and EXTENSION in " ".join(m.headers.get(h) or "" for h in ("P-Asserted-Identity", "Remote-Party-ID", "From"))]
+            assert told == [], [m.start_line for m in told]
 
         await phone.dial("*46")
         assert await members(ami, AGENT) == {}

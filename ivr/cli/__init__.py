@@ -27,6 +27,8 @@ COMMANDS = (
     "api_token",
     "queues",
     "cluster",
+    "messages",
+    "switch",
 
 )
 

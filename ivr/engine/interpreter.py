@@ -13,10 +13,13 @@ from ivr.config.loader import ConfigSet
 from ivr.config.plan import Plan
 from ivr.engine.context import CallContext, StepListener
 from ivr.engine.nodes.base import NodeBase
+from ivr.engine.nodes.queue import QueueNode
 
 # A plan that passes `ivr check` cannot loop without input, but a caller pressing keys forever could.
 from ivr.engine.outcome import Outcome
+from ivr.engine.steering import BEFORE_MESSAGE, group_steering, line_message, line_switched
 from ivr.engine.trace import TraceStep
+from ivr.steering.source import SteeringSource
 
 MAX_STEPS = 200
 
@@ -73,7 +76,9 @@ async def run_call(
     language: str | None = None,
     start: str | None = None,
     on_step: StepListener | None = None,
+    steering: SteeringSource | None = None,
 ) -> CallResult:
+    """`steering`: the supervisors' switches and temporary messages (ivr.engine.steering); None = none."""
     call = CallContext(config=config, plan=plan, channel=channel, now=now,
                        language=language or plan.default_language)
     outcome: Outcome | None = None
@@ -82,10 +87,20 @@ async def run_call(
     try:
         await channel.answer()
         await channel.set_language(call.language)
-        for _ in range(MAX_STEPS):
+        message_due = steering is not None
+        if steering is not None:
+            outcome = await line_switched(call, steering, on_step)
+        for _ in range(MAX_STEPS if outcome is None else 0):
             node = plan.nodes[node_id]
             if not isinstance(node, NodeBase):  # plans are loaded with the kinds of ivr.engine.nodes (ivr.validate)
                 raise TypeError(f"node '{node_id}' of kind {node.kind_name} cannot run")
+            if steering is not None and message_due and node.kind_name not in BEFORE_MESSAGE:
+                message_due = False
+                await line_message(call, steering, on_step)
+            if steering is not None and isinstance(node, QueueNode):
+                outcome = await group_steering(call, steering, node.group, on_step)
+                if outcome is not None:
+                    break
             call.steps.append(TraceStep(node_id, node.kind_name))
             if on_step:
                 _notify(on_step, call.step)
@@ -95,7 +110,8 @@ async def run_call(
                 break
             node_id = step
         else:
-            outcome = call.queue_outcome(config.rules.default_group, reason="too many steps in the menu")
+            if outcome is None:
+                outcome = call.queue_outcome(config.rules.default_group, reason="too many steps in the menu")
     except CallerHungUp:
         hung_up = True
     return CallResult(outcome=outcome, language=call.language, tags=call.tags, variables=call.variables,

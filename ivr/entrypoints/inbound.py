@@ -32,6 +32,7 @@ from ivr.engine.trace import TraceStep
 from ivr.events import names
 from ivr.queues.overflow import Placement
 from ivr.queues.priority import REPEAT_REASON
+from ivr.steering.source import AstdbSteering
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -59,7 +60,7 @@ async def handle(app: App, session: AgiSession) -> None:
 
     # A citizen the city tried to reach is offered a connection first (docs/privacy-and-caller-id.md).
     result = await offer_connection(app.contacts, app.events, call, channel, config, plan) \
-        or await run_call(config, plan, channel, now=now, on_step=on_step)
+        or await run_call(config, plan, channel, now=now, on_step=on_step, steering=AstdbSteering(session))
     call.finish_menu(result)
     summary = result.as_dict()
     if any(step.kind == "language" for step in result.steps):

@@ -18,6 +18,7 @@ from ivr.dialplan_variables import (
     IVR_AGI_CALLBACK_URL,
     IVR_AGI_HOSTS,
     IVR_AGI_SPY_URL,
+    IVR_AGI_STEER_URL,
     IVR_OUT_AGI_URL,
 )
 
@@ -55,7 +56,8 @@ def daemons_conf(cluster: Cluster | None) -> str:
         f"{IVR_AGI_HOSTS} = {hosts}",
         *(f"{name} = agi://{cluster.daemons[0].address}:{cluster.daemons[0].port}/{route}"
           for name, route in ((IVR_AGI_CALLBACK_URL, "callback"), (IVR_AGI_AGENT_URL, "agent"),
-                              (IVR_AGI_SPY_URL, "spy"), (IVR_OUT_AGI_URL, "outbound"))),
+                              (IVR_AGI_SPY_URL, "spy"), (IVR_AGI_STEER_URL, "steer"),
+                              (IVR_OUT_AGI_URL, "outbound"))),
         "",
     ])
 

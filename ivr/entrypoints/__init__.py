@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from ivr.entrypoints import agent, callback, inbound, outbound, spy
+from ivr.entrypoints import agent, callback, inbound, outbound, spy, steer
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -21,5 +21,6 @@ ENTRYPOINTS: MappingProxyType[str, EntryPoint] = MappingProxyType(
         "callback": callback.handle,
         "outbound": outbound.handle,
         "spy": spy.handle,
+        "steer": steer.handle,
     }
 )

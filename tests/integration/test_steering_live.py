@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -16,16 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness.citizens import Citizens, CitizenHandle
-from harness.daemon import DaemonProcess
-from harness.ports import AMI_PORT
+from harness.ami import AmiClient
+from harness.citizens import CitizenHandle, Citizens
+from harness.daemon import REPO, DaemonProcess
+from harness.ports import AMI_PORT, SIP_PORT
 from harness.sandbox import Sandbox
 
+from ivr.asterisk_gen.pjsip import auth_name, write_passwords
 from ivr.steering.entry import FAMILY
+from ivr.validate import load_config
 
 pytestmark = pytest.mark.real_daemon
 
-REPO = Path(__file__).resolve().parents[2]
 TEXTS = ["sv=Vi vet om vattenläckan i Limhamn.", "en=We know about the water outage in Limhamn.",
          "ar=نعلم بانقطاع المياه في ليمهامن."]
 CLOSED = ["sv=Linjen är stängd på grund av stormen.", "en=The line is closed because of the storm.",
@@ -173,3 +176,81 @@ async def test_dialplan_honours_the_window_when_the_daemon_is_down(
     apology = await call.wait_event(30, Event="Newexten", Application="Playback", AppData="ivr/sv/fallback")
     assert int(played.index) < int(apology.index)  # the message, then the apology and the queue
     assert (await call.wait_event(60, Event="QueueCallerJoin")).Queue == "kc-general"
+
+
+@pytest.fixture
+def lenas_phone(asterisk: Sandbox) -> Iterator[str]:
+    """An endpoint that dials this Asterisk as Lena's phone 1901 would (digest auth with the phone's
+    password, as in test_supervisor_spy.py); removed again afterwards."""
+    auth = asterisk.root / "etc" / "asterisk" / "pjsip_agents_auth.conf"
+    write_passwords(load_config([REPO]), auth)
+    auth.write_text(auth.read_text() + f"""
+; TEST ONLY: supervisor phone 1901 calling in, from the sandbox itself
+[loop-1901]
+type = endpoint
+context = supervisor-phones
+disallow = all
+allow = alaw,ulaw
+outbound_auth = {auth_name("1901")}
+aors = loop-1901
+from_user = 1901
+[loop-1901]
+type = aor
+contact = sip:127.0.0.1:{SIP_PORT}
+""")
+    asterisk.cli("module reload res_pjsip.so")
+    try:
+        yield "loop-1901"
+    finally:
+        auth.unlink()
+        asterisk.cli("module reload res_pjsip.so")
+
+
+async def dial(ami: AmiClient, phone: str, code: str) -> int:
+    """Lena dials `code`; her phone talks (the sandbox's [supervisor-sim]: a 1000 Hz tone) until hung up."""
+    since = ami.recorder.mark()
+    await ami.action("Originate", Channel=f"PJSIP/{code}@{phone}", Context="supervisor-sim", Exten="1901",
+                     Priority="1", Async="true", Timeout="10000")
+    return since
+
+
+async def test_supervisor_closes_and_opens_the_line_by_phone(
+        citizens: Citizens, daemon: DaemonProcess, ami: AmiClient, lenas_phone: str,
+        asterisk: Sandbox) -> None:
+    try:
+        since = await dial(ami, lenas_phone, "*52")
+        record = await ami.recorder.wait_for(lambda e: e.Event == "Newexten" and e.Context == "supervisor-steer"
+                                             and e.Application == "Record", 30, since=since, what="Record()")
+        await asyncio.sleep(3)  # Lena speaks for three seconds, then presses #
+        phone_leg = ami.recorder.first(lambda e: e.Event == "Newchannel"
+                                       and str(e.Channel).startswith(f"PJSIP/{lenas_phone}-"), since)
+        assert phone_leg is not None
+        await ami.action("PlayDTMF", Channel=phone_leg.Channel, Digit="#", Duration="200")
+        await ami.recorder.wait_for(lambda e: e.Event == "AGIExecStart" and "steer-closed" in (e.Command or ""), 30,
+                                    since=since, what="the confirmation")
+        recording = (record.AppData or "").split(",")[0]
+        with wave.open(str(asterisk.root / recording.lstrip("/"))) as audio:
+            assert audio.getnframes() / audio.getframerate() > 1.5  # what Lena said, not silence trimmed away
+        folder = sound_dir(asterisk, "switch/all")
+        assert recording == f"{folder}/sv.wav"
+        call = await citizens.call(dtmf="", first_wait=1, hold=30, caller_id="+46701114040")
+        played = await call.wait_event(30, Event="Newexten", Context="ivr-steer-play", Application="Playback",
+                                       AppData=f"{folder}/sv")
+        assert played and not call.events(lambda e: e.Event == "AGIExecStart")
+        await call.wait_hangup(30)
+        assert not call.events(lambda e: e.Event == "QueueCallerJoin")
+        since = await dial(ami, lenas_phone, "*53")
+        await ami.recorder.wait_for(lambda e: e.Event == "AGIExecStart" and "steer-opened" in (e.Command or ""), 30,
+                                    since=since, what="the line opened")
+        assert "switch/all" not in asterisk.cli(f"database show {FAMILY}")
+        opened = await citizens.call(dtmf="", first_wait=1, hold=30, caller_id="+46701114041",
+                                     variables={"IVR_TEST_NOW": "2026-12-22T10:00"})
+        await opened.wait_for(lambda e: e.Event == "AGIExecStart" and "ivr/main/sv/welcome" in (e.Command or ""), 30)
+        audit = daemon.state_dir / "ivr.db"
+        rows = subprocess.run([sys.executable, "-m", "ivr", "messages", "audit", "--json", "--config", str(REPO),
+                               "--db", f"sqlite:///{audit}"], capture_output=True, text=True, cwd=REPO, check=True)
+        entries = [(row["actor"], row["via"], row["action"]) for row in json.loads(rows.stdout)]
+        assert entries == [("lena.strand", "phone", "switch.clear"), ("lena.strand", "phone", "switch.set")]
+        assert "1901" not in rows.stdout  # the phone's number is not in the audit
+    finally:
+        asterisk.cli(f"database deltree {FAMILY}")

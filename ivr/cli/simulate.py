@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +73,15 @@ def stored_steering(url: str | None) -> FixedSteering | None:
     url = url or Settings().store_url
     if url.startswith("sqlite") and not Path(url.removeprefix("sqlite:///").removeprefix("sqlite://")).exists():
         return None
-    db = open_database(url)
     try:
-        return FixedSteering(item.entry for item in store.entries(db))
-    finally:
-        db.close()
+        db = open_database(url, migrate=False)  # a simulation never changes the store
+        try:
+            return FixedSteering(item.entry for item in store.entries(db))
+        finally:
+            db.close()
+    except Exception as exc:  # no steering table yet (an older store), or the store is down
+        print(f"(steering not read from the store: {exc})", file=sys.stderr)
+        return None
 
 
 def print_path(result: CallResult) -> None:

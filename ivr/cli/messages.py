@@ -45,7 +45,6 @@ def register(sub: Any) -> None:
     audit.add_argument("--days", type=float, default=30.0, help="how far back (default 30)")
     audit.add_argument("--json", action="store_true")
     audit.set_defaults(func=run_audit)
-    parser.set_defaults(command="messages")
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -34,7 +34,6 @@ def register(sub: Any) -> None:
     add_common(status)
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=run_status)
-    parser.set_defaults(command="switch")
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -57,7 +57,7 @@ async def handle(app: App, session: AgiSession) -> None:
         return
     if what == "open":
         await _database(session, "DATABASE DEL", key_for("switch", None))
-        await _audit(app, supervisor, "switch.clear", {})
+        await _opened(app, supervisor)
         call.log.info("steer", supervisor=supervisor, action="switch.clear")
         await _answer(channel, "steer-opened", "done")
         return
@@ -103,13 +103,13 @@ def _save(url: str, entry: Entry, supervisor: str) -> None:
         db.close()
 
 
-async def _audit(app: App, supervisor: str, action: str, detail: dict[str, Any]) -> None:
+async def _opened(app: App, supervisor: str) -> None:
     def write() -> None:
         db = open_database(app.settings.store_url)
         try:
             with db.transaction():
                 store.remove(db, key_for("switch", None))
-                store.audit(db, actor=supervisor, via="phone", action=action, target="line", detail=detail)
+                store.audit(db, actor=supervisor, via="phone", action="switch.clear", target="line", detail={})
         finally:
             db.close()
 

@@ -51,9 +51,13 @@ async def handle(app: App, session: AgiSession) -> None:
     what = session.args[1] if len(session.args) > 1 else ""
     phone = await _variable(session, IVR_STEER_PHONE)
     supervisor = supervisor_for_phone(app.config.current, phone) if _PHONE.match(phone) else None
-    if supervisor is None or not _WHAT.match(what) or step not in ("ask", "commit"):
-        call.log.warning("steer refused: not a supervisor's phone", step=step[:8], what=what[:12])
+    if supervisor is None:
+        call.log.warning("steer refused: not a supervisor's phone")
         await _answer(channel, "spy-unknown-phone", "unknown_phone")
+        return
+    if not _WHAT.match(what) or step not in ("ask", "commit"):
+        call.log.warning("steer refused: unknown request", step=step[:8], what=what[:12])
+        await _answer(channel, "steer-failed", "bad_request")
         return
     if what == "open":
         await _database(session, "DATABASE DEL", key_for("switch", None))

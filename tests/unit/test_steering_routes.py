@@ -3,6 +3,7 @@ the inbound route reading the switches and messages, and the supervisors' featur
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -85,3 +86,22 @@ async def test_a_supervisor_closes_and_opens_the_line_by_phone(daemon: Daemon, t
     finally:
         db.close()
     assert rows == [("lena.strand", "phone", "switch.clear", "line"), ("lena.strand", "phone", "switch.set", "line")]
+
+
+async def test_a_message_recorded_by_phone_plays_for_the_hours_dialled(daemon: Daemon) -> None:
+    astdb: dict[str, str] = {}
+    lena = {"IVR_STEER_PHONE": "1901"}
+    asked = await fake_call(daemon.server.port, route="steer", variables=lena,
+                            extra_headers={"agi_arg_1": "ask", "agi_arg_2": "message3"}, astdb=astdb)
+    recording = asked.variables["IVR_STEER_RECORD"]
+    assert recording.startswith("/var/lib/asterisk/ivr-steer/message-all-")
+    before = int(time.time())
+    await fake_call(daemon.server.port, route="steer", astdb=astdb, variables={**lena, "IVR_STEER_RECORD": recording},
+                    extra_headers={"agi_arg_1": "commit", "agi_arg_2": "message3"})
+    starts, ends, folder, languages = astdb["ivr-steer/message/all"].split("|")
+    assert before <= int(starts) <= int(time.time()) and int(ends) - int(starts) == 3 * 3600
+    assert (folder, languages) == (recording.removesuffix("/sv"), "sv")
+    for what in ("message0", "message10", "close;x"):  # only *541-*549 and the named actions
+        refused = await fake_call(daemon.server.port, route="steer", variables=lena,
+                                  extra_headers={"agi_arg_1": "ask", "agi_arg_2": what}, astdb=astdb)
+        assert refused.variables == {"IVR_STEER_RESULT": "bad_request"}

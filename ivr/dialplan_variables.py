@@ -74,7 +74,20 @@ IVR_SPY_RESULT = "IVR_SPY_RESULT"
 # A daemon too busy for the call says so before it answers; the dialplan then tries the next daemon.
 IVR_OVERLOAD = "IVR_OVERLOAD"
 
+# Steering (ivr.steering, docs/steering.md): the supervisors' switches and temporary messages live in
+# AstDB under this family, written by `ivr messages` / `ivr switch` (AMI DBPut) or the feature codes,
+# read by the daemon (AGI DATABASE GET) and by the dialplan (DB_EXISTS). The daemon sets IVR_STEER_HEARD
+# once the caller heard the line's message, so the dialplan's fallback does not play it twice.
+STEER_FAMILY = "ivr-steer"
+IVR_STEER_HEARD = "IVR_STEER_HEARD"
+# Route `steer` (a supervisor's feature code): the dialplan names the phone and what was asked, the daemon
+# answers (ok, or why not) and where to record; IVR_STEER_RESULT goes last.
+IVR_STEER_PHONE = "IVR_STEER_PHONE"
+IVR_STEER_RESULT = "IVR_STEER_RESULT"
+IVR_STEER_RECORD = "IVR_STEER_RECORD"
+
 SHARED = frozenset({
+    IVR_STEER_HEARD, IVR_STEER_PHONE, IVR_STEER_RESULT, IVR_STEER_RECORD,
     IVR_RESULT, IVR_OVERLOAD, IVR_QUEUE, IVR_TARGET, IVR_LANG, IVR_PRIORITY, IVR_TRANSFER_QUEUE, IVR_QUEUE_TIMEOUT,
     IVR_NEXT_QUEUE, IVR_MAX_PENALTY, IVR_CALLBACK_OFFER, IVR_SURVEY, IVR_RECORD, IVR_QUEUED, IVR_QUEUE_JOINED,
     IVR_OUT_RESULT, IVR_OUT_NUMBER, IVR_OUT_ATTEMPT, IVR_OUT_SHOWN, IVR_OUT_PURPOSE, IVR_OUT_DEPARTMENT,
@@ -106,16 +119,20 @@ IVR_AGI_CALLBACK_URL = "IVR_AGI_CALLBACK_URL"
 IVR_AGI_AGENT_URL = "IVR_AGI_AGENT_URL"
 IVR_AGI_SPY_URL = "IVR_AGI_SPY_URL"
 IVR_AGI_SURVEY_URL = "IVR_AGI_SURVEY_URL"
+IVR_AGI_STEER_URL = "IVR_AGI_STEER_URL"
 IVR_OUT_AGI_URL = "IVR_OUT_AGI_URL"
 
 # The dialplan's own: its settings ([globals]) and what it keeps between its own steps. The daemon never
 # sees them; they are listed so that a new name in extensions.conf is a decision, not an accident.
 DIALPLAN_ONLY = frozenset({
-    IVR_AGI_HOSTS, IVR_AGI_CALLBACK_URL, IVR_AGI_AGENT_URL, IVR_AGI_SPY_URL, IVR_AGI_SURVEY_URL, IVR_OUT_AGI_URL,
+    IVR_AGI_HOSTS, IVR_AGI_CALLBACK_URL, IVR_AGI_AGENT_URL, IVR_AGI_SPY_URL, IVR_AGI_SURVEY_URL, IVR_AGI_STEER_URL,
+    IVR_OUT_AGI_URL,
     "IVR_AGI_COUNT", "IVR_AGI_TRIED", "IVR_AGI_INDEX", "IVR_AGI_TRYING",
     "IVR_AGI_WATCHDOG", "IVR_CALLBACK_WATCHDOG", "IVR_OUT_WATCHDOG", "IVR_SURVEY_WATCHDOG", "IVR_QUEUE_OPTS",
     "IVR_DEFAULT_QUEUE", "IVR_DEFAULT_QUEUE_MAX_WAIT", "IVR_QUEUE_MAX_WAIT", "IVR_TRANSFER_RING", "IVR_OUT_RING",
     "IVR_FALLBACK_REASON", "IVR_WAIT", "IVR_POS", "IVR_CB_EARLIER",
     "IVR_OUT_DIALLED", "IVR_OUT_FROM", "IVR_OUT_OWN_NAME", "IVR_OUT_OWN_NUM", "IVR_OUT_OWN_PRES", "IVR_OUT_TABLE",
     "IVR_SPY_MODE", "IVR_SPY_STARTED", "IVR_RECORDING_ON",
+    "IVR_STEER", "IVR_STEER_DIR", "IVR_STEER_LANGS", "IVR_STEER_I", "IVR_STEER_PLAYED", "IVR_STEER_FROM",
+    "IVR_STEER_UNTIL",
 })

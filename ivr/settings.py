@@ -111,6 +111,12 @@ class Settings:
     # Tests only, and only with --allow-test-clock: the retention sweep's clock runs this far ahead.
     test_recording_ahead_s: float = field(default_factory=lambda: float(_env("IVR_TEST_RECORDING_AHEAD_S", "0")))
 
+    # Supervisors' steering (docs/steering.md): the folder of the temporary messages' and switches' sounds as
+    # Asterisk sees it, and where Asterisk's file system is as seen by `ivr messages` / `ivr switch` ("/" on
+    # the Asterisk host; the sandbox's chroot in development).
+    steer_sounds: str = field(default_factory=lambda: _env("IVR_STEER_SOUNDS", "/var/lib/asterisk/ivr-steer"))
+    asterisk_root: Path = field(default_factory=lambda: Path(_env("IVR_ASTERISK_ROOT", "/")))
+
     @property
     def store_url(self) -> str:
         """The store for call records, callbacks and the contact registry: IVR_DB_URL, else the embedded

@@ -19,6 +19,7 @@ from ivr.dialplan_variables import (
     IVR_AGI_HOSTS,
     IVR_AGI_SPY_URL,
     IVR_AGI_SURVEY_URL,
+    IVR_AGI_STEER_URL,
     IVR_OUT_AGI_URL,
 )
 
@@ -59,6 +60,7 @@ def daemons_conf(cluster: Cluster | None) -> str:
         *(f"{name} = agi://{cluster.daemons[0].address}:{cluster.daemons[0].port}/{route}"
           for name, route in ((IVR_AGI_CALLBACK_URL, "callback"), (IVR_AGI_AGENT_URL, "agent"),
                               (IVR_AGI_SPY_URL, "spy"), (IVR_AGI_SURVEY_URL, "survey"),
+                              (IVR_AGI_STEER_URL, "steer"),
                               (IVR_OUT_AGI_URL, "outbound"))),
         "",
     ])

@@ -28,6 +28,8 @@ COMMANDS = (
     "api_token",
     "queues",
     "cluster",
+    "messages",
+    "switch",
 
 )
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from ivr.cli.common import load_or_print, parse_moment, plan_or_print
 from ivr.config import ConfigSet
 from ivr.engine.interpreter import CallResult, run_call
 from ivr.engine.simulated import ScriptedChannel, parse_keys
+from ivr.steering.source import FixedSteering
 
 
 def register(sub: Any) -> None:
@@ -22,6 +25,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--keys", default="", help="the caller's keys in order, e.g. 2,1 ('' = silence, "
                         "'1234#' several at once, 'hangup')")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    # The supervisors' switches and temporary messages as `ivr messages`/`ivr switch` stored them.
+    parser.add_argument("--db", default=None, help="the store with the steering (default IVR_DB_URL or var/ivr.db)")
+    parser.add_argument("--no-steering", action="store_true", help="ignore switches and temporary messages")
     # An outbound call instead: what the citizen would see (docs/privacy-and-caller-id.md).
     parser.add_argument("--outbound", action="store_true", help="show the caller-ID decision for an outbound call")
     parser.add_argument("--from-extension", default="", help="with --outbound: the official's or agent's extension")
@@ -44,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     zone = config.zone
     channel = ScriptedChannel(parse_keys(args.keys))
-    result = asyncio.run(run_call(config, plan, channel, now=parse_moment(args.at, zone)))
+    steering = None if args.no_steering else stored_steering(args.db)
+    result = asyncio.run(run_call(config, plan, channel, now=parse_moment(args.at, zone), steering=steering))
     if args.json:
         payload = result.as_dict()
         payload["unused_keys"] = channel.unused_keys
@@ -54,6 +61,27 @@ def run(args: argparse.Namespace) -> int:
         if channel.unused_keys:
             print(f"(keys not used: {','.join(channel.unused_keys)})")
     return 0
+
+
+def stored_steering(url: str | None) -> FixedSteering | None:
+    """The steering in the store (what `ivr messages list` shows); none when there is no store yet (a
+    simulation never creates one)."""
+    from ivr.settings import Settings
+    from ivr.steering import store
+    from ivr.store.db import open_database
+
+    url = url or Settings().store_url
+    if url.startswith("sqlite") and not Path(url.removeprefix("sqlite:///").removeprefix("sqlite://")).exists():
+        return None
+    try:
+        db = open_database(url, migrate=False)  # a simulation never changes the store
+        try:
+            return FixedSteering(item.entry for item in store.entries(db))
+        finally:
+            db.close()
+    except Exception as exc:  # no steering table yet (an older store), or the store is down
+        print(f"(steering not read from the store: {exc})", file=sys.stderr)
+        return None
 
 
 def print_path(result: CallResult) -> None:

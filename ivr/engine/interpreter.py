@@ -13,10 +13,13 @@ from ivr.config.loader import ConfigSet
 from ivr.config.plan import Plan
 from ivr.engine.context import CallContext, StepListener
 from ivr.engine.nodes.base import NodeBase
+from ivr.engine.nodes.queue import QueueNode
 
 # A plan that passes `ivr check` cannot loop without input, but a caller pressing keys forever could.
 from ivr.engine.outcome import Outcome
+from ivr.engine.steering import BEFORE_MESSAGE, group_steering, line_message, line_switched
 from ivr.engine.trace import TraceStep
+from ivr.steering.source import SteeringSource
 
 MAX_STEPS = 200
 
@@ -73,30 +76,47 @@ async def run_call(
     language: str | None = None,
     start: str | None = None,
     on_step: StepListener | None = None,
+    steering: SteeringSource | None = None,
 ) -> CallResult:
+    """`steering`: the supervisors' switches and temporary messages (ivr.engine.steering); None = none."""
     call = CallContext(config=config, plan=plan, channel=channel, now=now,
                        language=language or plan.default_language)
     outcome: Outcome | None = None
     hung_up = False
-    node_id = start or plan.start
     try:
         await channel.answer()
         await channel.set_language(call.language)
-        for _ in range(MAX_STEPS):
-            node = plan.nodes[node_id]
-            if not isinstance(node, NodeBase):  # plans are loaded with the kinds of ivr.engine.nodes (ivr.validate)
-                raise TypeError(f"node '{node_id}' of kind {node.kind_name} cannot run")
-            call.steps.append(TraceStep(node_id, node.kind_name))
-            if on_step:
-                _notify(on_step, call.step)
-            step = await node.run(call)
-            if isinstance(step, Outcome):
-                outcome = step
-                break
-            node_id = step
-        else:
-            outcome = call.queue_outcome(config.rules.default_group, reason="too many steps in the menu")
+        # The line switched off ends the call before the menu (the dialplan checks it first, too).
+        outcome = await line_switched(call, steering, on_step) if steering is not None else None
+        if outcome is None:
+            outcome = await _run_nodes(call, start or plan.start, steering, on_step)
     except CallerHungUp:
         hung_up = True
     return CallResult(outcome=outcome, language=call.language, tags=call.tags, variables=call.variables,
                       steps=call.steps, plan=plan.name, config_version=config.version, hung_up=hung_up)
+
+
+async def _run_nodes(call: CallContext, node_id: str, steering: SteeringSource | None,
+                     on_step: StepListener | None) -> Outcome:
+    """Node by node; the line's temporary message plays before the first node that is not the greeting or
+    the language choice, a group's switch or message before that group's queue (ivr.engine.steering)."""
+    message_due = steering is not None
+    for _ in range(MAX_STEPS):
+        node = call.plan.nodes[node_id]
+        if not isinstance(node, NodeBase):  # plans are loaded with the kinds of ivr.engine.nodes (ivr.validate)
+            raise TypeError(f"node '{node_id}' of kind {node.kind_name} cannot run")
+        if steering is not None and message_due and node.kind_name not in BEFORE_MESSAGE:
+            message_due = False
+            await line_message(call, steering, on_step)
+        if steering is not None and isinstance(node, QueueNode):
+            switched = await group_steering(call, steering, node.group, on_step)
+            if switched is not None:
+                return switched
+        call.steps.append(TraceStep(node_id, node.kind_name))
+        if on_step:
+            _notify(on_step, call.step)
+        step = await node.run(call)
+        if isinstance(step, Outcome):
+            return step
+        node_id = step
+    return call.queue_outcome(call.config.rules.default_group, reason="too many steps in the menu")

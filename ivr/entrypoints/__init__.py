@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from ivr.entrypoints import agent, callback, inbound, outbound, spy, survey
+from ivr.entrypoints import agent, callback, inbound, outbound, spy, steer, survey
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -22,5 +22,6 @@ ENTRYPOINTS: MappingProxyType[str, EntryPoint] = MappingProxyType(
         "outbound": outbound.handle,
         "spy": spy.handle,
         "survey": survey.handle,
+        "steer": steer.handle,
     }
 )

@@ -38,6 +38,7 @@ from ivr.queues.priority import REPEAT_REASON
 from ivr.survey.dialogue import offer
 from ivr.recordings.consent import ask_consent
 from ivr.recordings.policy import recording_for
+from ivr.steering.source import AstdbSteering
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession
@@ -66,7 +67,7 @@ async def handle(app: App, session: AgiSession) -> None:
 
     # A citizen the city tried to reach is offered a connection first (docs/privacy-and-caller-id.md).
     result = await offer_connection(app.contacts, app.events, call, channel, config, plan) \
-        or await run_call(config, plan, channel, now=now, on_step=on_step)
+        or await run_call(config, plan, channel, now=now, on_step=on_step, steering=AstdbSteering(session))
     call.finish_menu(result)
     summary = result.as_dict()
     if any(step.kind == "language" for step in result.steps):

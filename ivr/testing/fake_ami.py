@@ -202,7 +202,19 @@ def _dbget(ami: FakeAmi, fields: Sent) -> AmiReply:
                             EventList="start", Message="Result will follow")
 
 
+def _dbput(ami: FakeAmi, fields: Sent) -> AmiReply:
+    ami.astdb[f"{fields.get('Family', '')}/{fields.get('Key', '')}"] = str(fields.get("Val", ""))
+    return AmiReply.success(Message="Updated database successfully")
+
+
+def _dbdel(ami: FakeAmi, fields: Sent) -> AmiReply:
+    if ami.astdb.pop(f"{fields.get('Family', '')}/{fields.get('Key', '')}", None) is None:
+        return AmiReply.error("Database entry not found")
+    return AmiReply.success(Message="Key deleted successfully")
+
+
 _ASTERISK: dict[str, Callable[[FakeAmi, Sent], AmiReply]] = {
     "queueadd": _queue_add, "queueremove": _queue_remove, "queuepause": _queue_pause,
     "queuestatus": _queue_status, "coreshowchannels": _core_show_channels, "getvar": _getvar, "dbget": _dbget,
+    "dbput": _dbput, "dbdel": _dbdel,
 }

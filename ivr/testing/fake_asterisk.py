@@ -100,14 +100,17 @@ class FakeChannel:
     """One channel's answers. `variables` are channel variables the route may GET (IVR_TEST_NOW);
     `set_by_route` records every SET VARIABLE, in order, as the dialplan would see it."""
 
-    __slots__ = ("interrupt_plays", "keys", "set_by_route", "variables")
+    __slots__ = ("astdb", "interrupt_plays", "keys", "set_by_route", "variables")
 
     def __init__(self, keys: Iterable[str] = (), *, variables: dict[str, str] | None = None,
-                 interrupt_plays: bool = False) -> None:
+                 interrupt_plays: bool = False, astdb: dict[str, str] | None = None) -> None:
         self.keys = deque(keys)
         self.variables = dict(variables or {})
         self.set_by_route: dict[str, str] = {}
         self.interrupt_plays = interrupt_plays
+        # Asterisk's AstDB as "family/key" -> value: the route's DATABASE GET/PUT/DEL act on it (shared
+        # with the caller, who sees what the route wrote).
+        self.astdb = astdb if astdb is not None else {}
 
     def answer(self, line: str) -> FakeReply:
         try:
@@ -130,6 +133,15 @@ class FakeChannel:
             return FakeReply("200 result=1")
         if verb == "GET VARIABLE" and len(parts) >= 3:
             value = self.variables.get(parts[2])
+            return FakeReply(f"200 result=1 ({value})" if value is not None else "200 result=0")
+        if verb in ("DATABASE GET", "DATABASE PUT", "DATABASE DEL") and len(parts) >= 4:
+            key = f"{parts[2]}/{parts[3]}"
+            if verb == "DATABASE PUT" and len(parts) >= 5:
+                self.astdb[key] = parts[4]
+                return FakeReply("200 result=1")
+            if verb == "DATABASE DEL":
+                return FakeReply("200 result=1" if self.astdb.pop(key, None) is not None else "200 result=0")
+            value = self.astdb.get(key)
             return FakeReply(f"200 result=1 ({value})" if value is not None else "200 result=0")
         if verb.startswith(("HANGUP", "VERBOSE", "NOOP")):
             return FakeReply("200 result=1")
@@ -156,11 +168,13 @@ async def fake_call(
     interrupt_plays: bool = False,
     host: str = "127.0.0.1",
     extra_headers: dict[str, str] | None = None,
+    astdb: dict[str, str] | None = None,
 ) -> FakeCallResult:
     """Run one call; `variables` are channel variables the route may GET (e.g. IVR_TEST_NOW);
-    `extra_headers` adds or replaces `agi_*` headers (e.g. `agi_arg_1`)."""
+    `extra_headers` adds or replaces `agi_*` headers (e.g. `agi_arg_1`); `astdb` is Asterisk's AstDB
+    ("family/key" -> value), changed in place by the route."""
     uid = uniqueid or f"{time.time():.6f}"
-    channel = FakeChannel(keys, variables=variables, interrupt_plays=interrupt_plays)
+    channel = FakeChannel(keys, variables=variables, interrupt_plays=interrupt_plays, astdb=astdb)
     result = FakeCallResult(variables=channel.set_by_route)
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(agi_headers(route, uniqueid=uid, caller=caller, dnid=dnid, port=port, extra=extra_headers))

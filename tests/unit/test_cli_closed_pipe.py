@@ -39,6 +39,8 @@ INVOCATIONS = {
     "queues": ["queues", "--help"],
     "cluster": ["cluster", "--help"],  # `cluster status` reads the broker
     "kamailio": ["kamailio", "--help"],  # `generate` needs a `cluster:` and writes files, not stdout
+    "messages": ["messages", "list", "--db", "sqlite:///{tmp}/s.db"],  # `set`/`clear` need Asterisk's AMI
+    "switch": ["switch", "status", "--db", "sqlite:///{tmp}/s.db"],
 }
 
 

@@ -18,8 +18,8 @@ from ivr.dialplan_variables import (
     IVR_AGI_CALLBACK_URL,
     IVR_AGI_HOSTS,
     IVR_AGI_SPY_URL,
-    IVR_AGI_SURVEY_URL,
     IVR_AGI_STEER_URL,
+    IVR_AGI_SURVEY_URL,
     IVR_OUT_AGI_URL,
 )
 

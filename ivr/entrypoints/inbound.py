@@ -35,10 +35,10 @@ from ivr.engine.trace import TraceStep
 from ivr.events import names
 from ivr.queues.overflow import Placement
 from ivr.queues.priority import REPEAT_REASON
-from ivr.survey.dialogue import offer
 from ivr.recordings.consent import ask_consent
 from ivr.recordings.policy import recording_for
 from ivr.steering.source import AstdbSteering
+from ivr.survey.dialogue import offer
 
 if TYPE_CHECKING:
     from ivr.agi.session import AgiSession

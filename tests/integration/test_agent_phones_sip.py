@@ -117,7 +117,7 @@ async def test_phone_logs_in_with_star45_and_answers_the_queue(
             # Who answered stays inside the city: no re-INVITE/UPDATE names the agent's phone or name
             # (the trunk's send_connected_line = no).
             identity = ("P-Asserted-Identity", "Remote-Party-ID", "From")
-            told = [m for m in heard.messages if m.direction == "received"
+            told = [m for m in heard.result.messages if m.direction == "received"
                     and EXTENSION in " ".join(m.headers.get(h) or "" for h in identity)]
             assert told == [], [m.start_line for m in told]
 

@@ -39,6 +39,8 @@ ANSWERED = "answered"
 ABANDONED = "abandoned"
 CALLBACK_REQUESTED = "callback_requested"
 CALLBACK_PLACED = "callback_placed"
+# A callback request left outside opening hours, to be placed at the next opening.
+CALLBACK_BOOKED = "callback_booked"
 TRANSFERRED = "transferred"
 CALL_ENDED = "call_ended"
 AGENT_STATE = "agent_state"

@@ -36,6 +36,7 @@ class Today:
     in_target: int = 0
     abandoned: int = 0
     short_abandoned: int = 0
+    callback_requests: int = 0  # numbers left today to be called back at the next opening
 
     @property
     def service_level(self) -> float | None:
@@ -71,6 +72,8 @@ class WallboardState:
             today = self._counts(queue)
             today.answered += 1
             today.in_target += float(data.get("wait_s") or 0) <= self.sl_target_s
+        elif event == names.CALLBACK_BOOKED and queue:
+            self._counts(queue).callback_requests += 1
         elif event == names.ABANDONED and queue:
             today = self._counts(queue)
             today.abandoned += 1

@@ -46,7 +46,7 @@ function renderQueue(q, elapsed) {
   }
   card.append(list);
   const t = q.today;
-  card.append(el("div", { class: "empty" }, `today: ${t.answered} answered, ${t.abandoned} abandoned`));
+  card.append(el("div", { class: "empty" }, `today: ${t.answered} answered, ${t.abandoned} abandoned, ${t.callback_requests || 0} callback requests`));
   return card;
 }
 

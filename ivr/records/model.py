@@ -27,8 +27,8 @@ COLUMNS = (
     "abandoned_after_s", "abandoned_position", "talk_s", "wrapup_s", "total_s", "caller_ref", "updated_at",
     "wrapup_code",
 )
-FINAL_OUTCOMES = ("answered", "callback", "callback_request", "abandoned", "transferred", "closed_hours", "message", "menu_hangup",
-                  "unknown")
+FINAL_OUTCOMES = ("answered", "callback", "callback_request", "abandoned", "transferred", "closed_hours", "message",
+                  "menu_hangup", "unknown")
 
 
 def _round(value: float | None) -> float | None:

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 # Events that change what the stored record says (others only update memory).
 _MILESTONES = frozenset({names.CALL_STARTED, names.IVR_NODE, names.MENU_FINISHED, names.QUEUED, names.ANSWERED,
-                         names.ABANDONED, names.CALLBACK_REQUESTED, names.CALLBACK_BOOKED, names.TRANSFERRED, names.CALL_ENDED,
-                         names.WRAPUP})
+                         names.ABANDONED, names.CALLBACK_REQUESTED, names.CALLBACK_BOOKED, names.TRANSFERRED,
+                         names.CALL_ENDED, names.WRAPUP})
 _CALL_EVENTS = _MILESTONES | {names.LANGUAGE_CHOSEN, names.POSITION_CHANGED}
 
 

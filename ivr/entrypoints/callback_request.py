@@ -76,7 +76,7 @@ async def take_request(app: App, session: AgiSession, call: ActiveCall, config: 
         if booked is None:
             await say("callback-request-unavailable")
             return False
-        call.log.info("callback request booked", callback_id=booked.id, number=mask_number(number),
+        call.log.info("callback request left", callback_id=booked.id, number=mask_number(number),
                       group=group_name, opening=opening.isoformat())
         await say("callback-booked")
         return True

@@ -103,6 +103,7 @@ class CallbackService:
         # Requests left outside opening hours are placed one at a time per queue, in the order left.
         self._in_order: dict[str, asyncio.Lock] = {}
         self._placing: set[asyncio.Task[None]] = set()
+        self._requests_waiting: dict[str, int] = {}  # as last announced (callback_requests_waiting)
         self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.callbacks")
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -407,6 +408,7 @@ class CallbackService:
             if now < callback.expires_at:
                 counts[callback.queue] = counts.get(callback.queue, 0) + 1
         self._pending = counts
+        self._publish_requests_waiting(waiting, now)
         for callback in waiting:
             if now >= callback.expires_at:
                 await self._expire(callback, now)
@@ -484,6 +486,22 @@ class CallbackService:
                 with contextlib.suppress(AmiError):
                     await self.ami.action({"Action": "Hangup",
                                            "Channel": f"/^Local\\/cb{callback.id}@ivr-callback-hold-/"})
+
+    def _publish_requests_waiting(self, waiting: list[Callback], now: float) -> None:
+        """Requests not placed yet (waiting for their opening), per queue, announced when they change:
+        the wallboard shows them."""
+        counts: dict[str, int] = {}
+        for callback in waiting:
+            if callback.kind == "request" and callback.state == "pending" and not callback.attempts \
+                    and now < callback.expires_at:
+                counts[callback.queue] = counts.get(callback.queue, 0) + 1
+        for queue in sorted(set(counts) | set(self._requests_waiting)):
+            if counts.get(queue, 0) != self._requests_waiting.get(queue, 0):
+                try:
+                    self.events.emit(names.CALLBACK_REQUESTS_WAITING, None, queue=queue, waiting=counts.get(queue, 0))
+                except Exception:
+                    self._log.exception("event sink failed", event_name=names.CALLBACK_REQUESTS_WAITING)
+        self._requests_waiting = counts
 
     def _emit(self, event: str, callback: Callback, **data: Any) -> None:
         try:

@@ -25,13 +25,15 @@ from ivr.config.holder import ConfigHolder
 from ivr.config.model import Schedule
 from ivr.daemon import Daemon
 from ivr.entrypoints.callback_request import opening_day
-from ivr.events.sink import FanoutSink
+from ivr.events import names
+from ivr.events.sink import FanoutSink, MemorySink
 from ivr.live.queue_view import QueueView
 from ivr.opening_hours import next_opening
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.testing.fake_ami import FakeAmi
 from ivr.validate import load_config
+from ivr.wallboard.state import WallboardState
 
 REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Europe/Stockholm")
@@ -127,13 +129,22 @@ def test_the_daily_limit_counts_requests_per_group_and_opening_day(db_url: str) 
 async def service(tmp_path: Path) -> AsyncIterator[CallbackService]:
     view = QueueView()
     running = CallbackService(ConfigHolder([str(REPO)], load_config), f"sqlite:///{tmp_path / 'ivr.db'}", SEAL,
-                              FanoutSink(), view=lambda: view, scan_every=3600, clock=Clock())
+                              FanoutSink(MemorySink()), view=lambda: view, scan_every=3600, clock=Clock())
     running.attach(FakeAmi())
     await running._open()
     await running.resync()
     await running.start()
     yield running
     await running.stop()
+
+
+def events_of(service: CallbackService) -> MemorySink:
+    assert isinstance(service.events, FanoutSink) and isinstance(service.events.sinks[0], MemorySink)
+    return service.events.sinks[0]
+
+
+def waiting_announced(sink: MemorySink) -> list[dict[str, object]]:
+    return [data for event, _, data in sink.events if event == names.CALLBACK_REQUESTS_WAITING]
 
 
 async def test_requests_are_placed_at_the_opening_in_the_order_they_were_left(service: CallbackService) -> None:
@@ -152,6 +163,10 @@ async def test_requests_are_placed_at_the_opening_in_the_order_they_were_left(se
     await service.scan()
     await settle()
     assert service.ami.originated == []  # nothing before the opening
+    sink = events_of(service)
+    assert [d["callback_id"] for e, _, d in sink.events if e == names.CALLBACK_BOOKED] == [str(b.id) for b in booked]
+    assert all(d["due_at"] == opening for e, _, d in sink.events if e == names.CALLBACK_BOOKED)
+    assert waiting_announced(sink)[-1] == {"queue": "kc-general", "waiting": 3}
     clock.now = opening + 1
     await service.scan()
     for _ in range(200):  # placed one after the other: each waits for the one before to start
@@ -160,6 +175,8 @@ async def test_requests_are_placed_at_the_opening_in_the_order_they_were_left(se
         await asyncio.sleep(0.02)
     placed = [o["channel"] for o in service.ami.originated]
     assert placed == [f"Local/cb{b.id}@ivr-callback-hold/n" for b in booked]
+    await service.scan()  # placed: none waits for the opening any more
+    assert waiting_announced(sink)[-1] == {"queue": "kc-general", "waiting": 0}
     for originate in service.ami.originated:
         assert originate["variables"]["IVR_CB_QUEUE"] == "kc-general"
         assert originate["variables"]["IVR_CB_POSITION"] == ""  # the end of the queue, in order
@@ -195,6 +212,17 @@ async def test_a_request_expires_with_its_number(service: CallbackService) -> No
     await service.scan()
     row = await service._run_db(lambda db: store.get(db, result.id))
     assert row is not None and row.state == "expired" and row.number_sealed is None
+
+
+def test_the_wallboard_counts_requests_left_today_and_waiting_for_the_opening() -> None:
+    state = WallboardState(clock=lambda: at("2026-12-01T19:40").timestamp())
+    state.emit(names.CALLBACK_BOOKED, None, uniqueid="a", queue="kc-general", callback_id="1", due_at=0.0)
+    state.emit(names.CALLBACK_BOOKED, None, uniqueid="b", queue="kc-general", callback_id="2", due_at=0.0)
+    state.emit(names.CALLBACK_REQUESTS_WAITING, None, queue="kc-general", waiting=2)
+    (queue,) = state.as_dict()["queues"]
+    assert (queue["queue"], queue["today"]["callback_requests"], queue["requests_waiting"]) == ("kc-general", 2, 2)
+    state.emit(names.CALLBACK_REQUESTS_WAITING, None, queue="kc-general", waiting=0)
+    assert state.as_dict()["queues"][0]["requests_waiting"] == 0
 
 
 # --- the scheduler's clock ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from ivr.config.plan import Ref
 from ivr.engine.nodes.base import NodeBase, prompt_ref
 from ivr.engine.outcome import Outcome, Step
+from ivr.opening_hours import next_opening
 
 if TYPE_CHECKING:
     from ivr.engine.context import CallContext
@@ -31,5 +32,10 @@ class CallbackRequestNode(NodeBase):
         if self.prompt:
             await call.play(self.prompt, interruptible=False)
         group = call.config.groups[self.group]
-        call.note(f"callback request for group {self.group}")
+        requests = group.callback_requests
+        schedule = call.config.rules.schedules.get(requests.schedule) if requests is not None else None
+        opening = next_opening(schedule, call.now) if schedule is not None else None
+        when = f"from {opening:%Y-%m-%d %H:%M} (next opening of {requests.schedule})" \
+            if opening is not None and requests is not None else "no opening within a year"
+        call.note(f"callback request for group {self.group}: called back {when}")
         return Outcome("callback", group=self.group, queue=group.queue, reason="callback_request")

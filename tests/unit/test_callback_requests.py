@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -245,31 +245,37 @@ def test_scheduler_clock_follows_the_test_file_only_when_allowed(tmp_path: Path)
 
 # --- config errors at file:line ----------------------------------------------------------------------
 
+Problems = Callable[..., list[Problem]]
+Break = Callable[[str, str, str], Path]
 GROUPS = "agents/groups.yaml"
 PLAN = "dialplans/mini.yaml"
 
 
-def where(problems: list[Problem]) -> list[tuple[str, int]]:
-    return [(p.file, p.line) for p in problems]
-
-
-def test_requests_of_an_unknown_schedule_are_reported_at_their_line(break_file, problems_of) -> None:  # type: ignore[no-untyped-def]
+def test_requests_of_an_unknown_schedule_are_reported_at_their_line(break_file: Break, problems_of: Problems) -> None:
     break_file(GROUPS, "    description: Everything", "    description: Everything\n"
                "    callback_requests: {schedule: ofice, per_day: 10}")
-    problems = problems_of()
-    assert [(p.file, p.line) for p in problems if "ofice" in p.message] == [(GROUPS, 6)]
-    assert any("did you mean 'office'" in p.hint for p in problems if "ofice" in p.message)
+    (problem,) = [p for p in problems_of() if "ofice" in p.message]
+    assert (problem.file, problem.line, problem.column) == (GROUPS, 6, 35)
+    assert (problem.message, problem.hint) == ("unknown schedule 'ofice'", "did you mean 'office'?")
 
 
-def test_a_zero_daily_limit_is_refused(break_file, problems_of) -> None:  # type: ignore[no-untyped-def]
+def test_requests_without_their_prompts_are_reported(break_file: Break, problems_of: Problems) -> None:
+    break_file(GROUPS, "    description: Everything", "    description: Everything\n"
+               "    callback_requests: {schedule: office, per_day: 10}")
+    (problem,) = problems_of()  # the minimal routing rules have no system prompts
+    assert (problem.file, problem.line) == (GROUPS, 6)
+    assert "callback-booked" in problem.message and "callback-limit" in problem.message
+
+
+def test_a_zero_daily_limit_is_refused(break_file: Break, problems_of: Problems) -> None:
     break_file(GROUPS, "    description: Everything", "    description: Everything\n"
                "    callback_requests: {schedule: office, per_day: 0}")
-    problems = problems_of()
-    assert where(problems)[0] == (GROUPS, 6)
-    assert "per_day" in problems[0].message or "per_day" in problems[0].hint
+    problem = problems_of()[0]
+    assert (problem.file, problem.line, problem.column) == (GROUPS, 6, 52)
+    assert problem.message == "groups.general.callback_requests.per_day: Input should be greater than or equal to 1"
 
 
-def test_a_request_node_for_a_group_without_requests_names_the_fix(break_file, problems_of) -> None:  # type: ignore[no-untyped-def]
+def test_a_request_node_for_a_group_without_requests_names_the_fix(break_file: Break, problems_of: Problems) -> None:
     break_file(PLAN, "    closed: closed_message", "    closed: leave_number\n"
                "  leave_number:\n    kind: callback_request\n    group: general")
     (problem,) = [p for p in problems_of() if "callback" in p.message]

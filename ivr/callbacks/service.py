@@ -17,6 +17,11 @@ one node under a lease in the store (ivr/callbacks/leases.py), renewed every sca
 leaves its leases to lapse and another node takes its callbacks over. Each placement of a stand-in
 gets the next `placement` number, carried by the stand-in (IVR_CB_PLACEMENT), and only the latest may
 connect: a citizen is never called from two stand-ins.
+
+Callback requests left outside opening hours (kind `request`, ivr/entrypoints/callback_request.py)
+are the same rows with their first attempt due at the group's next opening: the scan places them
+then, in the order they were left, each at the end of the queue; from there on they are callbacks
+like the others.
 """
 
 from __future__ import annotations

@@ -152,9 +152,3 @@ def create_request(db: Database, new: NewCallback, seal: Any, number: str, now: 
         callback_id = _insert(db, new, seal, number, now, None, None)
     return get(db, callback_id)
 
-
-def waiting_requests(db: Database) -> dict[str, int]:
-    """Requests not yet placed (waiting for their opening), per queue: for the wallboard."""
-    rows = db.fetchall("SELECT queue, COUNT(*) FROM callbacks WHERE kind = 'request' AND state = 'pending'"
-                       " AND attempts = 0 GROUP BY queue", ())
-    return {str(row[0]): int(row[1]) for row in rows}

@@ -105,8 +105,10 @@ async def ended_with_hangup(call: CitizenHandle) -> None:
 
 async def leave_request(citizens: Citizens, caller: str, steps: list[tuple[str, str]], *,
                         withheld: bool = False) -> CitizenHandle:
-    """Call, press 1 at the offer, then for each (prompt, keys) wait for the prompt and press."""
-    call = await citizens.call(dtmf="w1", then=[keys for _, keys in steps], hold=60, caller_id=caller,
+    """Call, press 1 at the offer, then for each (prompt, keys) wait for the prompt and press. Every key
+    is pressed once its prompt plays: a key between two AGI commands would be lost."""
+    steps = [("silence/10", "1"), *steps]  # the offer: "press 1 to be called back"
+    call = await citizens.call(dtmf="", first_wait=0.1, then=[keys for _, keys in steps], hold=60, caller_id=caller,
                                withheld=withheld, variables=EVENING)
     since = None
     for prompt, _ in steps:

@@ -139,7 +139,11 @@ async def test_after_hours_requests_are_called_back_at_the_opening_from_the_main
                                                            ("callback-your-number", "1")])
         await heard(other, "callback-booked")
         refused = await leave_request(citizens, REFUSED, [("callback-your-number", "1")])
-        await heard(refused, "callback-limit")  # the day is full: said, never silence
+        limit = await heard(refused, "callback-limit")  # the day is full: said, never silence
+        played = await refused.wait_for(lambda e: e.Event == "AGIExecEnd" and e.CommandId == limit.CommandId, 20,
+                                        since=limit.index, what="the limit message played")
+        # A message of several seconds, played to its end (a missing sound file returns at once).
+        assert played.ResultCode == "200" and float(played.Timestamp or 0) - float(limit.Timestamp or 0) > 2.0
         await ended_with_hangup(refused)
 
         db = open_database(f"sqlite:///{state / 'ivr.db'}", migrate=False)

@@ -29,6 +29,10 @@ from ivr.events import names
 from ivr.events.sink import FanoutSink, MemorySink
 from ivr.live.queue_view import QueueView
 from ivr.opening_hours import next_opening
+from ivr.records.model import CallRecord
+from ivr.reports.compute import build_report, stats
+from ivr.reports.query import Period, to_call
+from ivr.reports.render import as_csv, as_table
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.testing.fake_ami import FakeAmi
@@ -359,3 +363,22 @@ async def test_star_books_nothing_and_says_so(daemon: Daemon) -> None:
     phone = await call_main_number(daemon, TO_OFFER + "1" + "--*")
     assert phone.played[-1] == "ivr/sv/callback-not-booked"
     assert await open_requests(daemon) == []
+
+
+# --- records and the report ----------------------------------------------------------------------------
+
+def test_a_request_is_its_own_outcome_in_records_and_the_report() -> None:
+    booked = CallRecord("a", started=0.0, ended=30.0, menu_outcome="callback", reason="callback_request")
+    booked.callback_request = True
+    declined = CallRecord("b", started=0.0, ended=30.0, menu_outcome="callback", reason="callback_request")
+    assert (booked.outcome, declined.outcome) == ("callback_request", "message")
+    calls = [to_call({"started": 0.0, "outcome": record.outcome, "enqueued_at": None, "wait_s": None,
+                      "abandoned_after_s": None, "talk_s": None, "wrapup_s": None, "queue": None,
+                      "department": None, "service": None, "language": "sv"}, ZONE)
+             for record in (booked, declined)]
+    figures = stats("all", calls, all_calls=2, sl_target_s=60, short_abandon_s=5)
+    # Counted apart, and not as offered to a queue: the service level is about waiting callers.
+    assert (figures.calls, figures.offered, figures.callback_requests) == (2, 0, 1)
+    report = build_report(calls, Period(dt.date(1970, 1, 1), dt.date(1970, 1, 1), ZONE))
+    assert "callback requests left for the next opening 1" in as_table(report)
+    assert as_csv(report).splitlines()[0].endswith(",callback_requests")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -44,3 +47,37 @@ class Clock:
 async def _read(session: AgiSession, name: str) -> str:
     reply = await session.command("GET VARIABLE", name)
     return (reply.data or "").strip() if reply.result == "1" else ""
+
+
+# With --allow-test-clock, the daemon's timed work (the callback scan) runs from the time a test
+# writes into this file in the state folder (an ISO time; the clock runs on from the moment the file
+# was written). Without the flag the file is never read: production always runs on the real time.
+TEST_CLOCK_FILE = "test-clock"
+
+
+class SchedulerClock:
+    """Epoch seconds for the callback scheduler: the real time, or a test's (TEST_CLOCK_FILE)."""
+
+    def __init__(self, test_file: Path | None = None, *, real: Callable[[], float] = time.time) -> None:
+        self._file = test_file
+        self._real = real
+        self._seen: tuple[int, int] | None = None
+        self._offset = 0.0
+
+    @classmethod
+    def for_daemon(cls, state_dir: Path, *, allow_test_clock: bool) -> SchedulerClock:
+        return cls(state_dir / TEST_CLOCK_FILE if allow_test_clock else None)
+
+    def __call__(self) -> float:
+        now = self._real()
+        if self._file is None:
+            return now
+        try:
+            stat = self._file.stat()
+            if (stat.st_mtime_ns, stat.st_size) != self._seen:
+                moment = dt.datetime.fromisoformat(self._file.read_text(encoding="utf-8").strip())
+                self._offset = moment.timestamp() - stat.st_mtime
+                self._seen = (stat.st_mtime_ns, stat.st_size)
+        except (OSError, ValueError):
+            return now  # no test time (or an unreadable one): the real time
+        return now + self._offset

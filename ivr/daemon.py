@@ -22,7 +22,7 @@ from ivr.app import App
 from ivr.callbacks.sealing import NumberSeal
 from ivr.callbacks.service import CallbackService
 from ivr.calls import CallRegistry
-from ivr.clock import Clock
+from ivr.clock import Clock, SchedulerClock
 from ivr.cluster.link import ClusterLink
 from ivr.config.holder import ConfigHolder
 from ivr.contacts.dial_end import DialEndListener
@@ -195,7 +195,9 @@ class Daemon:
         seal = NumberSeal.from_environment(settings.state_dir)
         self.callbacks = CallbackService(self.app.config, settings.store_url, seal, self.app.events,
                                          view=lambda: bridge.view, scan_every=settings.callback_scan_s,
-                                         node=settings.node_id, lease_s=settings.callback_lease_s)
+                                         node=settings.node_id, lease_s=settings.callback_lease_s,
+                                         clock=SchedulerClock.for_daemon(settings.state_dir,
+                                                                         allow_test_clock=settings.allow_test_clock))
         self.callbacks.attach(self.ami)
         self.app.callbacks = self.callbacks
         self._services.append(self.callbacks)

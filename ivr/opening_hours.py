@@ -46,8 +46,12 @@ def _within(spans: tuple[str, ...], minute: int) -> bool:
     return False
 
 
+def _local(schedule: Schedule, moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(schedule.zone) if moment.tzinfo else moment.replace(tzinfo=schedule.zone)
+
+
 def opening_state(schedule: Schedule, moment: dt.datetime) -> OpeningState:
-    local = moment.astimezone(schedule.zone) if moment.tzinfo else moment.replace(tzinfo=schedule.zone)
+    local = _local(schedule, moment)
     day = local.date()
     minute = local.hour * 60 + local.minute
     for exception in schedule.exceptions:
@@ -71,3 +75,49 @@ def opening_state(schedule: Schedule, moment: dt.datetime) -> OpeningState:
         return OpeningState(False, f"closed on {WEEKDAYS[local.weekday()]}")
     is_open = _within(spans, minute)
     return OpeningState(is_open, f"weekly hours {', '.join(spans)}")
+
+
+def day_spans(schedule: Schedule, day: dt.date) -> tuple[str, ...]:
+    """The spans a day is open, by the same precedence as `opening_state`: a dated exception, then
+    public holidays and eves, then a shortened day before a holiday, then the weekly hours."""
+    for exception in schedule.exceptions:
+        if exception.date == day:
+            return () if exception.closed else exception.hours
+    calendar = swedish_days(day.year)
+    if (schedule.public_holidays == "closed" and day in calendar.public) or \
+            (schedule.eves == "closed" and day in calendar.eves):
+        return ()
+    spans = schedule.weekly.get(WEEKDAYS[day.weekday()], ())
+    if schedule.day_before_holiday is not None and day in calendar.shortened and spans:
+        return schedule.day_before_holiday
+    return spans
+
+
+# Far enough for any real schedule (a year of closed days is a configuration mistake, not a wait).
+_LOOK_AHEAD_DAYS = 400
+
+
+def next_opening(schedule: Schedule, moment: dt.datetime) -> dt.datetime | None:
+    """The first moment at or after `moment` when the schedule is open (`moment` itself when it is
+    open now), in the schedule's zone; None when it does not open within a year."""
+    local = _local(schedule, moment)
+    for offset in range(_LOOK_AHEAD_DAYS):
+        day = local.date() + dt.timedelta(days=offset)
+        starts = []
+        for span in day_spans(schedule, day):
+            start, end = span_minutes(span)
+            opens = _at_minute(schedule, day, start)
+            closes = _at_minute(schedule, day, end)
+            if closes <= local:
+                continue
+            starts.append(max(opens, local))
+        if starts:
+            return min(starts)
+    return None
+
+
+def _at_minute(schedule: Schedule, day: dt.date, minute: int) -> dt.datetime:
+    """Wall-clock `minute` of `day` in the schedule's zone (24:00 is the next day's midnight)."""
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=schedule.zone)
+    naive = midnight.replace(tzinfo=None) + dt.timedelta(minutes=minute)
+    return naive.replace(tzinfo=schedule.zone)

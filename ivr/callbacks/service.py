@@ -17,6 +17,11 @@ one node under a lease in the store (ivr/callbacks/leases.py), renewed every sca
 leaves its leases to lapse and another node takes its callbacks over. Each placement of a stand-in
 gets the next `placement` number, carried by the stand-in (IVR_CB_PLACEMENT), and only the latest may
 connect: a citizen is never called from two stand-ins.
+
+Callback requests left outside opening hours (kind `request`, ivr/entrypoints/callback_request.py)
+are the same rows with their first attempt due at the group's next opening: the scan places them
+then, in the order they were left, each at the end of the queue; from there on they are callbacks
+like the others.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import functools
 import re
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import structlog
 from structlog.typing import FilteringBoundLogger
@@ -59,6 +64,9 @@ T = TypeVar("T")
 _STANDIN = re.compile(r"^Local/cb(\d+)@ivr-callback-(hold|connect)-")
 # Extra seconds the stand-in may outlive the callback's expiry (the Originate's own timeout).
 _MARGIN_S = 60
+# Placing requests in order: how long to wait for a stand-in to show in the queue before the next.
+_JOIN_WAIT_S = 3.0
+_JOIN_POLL_S = 0.05
 # The purge of finished rows runs on one node at a time, at most this often.
 _PURGE_EVERY_S = 300.0
 
@@ -97,6 +105,10 @@ class CallbackService:
         self._next_purge = 0.0
         self._synced = asyncio.Event()
         self._pending: dict[str, int] = {}  # callbacks not done yet, per queue, as of the last scan
+        # Requests left outside opening hours are placed one at a time per queue, in the order left.
+        self._in_order: dict[str, asyncio.Lock] = {}
+        self._placing: set[asyncio.Task[None]] = set()
+        self._requests_waiting: dict[str, int] = {}  # as last announced (callback_requests_waiting)
         self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.callbacks")
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -138,7 +150,7 @@ class CallbackService:
                 delay = min(delay * 2, 30.0)
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._loop_task, *self._originates.values()) if t is not None]
+        tasks = [t for t in (self._loop_task, *self._placing, *self._originates.values()) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -175,6 +187,24 @@ class CallbackService:
         self._log.info("callback requested", callback_id=callback.id, queue=new.queue, position=new.position,
                        caller_ref=new.caller_ref)
         return callback
+
+    async def book_request(self, new: NewCallback, number: str, *, per_day: int,
+                           day: tuple[float, float]) -> Callback | Literal["full"] | None:
+        """Book a callback request for the next opening (`new.due_at`); "full" when the group already
+        has `per_day` requests for that opening day (`day`: its start and end), None when the store
+        cannot take it now. Nothing is placed yet: the scan places it once due_at has come."""
+        if self._db is None:
+            return None
+        now = self.clock()
+        booked = await self._run_db(lambda db: store.create_request(db, new, self.seal, number, now, day=day,
+                                                                    limit=per_day))
+        if booked is None:
+            self._log.info("callback request refused: the day's limit is reached", group=new.group, limit=per_day)
+            return "full"
+        self._emit(names.CALLBACK_BOOKED, booked, uniqueid=new.origin_uniqueid, due_at=new.due_at)
+        self._log.info("callback request booked", callback_id=booked.id, queue=new.queue, due_at=new.due_at,
+                       caller_ref=new.caller_ref)
+        return booked
 
     async def connect(self, callback_id: int, placement: int | None = None) -> tuple[Callback, str] | None:
         """An agent answered the stand-in: the number to call (None: nothing to call any more). With
@@ -383,6 +413,7 @@ class CallbackService:
             if now < callback.expires_at:
                 counts[callback.queue] = counts.get(callback.queue, 0) + 1
         self._pending = counts
+        self._publish_requests_waiting(waiting, now)
         for callback in waiting:
             if now >= callback.expires_at:
                 await self._expire(callback, now)
@@ -390,10 +421,39 @@ class CallbackService:
             await self._watch_taken_over(now)
             batch = self.claim_batch
             claimed = await self._run_db(lambda db: leases.claim_due(db, self.node, now, self.lease_s, batch))
+            requests: dict[str, list[Callback]] = {}
             for callback in claimed:
+                if callback.kind == "request" and not callback.attempts:
+                    requests.setdefault(callback.queue, []).append(callback)  # claimed oldest first
+                    continue
                 # A retry goes first (their turn had come); otherwise the citizen's place by join time.
                 self._send_standin(callback, 1 if callback.attempts else self._position_by_join_time(callback))
+            for queue, in_order in requests.items():
+                task = asyncio.create_task(self._place_in_order(queue, in_order), name=f"callback-requests-{queue}")
+                self._placing.add(task)
+                task.add_done_callback(self._placing.discard)
         await self._purge(now)
+
+    async def _place_in_order(self, queue: str, batch: list[Callback]) -> None:
+        """Requests left outside opening hours join the queue at its end, one after the other in the
+        order they were left: each stand-in is seen in the queue (or has had `_JOIN_WAIT_S`) before the
+        next is originated, so Asterisk cannot swap two of them."""
+        lock = self._in_order.setdefault(queue, asyncio.Lock())
+        async with lock:
+            for callback in batch:
+                before = self._callers_in(queue)
+                if not self._send_standin(callback, None):
+                    continue
+                task = self._originates.get(callback.id)
+                waited = 0.0
+                while waited < _JOIN_WAIT_S and self._callers_in(queue) <= before and task is not None \
+                        and not task.done():
+                    await asyncio.sleep(_JOIN_POLL_S)
+                    waited += _JOIN_POLL_S
+
+    def _callers_in(self, queue: str) -> int:
+        state = self.view().queues.get(queue)
+        return 0 if state is None else len(state.callers)
 
     async def _watch_taken_over(self, now: float) -> None:
         """Take over the callbacks of nodes whose leases lapsed and check, with the ones adopted
@@ -431,6 +491,22 @@ class CallbackService:
                 with contextlib.suppress(AmiError):
                     await self.ami.action({"Action": "Hangup",
                                            "Channel": f"/^Local\\/cb{callback.id}@ivr-callback-hold-/"})
+
+    def _publish_requests_waiting(self, waiting: list[Callback], now: float) -> None:
+        """Requests not placed yet (waiting for their opening), per queue, announced when they change:
+        the wallboard shows them."""
+        counts: dict[str, int] = {}
+        for callback in waiting:
+            if callback.kind == "request" and callback.state == "pending" and not callback.attempts \
+                    and now < callback.expires_at:
+                counts[callback.queue] = counts.get(callback.queue, 0) + 1
+        for queue in sorted(set(counts) | set(self._requests_waiting)):
+            if counts.get(queue, 0) != self._requests_waiting.get(queue, 0):
+                try:
+                    self.events.emit(names.CALLBACK_REQUESTS_WAITING, None, queue=queue, waiting=counts.get(queue, 0))
+                except Exception:
+                    self._log.exception("event sink failed", event_name=names.CALLBACK_REQUESTS_WAITING)
+        self._requests_waiting = counts
 
     def _emit(self, event: str, callback: Callback, **data: Any) -> None:
         try:

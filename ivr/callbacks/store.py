@@ -11,7 +11,7 @@ from ivr.store.db import Database
 OPEN_STATES = ("pending", "queued", "connecting")
 COLUMNS = ("id, state, queue, group_name, language, priority, position, joined_at, created_at, "
             "next_attempt_at, attempts, number_sealed, caller_ref, expires_at, last_status, owner_node, lease_until, "
-            "placement")
+            "placement, kind, due_at")
 # Finished rows (no number any more) are kept this long for statistics.
 KEEP_FINISHED_S = 7 * 86400.0
 
@@ -38,12 +38,17 @@ class Callback:
     owner_node: str | None = None
     lease_until: float | None = None
     placement: int = 0
+    # 'queue' (kept the caller's place while they waited) or 'request' (left outside opening hours,
+    # placed at due_at, the next opening; migration 0210).
+    kind: str = "queue"
+    due_at: float | None = None
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Callback:
         return cls(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), row[6], float(row[7]), float(row[8]),
                    row[9], int(row[10]), row[11], row[12] or "", float(row[13]), row[14] or "", row[15],
-                   None if row[16] is None else float(row[16]), int(row[17] or 0))
+                   None if row[16] is None else float(row[16]), int(row[17] or 0), row[18] or "queue",
+                   None if row[19] is None else float(row[19]))
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class NewCallback:
     caller_ref: str
     origin_uniqueid: str
     expires_at: float
+    kind: str = "queue"
+    due_at: float | None = None  # a request: the opening it is placed at
 
 
 def create(db: Database, new: NewCallback, seal: Any, number: str, now: float, *, owner: str | None = None,
@@ -64,18 +71,26 @@ def create(db: Database, new: NewCallback, seal: Any, number: str, now: float, *
     """Insert a pending callback and seal its number bound to the new row's id (one transaction).
     With an owner, no other node claims it before lease_until (its own node places it at once)."""
     with db.transaction():
-        row = db.fetchone(
-            "INSERT INTO callbacks (state, queue, group_name, language, priority, position, joined_at, created_at,"
-            " next_attempt_at, attempts, caller_ref, origin_uniqueid, expires_at, updated_at, owner_node,"
-            " lease_until) VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (new.queue, new.group, new.language, new.priority, new.position, new.joined_at, now, now,
-             new.caller_ref, new.origin_uniqueid, new.expires_at, now, owner, lease_until))
-        assert row is not None
-        callback_id = int(row[0])
-        db.execute("UPDATE callbacks SET number_sealed = ? WHERE id = ?", (seal.seal(number, callback_id), callback_id))
+        callback_id = _insert(db, new, seal, number, now, owner, lease_until)
     found = get(db, callback_id)
     assert found is not None
     return found
+
+
+def _insert(db: Database, new: NewCallback, seal: Any, number: str, now: float, owner: str | None,
+            lease_until: float | None) -> int:
+    row = db.fetchone(
+        "INSERT INTO callbacks (state, queue, group_name, language, priority, position, joined_at, created_at,"
+        " next_attempt_at, attempts, caller_ref, origin_uniqueid, expires_at, updated_at, owner_node,"
+        " lease_until, kind, due_at) VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
+        (new.queue, new.group, new.language, new.priority, new.position, new.joined_at, now,
+         now if new.due_at is None else new.due_at, new.caller_ref, new.origin_uniqueid, new.expires_at, now,
+         owner, lease_until, new.kind, new.due_at))
+    assert row is not None
+    callback_id = int(row[0])
+    db.execute("UPDATE callbacks SET number_sealed = ? WHERE id = ?", (seal.seal(number, callback_id), callback_id))
+    return callback_id
 
 
 def get(db: Database, callback_id: int) -> Callback | None:
@@ -117,3 +132,23 @@ def purge(db: Database, now: float) -> int:
     marks = ", ".join("?" for _ in OPEN_STATES)
     return db.execute(f"DELETE FROM callbacks WHERE state NOT IN ({marks}) AND updated_at < ?",
                       (*OPEN_STATES, now - KEEP_FINISHED_S))
+
+
+def requests_between(db: Database, group: str, start: float, end: float) -> int:
+    """Requests of `group` due in [start, end) (one opening day), whatever became of them."""
+    row = db.fetchone("SELECT COUNT(*) FROM callbacks WHERE group_name = ? AND kind = 'request'"
+                      " AND due_at >= ? AND due_at < ?", (group, start, end))
+    return int(row[0]) if row else 0
+
+
+def create_request(db: Database, new: NewCallback, seal: Any, number: str, now: float, *, day: tuple[float, float],
+                   limit: int) -> Callback | None:
+    """Book a request unless its group already has `limit` due the same opening day (`day`, its
+    start and end); None when full. Count and insert share one transaction (SQLite's write lock; on
+    PostgreSQL two nodes booking the very last place at once may both get it)."""
+    with db.transaction():
+        if requests_between(db, new.group, *day) >= limit:
+            return None
+        callback_id = _insert(db, new, seal, number, now, None, None)
+    return get(db, callback_id)
+

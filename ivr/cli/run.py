@@ -19,7 +19,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--agi-port", type=int, default=None)
     parser.add_argument("--state-dir", default=None, help="where keys, spools and the pid file live (default var/)")
     parser.add_argument("--allow-test-clock", action="store_true",
-                        help="tests only: let a call set IVR_TEST_NOW to choose the time it is evaluated at")
+                        help="tests only: let a call set IVR_TEST_NOW to choose the time it is evaluated at, and the "
+                             "callback scheduler run from the time in <state dir>/test-clock")
     parser.add_argument("--log-level", default=None)
     parser.set_defaults(func=run)
 

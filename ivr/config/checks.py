@@ -76,6 +76,13 @@ def _check_ref(doc: SourceDoc, plan: Plan, config: ConfigSet, node_id: str, ref:
         known, what = plan.prompts, "prompt"
     elif ref.kind == "group":
         known, what = config.groups, "agent group"
+    elif ref.kind == "callback_group":
+        group = config.groups.get(ref.target)
+        if group is not None and group.callback_requests is None:
+            return doc.problem(("nodes", node_id, *ref.field), f"node '{node_id}': agent group '{ref.target}' "
+                               "takes no callback requests", f"give group '{ref.target}' `callback_requests: "
+                               "{schedule: <name>, per_day: <number>}` in agents/groups.yaml")
+        known, what = config.groups, "agent group"
     else:
         known, what = config.rules.schedules, "schedule"
     if ref.target in known:

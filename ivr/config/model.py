@@ -128,6 +128,14 @@ class SurveyOffer(Frozen):
     wait_s: int = Field(4, ge=1, le=15)
 
 
+class CallbackRequests(Frozen):
+    """Callback requests left outside opening hours (the plan's `callback_request` node): placed at
+    the next opening of `schedule` in the order they were left, at most `per_day` per opening day."""
+
+    schedule: Identifier
+    per_day: int = Field(50, ge=1, le=10000)
+
+
 class ClosedRule(Frozen):
     """Outside `schedule`'s hours the caller hears `prompt` (a system prompt) and the call ends."""
 
@@ -167,6 +175,7 @@ class AgentGroup(Frozen):
     skills: SkillRouting = Field(default_factory=SkillRouting)
     overflow: OverflowRule | None = None
     callback: CallbackOffer | None = None
+    callback_requests: CallbackRequests | None = None
     closed: ClosedRule | None = None
     survey: SurveyOffer | None = None
     # Wrap-up (disposition) codes the agent picks after a call, with a label per page language

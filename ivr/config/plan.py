@@ -14,7 +14,8 @@ NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 DialledNumber = Annotated[str, StringConstraints(pattern=r"^(\+[1-9][0-9]{6,14}|[0-9]{2,15})$")]
 
 
-RefKind = Literal["node", "prompt", "group", "schedule", "language"]
+# callback_group: an agent group that takes callback requests (its `callback_requests` is set).
+RefKind = Literal["node", "prompt", "group", "callback_group", "schedule", "language"]
 FieldPath = tuple[str | int, ...]
 
 

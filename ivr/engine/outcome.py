@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-OutcomeKind = Literal["queue", "transfer", "hangup", "message"]
+# callback: the caller asked to be called back at the next opening (the inbound route books it).
+OutcomeKind = Literal["queue", "transfer", "hangup", "message", "callback"]
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ async def _request(app: App, session: AgiSession) -> None:
         await say("callback-unavailable")
         return
     try:
-        number = await _ask_number(session, channel, say, callback_number(presented_caller(session.headers)))
+        number = await ask_number(session, channel, say, callback_number(presented_caller(session.headers)))
     except CallerHungUp:
         call.log.info("caller hung up during the callback dialogue")
         return
@@ -106,8 +106,10 @@ async def _request(app: App, session: AgiSession) -> None:
     await channel.set_variable(IVR_RESULT, "callback")
 
 
-async def _ask_number(session: AgiSession, channel: AgiChannel, say: Say, known: str | None) -> str | None:
-    """The number the caller confirms: the one they call from, or one they enter. None: back to queue."""
+async def ask_number(session: AgiSession, channel: AgiChannel, say: Say, known: str | None, *,
+                     confirm: str = "callback-confirm") -> str | None:
+    """The number the caller confirms: the one they call from, or one they enter (always, when the
+    caller ID is withheld or not one we call). None: they pressed star or gave none."""
     candidate = known
     for _ in range(_MAX_TRIES):
         if candidate is None:
@@ -122,7 +124,7 @@ async def _ask_number(session: AgiSession, channel: AgiChannel, say: Say, known:
             reply = await session.command("SAY DIGITS", last_digits(candidate), "*12")
             code = reply.result_int() if reply.code == 200 else 0
             key = chr(code) if code > 0 else ""
-        key = key or await say("callback-confirm", "*12") or await channel.wait_for_key(_KEY_WAIT_S)
+        key = key or await say(confirm, "*12") or await channel.wait_for_key(_KEY_WAIT_S)
         if key == "1":
             return candidate
         if key == "*":

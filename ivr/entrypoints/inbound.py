@@ -32,6 +32,7 @@ from ivr.dialplan_variables import (
 from ivr.engine.interpreter import CallResult, run_call
 from ivr.engine.nodes.collect import shown_digits
 from ivr.engine.trace import TraceStep
+from ivr.entrypoints.callback_request import take_request
 from ivr.events import names
 from ivr.queues.overflow import Placement
 from ivr.queues.priority import REPEAT_REASON
@@ -84,6 +85,8 @@ async def handle(app: App, session: AgiSession) -> None:
                     language=result.language, tags=result.tags, nodes=result.nodes,
                     config_version=result.config_version, digits=digits,
                     repeat_caller=placement is not None and REPEAT_REASON in placement.reasons)
+    if going_on and result.outcome is not None and result.outcome.kind == "callback" and result.outcome.group:
+        await take_request(app, session, call, config, result.outcome.group, result.language, now)
     if going_on:
         if placement is not None:
             log.info("queue placement", group=placement.group, queue=placement.queue, priority=priority,

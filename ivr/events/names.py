@@ -15,6 +15,8 @@ callers are identified by `caller_ref` (a keyed-hash prefix) only.
 | answered | queue tracker (AgentConnect) | uniqueid, queue, agent, wait_s |
 | abandoned | queue tracker (QueueCallerAbandon) | uniqueid, queue, wait_s, position |
 | callback_requested / callback_placed | callback service | uniqueid, queue, callback_id |
+| callback_booked | callback service: a request left for the next opening | uniqueid, queue, callback_id, due_at |
+| callback_requests_waiting | callback service, when it changes (topic events/...) | queue, waiting |
 | transferred | inbound route / dialplan UserEvent | target |
 | call_ended | AMI Hangup of a tracked call, or the route | uniqueid, duration_s |
 | agent_state | agent tracker | agent, state, reason, queues |
@@ -41,6 +43,10 @@ ANSWERED = "answered"
 ABANDONED = "abandoned"
 CALLBACK_REQUESTED = "callback_requested"
 CALLBACK_PLACED = "callback_placed"
+# A callback request left outside opening hours, to be placed at the next opening.
+CALLBACK_BOOKED = "callback_booked"
+# How many requests of a queue wait for their opening (not placed yet), when that changes.
+CALLBACK_REQUESTS_WAITING = "callback_requests_waiting"
 TRANSFERRED = "transferred"
 CALL_ENDED = "call_ended"
 AGENT_STATE = "agent_state"

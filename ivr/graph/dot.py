@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ivr.config.model import WEEKDAYS, Schedule
 from ivr.engine.nodes.base import NodeBase
+from ivr.engine.nodes.callback_request import CallbackRequestNode
 from ivr.engine.nodes.collect import CollectNode
 from ivr.engine.nodes.hangup import HangupNode
 from ivr.engine.nodes.hours import HoursNode
@@ -26,6 +27,7 @@ STYLES = {
     "queue": ("cylinder", "#c9efc9"),
     "transfer": ("box3d", "#cdeff0"),
     "hangup": ("octagon", "#f6cccc"),
+    "callback_request": ("cylinder", "#f2e3c9"),
 }
 PROBLEM = "#c00000"
 EDGE_COLOURS = {"open": "#2e7d32", "closed": "#b71c1c", "holiday": "#ad1457", "fallback": "#757575"}
@@ -114,6 +116,11 @@ def _details(node: NodeBase, picture: PlanPicture) -> list[str]:
         lines += [f"priority {node.priority}"] if node.priority else []
     elif isinstance(node, TransferNode):
         lines.append(f"to {node.target}")
+    elif isinstance(node, CallbackRequestNode):
+        group = picture.groups.get(node.group)
+        requests = group.callback_requests if group else None
+        lines.append(f"call back from {group.queue}" if group else f"group {node.group} (unknown)")
+        lines += [f"at the next opening ({requests.schedule}), {requests.per_day} a day"] if requests else []
     elif isinstance(node, HangupNode) and node.reason:
         lines.append(f"reason: {node.reason}")
     return lines

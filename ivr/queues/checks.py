@@ -16,6 +16,11 @@ CALLBACK_PROMPTS = ("callback-offer", "callback-your-number", "callback-confirm"
 # System prompts of the after-call survey (route `inbound`'s offer, route `survey`'s question).
 SURVEY_PROMPTS = ("survey-offer", "survey-question", "survey-invalid", "survey-thanks")
 
+# ...and those the after-hours request dialogue plays (ivr/entrypoints/callback_request.py).
+REQUEST_PROMPTS = ("callback-your-number", "callback-confirm-request", "callback-enter-number",
+                   "callback-invalid-number", "callback-booked", "callback-request-unavailable", "callback-limit",
+                   "callback-not-booked")
+
 
 def check_queues(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
     problems: list[Problem] = []
@@ -49,6 +54,17 @@ def check_queues(config: ConfigSet, loaded: LoadedFiles) -> list[Problem]:
                     problems.append(doc.problem((*where, "closed", "prompt"),
                                                 *unknown_name("system prompt", group.closed.prompt,
                                                               rules.system_prompts)))
+            requests = group.callback_requests
+            if requests is not None:
+                if requests.schedule not in rules.schedules:
+                    problems.append(doc.problem((*where, "callback_requests", "schedule"),
+                                                *unknown_name("schedule", requests.schedule, rules.schedules)))
+                lacking = [p for p in REQUEST_PROMPTS if p not in rules.system_prompts]
+                if lacking:
+                    problems.append(doc.problem((*where, "callback_requests"), f"group '{name}' takes callback "
+                                                f"requests but routing_rules.yaml has no system prompt "
+                                                f"{', '.join(lacking)}", "add them under system_prompts (see the "
+                                                "shipped routing_rules.yaml)"))
             for index, language in enumerate(group.skills.languages):
                 if language not in rules.languages:
                     problems.append(replace(doc.problem(

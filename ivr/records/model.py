@@ -6,6 +6,7 @@ Outcomes (final once `ended` is set; `in_menu` and `queued` only appear on calls
 |---|---|
 | answered | an agent answered (AgentConnect), whatever happened before |
 | callback | the caller asked to be called back (callback_requested) |
+| callback_request | the caller left a number to be called back at the next opening (callback_booked) |
 | abandoned | the caller hung up while waiting in a queue (QueueCallerAbandon) |
 | transferred | the menu sent the call to another number |
 | closed_hours | the menu played a closed message (hangup node whose reason starts with `closed`) |
@@ -26,8 +27,8 @@ COLUMNS = (
     "abandoned_after_s", "abandoned_position", "talk_s", "wrapup_s", "total_s", "caller_ref", "updated_at",
     "wrapup_code", "survey_opt_in", "survey_score",
 )
-FINAL_OUTCOMES = ("answered", "callback", "abandoned", "transferred", "closed_hours", "message", "menu_hangup",
-                  "unknown")
+FINAL_OUTCOMES = ("answered", "callback", "callback_request", "abandoned", "transferred", "closed_hours", "message",
+                  "menu_hangup", "unknown")
 
 
 def _round(value: float | None) -> float | None:
@@ -54,6 +55,7 @@ class CallRecord:
     abandoned_wait_s: float | None = None  # Asterisk's HoldTime, when we missed the join
     abandoned_position: int | None = None
     callback: bool = False
+    callback_request: bool = False  # booked for the next opening (ivr/entrypoints/callback_request.py)
     transferred: bool = False
     talk_s: float | None = None
     wrapup_s: float | None = None
@@ -68,11 +70,13 @@ class CallRecord:
             return "answered"
         if self.callback:
             return "callback"
+        if self.callback_request:
+            return "callback_request"
         if self.abandoned_at is not None:
             return "abandoned"
         if self.transferred or self.menu_outcome == "transfer":
             return "transferred"
-        if self.menu_outcome in ("hangup", "message"):
+        if self.menu_outcome in ("hangup", "message", "callback"):  # callback: a request not booked
             return "closed_hours" if (self.reason or "").startswith("closed") else "message"
         if self.menu_outcome == "abandoned":
             return "menu_hangup"

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 # Events that change what the stored record says (others only update memory).
 _MILESTONES = frozenset({names.CALL_STARTED, names.IVR_NODE, names.MENU_FINISHED, names.QUEUED, names.ANSWERED,
-                         names.ABANDONED, names.CALLBACK_REQUESTED, names.TRANSFERRED, names.CALL_ENDED,
-                         names.WRAPUP, names.SURVEY_OPTED_IN, names.SURVEY_ANSWERED})
+                         names.ABANDONED, names.CALLBACK_REQUESTED, names.CALLBACK_BOOKED, names.TRANSFERRED,
+                         names.CALL_ENDED, names.WRAPUP, names.SURVEY_OPTED_IN, names.SURVEY_ANSWERED})
 _CALL_EVENTS = _MILESTONES | {names.LANGUAGE_CHOSEN, names.POSITION_CHANGED}
 
 
@@ -94,6 +94,8 @@ class CallRecorder:
             record.queue = data.get("queue") or record.queue
         elif event == names.CALLBACK_REQUESTED:
             record.callback = True
+        elif event == names.CALLBACK_BOOKED:
+            record.callback_request = True
         elif event == names.TRANSFERRED:
             record.transferred = True
         elif event == names.WRAPUP:

@@ -38,6 +38,8 @@ class Stats:
     avg_wait_s: float | None
     p90_wait_s: float | None
     avg_handle_s: float | None
+    # Callers who left a number to be called back at the next opening (callback_request node).
+    callback_requests: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +89,7 @@ def stats(group: str, calls: list[ReportCall], *, all_calls: int, sl_target_s: f
         offered=offered, answered=len(answered), abandoned=len(abandoned), short_abandoned=len(short),
         answered_in_target=in_target, service_level=in_target / base if base > 0 else None,
         avg_wait_s=_mean(waits), p90_wait_s=percentile_nearest_rank(waits, 90), avg_handle_s=_mean(handle),
+        callback_requests=sum(1 for c in calls if c.outcome == "callback_request"),
     )
 
 

@@ -9,7 +9,8 @@ import json
 from ivr.reports.compute import Report, Stats
 
 CSV_COLUMNS = ("section", "group", "calls", "share", "offered", "answered", "abandoned", "short_abandoned",
-               "answered_in_target", "service_level", "avg_wait_s", "p90_wait_s", "avg_handle_s")
+               "answered_in_target", "service_level", "avg_wait_s", "p90_wait_s", "avg_handle_s",
+               "callback_requests")
 SECTION_TITLES = {"hour": "Per hour of day", "weekday": "Per weekday", "service": "Per IVR choice (service)",
                   "department": "Per department (cost allocation)", "language": "Per language",
                   "queue": "Per queue", "wrapup_code": "Per wrap-up code (answered calls)"}
@@ -53,6 +54,7 @@ def as_table(report: Report) -> str:
         f"abandons) = {t.answered_in_target} ÷ {t.offered - t.short_abandoned})",
         f"  wait: average {_mmss(t.avg_wait_s)}, 90th percentile {_mmss(t.p90_wait_s)}; "
         f"average handle time {_mmss(t.avg_handle_s)}",
+        f"  callback requests left for the next opening {t.callback_requests}",
     ]
     parts = ["\n".join(head)]
     for name, rows in report.sections.items():

@@ -36,6 +36,7 @@ class Today:
     in_target: int = 0
     abandoned: int = 0
     short_abandoned: int = 0
+    callback_requests: int = 0  # numbers left today to be called back at the next opening
 
     @property
     def service_level(self) -> float | None:
@@ -61,6 +62,7 @@ class WallboardState:
         self._day = self._local_day()
         self._changed = asyncio.Event()
         self._nodes: dict[str, NodeHealth] = {}
+        self._requests_waiting: dict[str, int] = {}  # callback requests waiting for the opening
 
     def emit(self, event: str, call: ActiveCall | None = None, **data: Any) -> None:
         queue = str(data.get("queue") or "")
@@ -71,6 +73,10 @@ class WallboardState:
             today = self._counts(queue)
             today.answered += 1
             today.in_target += float(data.get("wait_s") or 0) <= self.sl_target_s
+        elif event == names.CALLBACK_REQUESTS_WAITING and queue:
+            self._requests_waiting[queue] = int(data.get("waiting") or 0)
+        elif event == names.CALLBACK_BOOKED and queue:
+            self._counts(queue).callback_requests += 1
         elif event == names.ABANDONED and queue:
             today = self._counts(queue)
             today.abandoned += 1
@@ -113,11 +119,13 @@ class WallboardState:
             self._day, self._today = self._local_day(), {}
         now = self._clock()
         queues = []
-        for name in sorted(set(self._snapshots) | set(self._today)):
+        waiting = {queue: count for queue, count in self._requests_waiting.items() if count}
+        for name in sorted(set(self._snapshots) | set(self._today) | set(waiting)):
             snap = self._snapshots.get(name, {"queue": name, "waiting": 0, "longest_wait_s": 0, "agents": {},
                                              "members": [], "callers": []})
             queues.append({**snap, "queue": name, "age_s": round(now - self._snapshot_at.get(name, now), 1),
-                           "today": self._today.get(name, Today()).as_dict()})
+                           "today": self._today.get(name, Today()).as_dict(),
+                           "requests_waiting": waiting.get(name, 0)})
         return {"site": self.site, "version": self.version, "ts": now, "sl_target_s": self.sl_target_s,
                 "short_abandon_s": self.short_abandon_s, "queues": queues,
                 "nodes": [health.as_dict(now) for _, health in sorted(self._nodes.items())]}

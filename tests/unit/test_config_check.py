@@ -124,7 +124,8 @@ def test_unknown_node_kind_suggests_the_closest_kind(break_file: Break, problems
     assert where(problems) == [(PLAN, 10, 11)]
     assert problems[0].message == "node 'welcome' has unknown kind 'plya'"
     assert problems[0].hint.startswith("did you mean 'play'?")
-    assert "known kinds: collect, hangup, hours, language, menu, play, queue, set, transfer" in problems[0].hint
+    assert "known kinds: callback_request, collect, hangup, hours, language, menu, play, queue, set, transfer" \
+        in problems[0].hint
     lines = assert_cli_reports(capsys, problems)
     assert lines[0].startswith("dialplans/mini.yaml:10:11: error: node 'welcome' has unknown kind 'plya'")
     assert "did you mean 'play'?" in lines[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ivr.engine.nodes.base import NodeBase
+from ivr.engine.nodes.callback_request import CallbackRequestNode
 from ivr.engine.nodes.collect import CollectNode
 from ivr.engine.nodes.hangup import HangupNode
 from ivr.engine.nodes.hours import HoursNode
@@ -20,7 +21,7 @@ NODE_KINDS: MappingProxyType[str, type[NodeBase]] = MappingProxyType(
         cls.kind_name: cls
         for cls in (
             PlayNode, MenuNode, CollectNode, HoursNode, LanguageNode, SetNode, QueueNode, TransferNode,
-            HangupNode,
+            HangupNode, CallbackRequestNode,
         )
     }
 )

@@ -46,7 +46,12 @@ function renderQueue(q, elapsed) {
   }
   card.append(list);
   const t = q.today;
-  card.append(el("div", { class: "empty" }, `today: ${t.answered} answered, ${t.abandoned} abandoned`));
+  card.append(el("div", { class: "empty" }, `today: ${t.answered} answered, ${t.abandoned} abandoned, `
+    + `${t.callback_requests || 0} callback requests left`));
+  if (q.requests_waiting) {
+    card.append(el("div", { class: "requests", "data-requests-waiting": q.requests_waiting },
+      `${q.requests_waiting} to call back at the opening`));
+  }
   return card;
 }
 

@@ -41,7 +41,9 @@ def pjsip_edge(cluster: Cluster | None, trunk: Trunk | None) -> str:
         "; The operator's PAI/RPID pass through Kamailio unchanged: the citizen's number and privacy.",
         "trust_id_inbound = yes", "",
         f"[{ENDPOINT}-identify]", "type = identify", f"endpoint = {ENDPOINT}",
-        f"match = {cluster.edge.address}", "",
+        "; The port too: the phones' own calls come from the edge's other port (kamailio.cfg PHONES_PORT) and",
+        "; are identified by the phone's user name (pjsip_agents.conf).",
+        f"match = {cluster.edge.address}:{cluster.edge.port}", "",
     ])
 
 

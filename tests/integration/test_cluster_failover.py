@@ -1,21 +1,33 @@
-"""The cluster of docs/cluster.md under steady SIP traffic (harness/cluster.py, cluster_drill.py):
-Kamailio in front of two Asterisk nodes (sandbox instances 7 and 8 in network namespaces), two
-daemons on one PostgreSQL schema and the shared broker, SIPp citizens calling through Kamailio into
-the main menu and kc-streets. A daemon and then an Asterisk node are SIGKILLed and restarted.
+"""The cluster of docs/cluster.md (harness/cluster.py, cluster_drill.py): Kamailio in front of two
+Asterisk nodes (sandbox instances 7 and 8 in network namespaces), two daemons on one PostgreSQL
+schema and the shared broker. Both tests share one cluster (starting it takes about 20 s):
+
+1. Steady SIP traffic, SIPp citizens calling through Kamailio into the main menu and kc-streets; a
+   daemon and then an Asterisk node are SIGKILLed and restarted.
+2. An agent's phone registers at Kamailio once; a citizen's call through the edge rings it from the
+   node that took the call; that node is SIGKILLed; the next call lands on the other node and rings
+   the same registration.
 
 It needs neither the session's sandbox (instance N) nor anything of another run: the module turns
-the directory's autouse sandbox fixture off.
+the directory's autouse sandbox fixture off. A second run beside another one: IVR_CLUSTER_PREFIX,
+IVR_CLUSTER_SUBNET and IVR_CLUSTER_INSTANCES (harness/cluster.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness.cluster import ClusterRun
+from harness.cluster import CALLER_ADDRESS, HOST_ADDRESS, PREFIX, ClusterRun, Node
+from harness.cluster_calls import CallRecord, Traffic
 from harness.cluster_drill import drill
+from harness.sipp import SipMessage, agent_passwords, agent_phone
 
 from ivr.testing.postgres import pg_schema
 
@@ -27,10 +39,10 @@ def _asterisk_running() -> None:
     """Overrides conftest's: the cluster starts its own two Asterisk nodes."""
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[ClusterRun]:
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterRun]:
     with pg_schema() as db_url:
-        run = ClusterRun(tmp_path, db_url=db_url)
+        run = ClusterRun(tmp_path_factory.mktemp("cluster"), db_url=db_url)
         try:
             run.start()
             yield run
@@ -59,3 +71,103 @@ def test_calls_keep_flowing_when_a_daemon_and_an_asterisk_node_die(cluster: Clus
     assert figures.node_calls_after_rejoin > 0
     # Calls in progress on the killed node are lost (their media went to it): counted, not hidden.
     assert figures.failed_calls == figures.node_calls_in_progress
+
+
+# --- agents' phones at the edge ----------------------------------------------------------------------
+
+AGENT, EXTENSION = "david.lind", "1004"  # groups building and streets: kc-streets rings him
+STAND_INS = ("Local/5001@agent-sim/n", "Local/5002@agent-sim/n")  # the sandbox's static kc-streets members
+
+
+def agents_cli(config: Path, node: Node, *args: str) -> str:
+    """`ivr agents ...` against one node's AMI, as an operator would run it."""
+    done = subprocess.run([sys.executable, "-m", "ivr", "agents", *args],
+                          capture_output=True, text=True, timeout=60, check=False, env=node.ami_env(), cwd=config)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def queue_show(node: Node) -> str:
+    return node.sandbox("cli", "queue show kc-streets").stdout
+
+
+def one_call(run: ClusterRun, work: Path, hold: float) -> CallRecord:
+    """A citizen through Kamailio into kc-streets (keys 2, 4); the call's record once it has ended."""
+    assert run.network is not None
+    edge = f"{run.network.cluster.edge.address}:{run.network.cluster.edge.port}"
+    traffic = Traffic(work, f"{PREFIX}-call", CALLER_ADDRESS, edge, rate=1.0, total=1, hold=hold)
+    traffic.start()
+    traffic.wait(timeout=hold + 60)
+    calls = traffic.calls()
+    assert len(calls) == 1, calls
+    return calls[0]
+
+
+def via_hosts(message: SipMessage) -> list[str]:
+    return [via.split()[1].split(";")[0].split(":")[0] for value in message.headers.get_all("Via")
+            for via in value.split(",")]
+
+
+@pytest.mark.timeout(240)
+async def test_a_phone_registered_at_the_edge_is_rung_from_whichever_node_takes_the_call(
+        cluster: ClusterRun, tmp_path: Path) -> None:
+    assert cluster.edge is not None and cluster.network is not None and cluster.passwords is not None
+    assert cluster.config is not None
+    edge = cluster.network.cluster.edge
+    nodes = list(cluster.nodes.values())
+    password = agent_passwords(cluster.passwords.parent)[EXTENSION]
+    for node in nodes:  # only the real agent answers kc-streets here
+        for member in STAND_INS:
+            node.sandbox("cli", f"queue pause member {member} queue kc-streets reason cluster-test")
+    started = time.monotonic()
+    async with agent_phone(EXTENSION, password, answer_after=0.5, talk=3.0, stay=200, workdir=tmp_path / "phone",
+                           host=HOST_ADDRESS, registrar=f"{edge.address}:{edge.port}") as phone:
+        registered_s = time.monotonic() - started
+        # The phone's *45 goes through the edge to a live node, which knows it as endpoint 1004 (the
+        # edge authenticated it); the agent route logs the agent in.
+        login = await phone.dial("*45")
+        assert any(m.status == 200 and m.cseq_method == "INVITE" for m in login.messages)
+        in_queue = [node.name for node in nodes if f"PJSIP/{EXTENSION}" in queue_show(node)]
+        assert in_queue, "*45 through the edge logged the agent in nowhere"
+        # Members are per node: log the agent in on the others as well (docs/cluster.md).
+        for node in nodes:
+            if node.name not in in_queue:
+                await asyncio.to_thread(agents_cli, cluster.config, node, "login", AGENT)
+        assert all(f"PJSIP/{EXTENSION}" in queue_show(node) for node in nodes)
+
+        first = await asyncio.to_thread(one_call, cluster, tmp_path / "call-1", 25.0)
+        assert first.final_status == 200 and not first.failed, first
+        taker = next(node for node in nodes if node.address == first.node)
+        other = next(node for node in nodes if node is not taker)
+        rung = await phone.rung(timeout=10, count=1)
+        assert rung.direction == "received" and edge.address in (rung.header("Record-Route") or "")
+        assert taker.address in via_hosts(rung), via_hosts(rung)  # sent by the node that took the call
+
+        taker.kill()
+        killed_at = time.monotonic()
+        failover_s = cluster.wait_states({taker.address: "I"}, timeout=15)
+        second = await asyncio.to_thread(one_call, cluster, tmp_path / "call-2", 25.0)
+        assert second.final_status == 200 and not second.failed, second
+        assert second.node == other.address
+        rung_again = await phone.rung(timeout=10, count=2)
+        assert other.address in via_hosts(rung_again), via_hosts(rung_again)
+        # The same registration served both: the phone sent its REGISTER (and the authenticated
+        # retry) once, before the first call.
+        registers = [m for m in phone.messages() if m.method == "REGISTER" and m.direction == "sent"]
+        assert len(registers) == 2, [m.start_line for m in registers]
+        answered = {m.header("Call-ID") for m in phone.messages() if m.direction == "sent" and m.status == 200
+                    and m.cseq_method == "INVITE"}
+        assert answered == {rung.header("Call-ID"), rung_again.header("Call-ID")}
+        # The phone's hang-up went back through the edge to the node (its BYE answered 200 each time).
+        byes = [m for m in phone.messages() if m.direction == "received" and m.cseq_method == "BYE" and m.status]
+        assert [m.status for m in byes] == [200, 200], [m.start_line for m in byes]
+        print(f"\nregistered at the edge in {registered_s:.2f} s; first call on {taker.name}, answered "
+              f"{(first.answered_at or 0) - first.invited_at:.2f} s after its INVITE; {taker.name} killed, out "
+              f"after {failover_s:.2f} s; second call on {other.name} "
+              f"{time.monotonic() - killed_at:.1f} s after the kill, rung the same registration")
+    for node in (other,):
+        await asyncio.to_thread(agents_cli, cluster.config, node, "logout", AGENT)
+        for member in STAND_INS:
+            node.sandbox("cli", f"queue unpause member {member} queue kc-streets")
+    taker.sandbox("start")  # the cluster whole again for whatever runs after
+    cluster.wait_states({taker.address: "A"}, timeout=15)

@@ -7,12 +7,14 @@ import contextlib
 import gc
 import os
 import signal
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
+from ivr.agents.control import AgentControl
 from ivr.agi.server import FastAgiServer
 from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
@@ -22,6 +24,7 @@ from ivr.callbacks.sealing import NumberSeal
 from ivr.callbacks.service import CallbackService
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
+from ivr.cluster.agents import AgentSession, AgentSessions
 from ivr.cluster.link import ClusterLink
 from ivr.config.holder import ConfigHolder
 from ivr.contacts.dial_end import DialEndListener
@@ -204,17 +207,38 @@ class Daemon:
 
     def _wire_cluster(self) -> None:
         """Several daemons (docs/cluster-operations.md): this node's health on the broker, the other
-        nodes' on the wallboard, and `ivr reload --all` arriving as a command."""
+        nodes' on the wallboard, `ivr reload --all` arriving as a command, and (with a `cluster:`) the
+        agents' queue sessions on every node's Asterisk (ivr.cluster.agents)."""
         settings = self.settings
         if self.mqtt is None:
             self.cluster: ClusterLink | None = None
             return
         wallboard = self.wallboard
+        sessions = AgentSessions(settings.node_id, lambda: self.app.config.current, self._agent_control,
+                                 self._publish_agent, time.time)
         self.cluster = ClusterLink(self.mqtt.config, settings.node_id, self.health, every_s=settings.cluster_health_s,
                                    on_reload=lambda _by: self.request_reload(),
                                    on_nodes=wallboard.state.set_nodes if wallboard else None,
+                                   on_agent=lambda session: self._spawn(sessions.received(session)),
                                    key=settings.cluster_key.encode())
+        self.app.agent_sessions = sessions
+        # A node whose Asterisk restarted (or whose AMI was away) gets every agent's session again.
+        self.ami.on_reconnect(lambda: self._spawn(sessions.reapply()))
         self._services.append(self.cluster)
+
+    def _agent_control(self) -> AgentControl | None:
+        if not self.ami.connected:
+            return None
+        return AgentControl(self.ami, self.settings.agent_interface, self.settings.agent_browser_interface)
+
+    async def _publish_agent(self, session: AgentSession) -> None:
+        assert self.cluster is not None
+        await self.cluster.publish_agent(session)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def health(self) -> dict[str, object]:
         """What this node publishes about itself (ivr.cluster.health): never a number or a name."""

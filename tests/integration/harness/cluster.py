@@ -17,6 +17,7 @@ what only a multi-host layout needs: AMI listening on the node's address for its
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -29,7 +30,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.cluster.agents import session_topic
+from ivr.cluster.reader import publish
 from ivr.config.model import Cluster
+from ivr.events.mqtt import MessageBuilder, MqttConfig, OutMessage
 from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[3]
@@ -45,6 +49,7 @@ SUBNET = os.environ.get("IVR_CLUSTER_SUBNET", EXAMPLE_SUBNET)
 HOST_ADDRESS = f"{SUBNET}.1"  # this machine's own end of the bridge
 CALLER_ADDRESS = f"{SUBNET}.20"
 NETMASK = 24
+SITE = "clusterdemo" if PREFIX == "ivrc" else f"clusterdemo{PREFIX}"  # MQTT topics of this run only
 # Sandbox instances of the two nodes (never 0..6: other runs use them).
 INSTANCES = dict(zip(("ast-a", "ast-b"),
                      (int(n) for n in os.environ.get("IVR_CLUSTER_INSTANCES", "7,8").split(",")), strict=True))
@@ -67,6 +72,19 @@ def _run(*command: str, timeout: float = 60, check: bool = True,
     return done
 
 
+def clear_agent_sessions(config: Path) -> None:
+    """The broker keeps the agents' sessions (retained, ivr.cluster.agents) of an earlier run on this
+    site; the daemons would log those agents in again. An empty retained message deletes each."""
+    builder = MessageBuilder(SITE)
+    mqtt = MqttConfig("127.0.0.1", 1883, SITE)
+
+    async def clear() -> None:
+        for agent in load_config([config]).agents:
+            await publish(mqtt, OutMessage(session_topic(builder, agent), b"", qos=1, retain=True))
+
+    asyncio.run(clear())
+
+
 def cluster_config(work: Path) -> tuple[Path, Cluster]:
     """A config folder: the repository's menus and agents, routing_rules.yaml with the example's
     `cluster:` and a site of its own (its MQTT topics are not the production site's)."""
@@ -77,7 +95,7 @@ def cluster_config(work: Path) -> tuple[Path, Cluster]:
     for name in ("dialplans", "agents"):
         shutil.copytree(REPO / name, config / name)
     rules = (REPO / "routing_rules.yaml").read_text(encoding="utf-8")
-    site = "clusterdemo" if PREFIX == "ivrc" else f"clusterdemo{PREFIX}"  # MQTT topics of this run only
+    site = SITE
     rules = "\n".join(f"site: {site}" if line.startswith("site:") else line for line in rules.splitlines())
     example = EXAMPLE.read_text(encoding="utf-8").replace(f"{EXAMPLE_SUBNET}.", f"{SUBNET}.")
     (config / "routing_rules.yaml").write_text(rules + "\n" + example, encoding="utf-8")
@@ -220,7 +238,9 @@ class Daemon:
         env = {**os.environ, "IVR_AGI_HOST": self.address, "IVR_AGI_ALLOWED_PEERS": self.peers,
                "IVR_AMI_HOST": self.node.address, "IVR_AMI_PORT": str(self.node.ami_port), "IVR_AMI_USER": "ivr",
                "IVR_AMI_SECRET": AMI_SECRET, "IVR_DB_URL": self.db_url, "IVR_MQTT_HOST": "127.0.0.1",
-               "IVR_WALLBOARD_PORT": "0", "IVR_HASH_KEY": HASH_KEY}
+               "IVR_WALLBOARD_PORT": "0", "IVR_HASH_KEY": HASH_KEY,
+               # One name per daemon: the broker drops a client whose id (ivr-node-<node>) another takes.
+               "IVR_NODE_ID": self.name}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ivr", "run", "--config", str(self.config), "--agi-port", str(self.port),
@@ -329,6 +349,7 @@ class ClusterRun:
     def start(self, say: object = print) -> None:
         log = say if callable(say) else print
         self.config, cluster = cluster_config(self.work)
+        clear_agent_sessions(self.config)
         self.passwords = self.work / "pjsip_agents_auth.conf"
         _run(sys.executable, "-m", "ivr", "asterisk", "passwords", "--config", str(self.config),
              "--out", str(self.passwords))

@@ -166,15 +166,15 @@ async def test_a_phone_registered_at_the_edge_is_rung_from_whichever_node_takes_
         byes = [m for m in phone.messages() if m.direction == "received" and m.cseq_method == "BYE" and m.status]
         assert [m.status for m in byes] == [200, 200], [m.start_line for m in byes]
 
-        # Logout while the taker is down; it comes back with the member its own astdb kept, and its
-        # daemon takes the member out again once its AMI is back (the session is replayed).
-        await phone.dial("*46")
-        await on_every_node([other], lambda line: not line, "the logout")
+        # The taker comes back empty (the sandbox starts without an astdb, like a replaced host): its
+        # daemon logs the agent in on it again once its AMI is back (the sessions are replayed).
         restarted = time.monotonic()
         await asyncio.to_thread(taker.sandbox, "start")
         cluster.wait_states({taker.address: "A"}, timeout=15)
-        await on_every_node([taker], lambda line: not line, "the logout on the restarted node", timeout=60)
-        figures["restarted_node_logged_out_after_start_s"] = round(time.monotonic() - restarted, 2)
+        await on_every_node([taker], bool, "the agent on the restarted node", timeout=60)
+        figures["member_back_on_restarted_node_s"] = round(time.monotonic() - restarted, 2)
+        await phone.dial("*46")
+        await on_every_node(nodes, lambda line: not line, "the logout")
     for node in nodes:
         for stand_in in STAND_INS:
             node.sandbox("cli", f"queue unpause member {stand_in} queue kc-streets")

@@ -27,6 +27,7 @@ from ivr.clock import Clock
 from ivr.cluster.agents import AgentSession, AgentSessions
 from ivr.cluster.link import ClusterLink
 from ivr.config.holder import ConfigHolder
+from ivr.config.loader import ConfigSet
 from ivr.contacts.dial_end import DialEndListener
 from ivr.contacts.precall import GatewayKey, PrecallNotifier
 from ivr.contacts.purge import PurgeLoop
@@ -75,6 +76,13 @@ def build_app(settings: Settings) -> App:
                clock=Clock(zone, allow_test_clock=settings.allow_test_clock))
 
 
+def reconnect_max_s(settings: Settings, config: ConfigSet) -> float:
+    """IVR_AMI_RECONNECT_MAX_S, or by default 30 s, 5 s in a cluster (docs/cluster.md)."""
+    if settings.ami_reconnect_max_s > 0:
+        return max(settings.ami_reconnect_max_s, 0.5)
+    return 5.0 if config.rules.cluster is not None else 30.0
+
+
 def bind_route(app: App, entry: EntryPoint, leak: CallLeak | None = None) -> Callable[[AgiSession], Awaitable[None]]:
     async def route(session: AgiSession) -> None:
         try:
@@ -108,6 +116,7 @@ class Daemon:
                                     logger=structlog.get_logger("ivr.agi"))
         self.pid_file = settings.state_dir / "ivr.pid"
         self.ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret,
+                             reconnect_backoff=(0.5, reconnect_max_s(settings, self.app.config.current)),
                              logger=structlog.get_logger("ivr.ami"))
         self.app.ami = self.ami
         self._ami_task: asyncio.Task[None] | None = None

@@ -17,8 +17,10 @@ from ivr.asterisk_gen.pjsip import pjsip_agents
 from ivr.cli import main
 from ivr.cluster.agents import AgentSession, AgentSessions, after, parse_session, session_message
 from ivr.config.loader import ConfigSet
+from ivr.daemon import reconnect_max_s
 from ivr.events.mqtt import MessageBuilder
 from ivr.kamailio_gen import REALM, phone_extensions, phones_cfg
+from ivr.settings import Settings
 from ivr.testing.fake_ami import FakeAmi
 from ivr.validate import load_config
 
@@ -161,3 +163,11 @@ def test_desk_phones_behind_the_edge_trust_only_its_address(cluster_config: Conf
     assert "auth = agent-web1004-auth" in block  # the browser softphone still registers at a node
     single = pjsip_agents(shipped_config)
     assert "auth = agent-1004-auth" in single and "permit =" not in single
+
+
+def test_a_cluster_node_retries_its_asterisk_sooner(cluster_config: ConfigSet, shipped_config: ConfigSet,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    assert reconnect_max_s(Settings(), cluster_config) == 5.0
+    assert reconnect_max_s(Settings(), shipped_config) == 30.0
+    monkeypatch.setenv("IVR_AMI_RECONNECT_MAX_S", "12")
+    assert reconnect_max_s(Settings(), cluster_config) == 12.0

@@ -1,6 +1,6 @@
 """The cluster of docs/cluster.md (harness/cluster.py, cluster_drill.py): Kamailio in front of two
 Asterisk nodes (sandbox instances 7 and 8 in network namespaces), two daemons on one PostgreSQL
-schema and the shared broker. Both tests share one cluster (starting it takes about 20 s):
+schema and the shared broker. Both tests share one cluster (starting it takes 33-40 s here):
 
 1. Steady SIP traffic, SIPp citizens calling through Kamailio into the main menu and kc-streets; a
    daemon and then an Asterisk node are SIGKILLed and restarted.

@@ -118,7 +118,7 @@ class AgentSessions:
 
     def __init__(self, node: str, config: Callable[[], ConfigSet], control: Callable[[], AgentControl | None],
                  publish: Callable[[AgentSession], Awaitable[None]], clock: Callable[[], float],
-                 logger: FilteringBoundLogger | None = None) -> None:
+                 logger: FilteringBoundLogger | None = None, retry_s: float = 1.0, retries: int = 30) -> None:
         self.node = node
         self.config = config
         self.control = control
@@ -126,6 +126,10 @@ class AgentSessions:
         self.clock = clock
         self.sessions: dict[str, AgentSession] = {}
         self.applied = 0
+        # An Asterisk that has just started accepts AMI logins before app_queue is loaded ("Invalid/
+        # unknown command: QueueAdd"): a replay that fails is tried again, this often, this many times.
+        self.retry_s = retry_s
+        self.retries = retries
         self._lock = asyncio.Lock()  # applications never interleave (login before pause)
         self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.cluster.agents")
 
@@ -157,23 +161,31 @@ class AgentSessions:
     async def reapply(self) -> None:
         if not self.active:
             return
-        for session in list(self.sessions.values()):
-            await self._apply(session)
+        waiting = list(self.sessions.values())
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await asyncio.sleep(self.retry_s)
+            # A session changed meanwhile is applied by whoever changed it; only the same ones again.
+            waiting = [s for s in waiting if self.sessions.get(s.agent) == s and not await self._apply(s)]
+            if not waiting or self.control() is None:
+                return
 
-    async def _apply(self, session: AgentSession) -> None:
+    async def _apply(self, session: AgentSession) -> bool:
+        """True when this node's Asterisk now holds the session (or it concerns no known agent)."""
         config = self.config()
         if session.agent not in config.agents:
-            return
+            return True
         async with self._lock:
             control = self.control()
             if control is None:
-                return
+                return False
             try:
                 await apply_session(control, config, session)
             except (AgentError, AmiError) as exc:
                 self._log.warning("agent session not applied", agent=session.agent, by=session.by,
                                   error=str(exc)[:200])
-                return
+                return False
             self.applied += 1
             self._log.info("agent session applied", agent=session.agent, by=session.by,
                            logged_in=session.logged_in, paused=session.paused, device=session.device)
+            return True

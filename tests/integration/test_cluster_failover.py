@@ -173,8 +173,19 @@ async def test_a_phone_registered_at_the_edge_is_rung_from_whichever_node_takes_
         cluster.wait_states({taker.address: "A"}, timeout=15)
         await on_every_node([taker], bool, "the agent on the restarted node", timeout=60)
         figures["member_back_on_restarted_node_s"] = round(time.monotonic() - restarted, 2)
+        # The first daemon (the feature codes' first choice) SIGKILLed: *46 goes to the next one, which
+        # logs the agent out of its own node; the first daemon, started again, finds the session on the
+        # broker and logs the agent out of its node too.
+        first_daemon = cluster.daemons["ivr-1"]
+        first_daemon.kill()
         await phone.dial("*46")
-        await on_every_node(nodes, lambda line: not line, "the logout")
+        own = next(node for node in nodes if node is not first_daemon.node)
+        await on_every_node([own], lambda line: not line, "the logout through the second daemon")
+        assert member_line(first_daemon.node), "nobody should have logged the agent out of ivr-1's node yet"
+        restarted = time.monotonic()
+        await asyncio.to_thread(first_daemon.start)
+        await on_every_node(nodes, lambda line: not line, "the logout on every node")
+        figures["daemon_restarted_logout_applied_s"] = round(time.monotonic() - restarted, 2)
     for node in nodes:
         for stand_in in STAND_INS:
             node.sandbox("cli", f"queue unpause member {stand_in} queue kc-streets")

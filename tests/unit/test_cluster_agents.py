@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ivr.agents.control import AgentControl
+from ivr.ami.reply import AmiReply
 from ivr.asterisk_gen.pjsip import pjsip_agents
 from ivr.cli import main
 from ivr.cluster.agents import AgentSession, AgentSessions, after, parse_session, session_message
@@ -171,3 +172,23 @@ def test_a_cluster_node_retries_its_asterisk_sooner(cluster_config: ConfigSet, s
     assert reconnect_max_s(Settings(), shipped_config) == 30.0
     monkeypatch.setenv("IVR_AMI_RECONNECT_MAX_S", "12")
     assert reconnect_max_s(Settings(), cluster_config) == 12.0
+
+
+async def test_a_replay_that_asterisk_refuses_while_booting_is_tried_again(cluster_config: ConfigSet) -> None:
+    wire: list[AgentSession] = []
+    b = Node("ivr-2", cluster_config, wire, [50.0])
+    b.sessions.retry_s = 0.01
+    await b.sessions.received(AgentSession("anna.andersson", logged_in=True, at=10.0, by="ivr-1"))
+    b.ami.members.clear()  # restarted
+    refusals = [2]
+
+    def booting(fields: dict[str, object]) -> AmiReply:
+        if refusals[0] > 0:
+            refusals[0] -= 1
+            return AmiReply.error("Invalid/unknown command: QueueAdd. Use Action: ListCommands to show")
+        del b.ami._answers["queueadd"]  # loaded now: the fake's own QueueAdd from here on
+        return AmiReply.error("Invalid/unknown command: QueueAdd")
+
+    b.ami.answer("QueueAdd", booting)
+    await b.sessions.reapply()
+    assert ("kc-general", "PJSIP/1001") in b.ami.members

@@ -8,6 +8,7 @@ from ivr.ami.port import AmiPort
 from ivr.callbacks.service import CallbackService
 from ivr.calls import CallRegistry
 from ivr.clock import Clock
+from ivr.cluster.agents import AgentSessions
 from ivr.config.holder import ConfigHolder
 from ivr.contacts.services import ContactServices
 from ivr.events.sink import EventSink, FanoutSink
@@ -33,3 +34,5 @@ class App:
     contacts: ContactServices | None = None  # the contact registry and pre-call notices (ivr.contacts)
     spy: SpyService | None = None  # supervisors listening in (ivr.supervision), for the route `spy`
     recordings: RecordingKeeper | None = None  # recorded calls (ivr.recordings), when the daemon keeps them
+    # Agents' queue sessions on every node of a cluster (ivr.cluster.agents): told of each change made here.
+    agent_sessions: AgentSessions | None = None

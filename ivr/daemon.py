@@ -8,12 +8,13 @@ import gc
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
+from ivr.agents.control import AgentControl
 from ivr.agi.server import FastAgiServer
 from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
@@ -23,8 +24,10 @@ from ivr.callbacks.sealing import NumberSeal
 from ivr.callbacks.service import CallbackService
 from ivr.calls import CallRegistry
 from ivr.clock import Clock, SchedulerClock
+from ivr.cluster.agents import AgentSession, AgentSessions
 from ivr.cluster.link import ClusterLink
 from ivr.config.holder import ConfigHolder
+from ivr.config.loader import ConfigSet
 from ivr.contacts.dial_end import DialEndListener
 from ivr.contacts.precall import GatewayKey, PrecallNotifier
 from ivr.contacts.purge import PurgeLoop
@@ -76,6 +79,13 @@ def build_app(settings: Settings) -> App:
                clock=Clock(zone, allow_test_clock=settings.allow_test_clock))
 
 
+def reconnect_max_s(settings: Settings, config: ConfigSet) -> float:
+    """IVR_AMI_RECONNECT_MAX_S, or by default 30 s, 5 s in a cluster (docs/cluster.md)."""
+    if settings.ami_reconnect_max_s > 0:
+        return max(settings.ami_reconnect_max_s, 0.5)
+    return 5.0 if config.rules.cluster is not None else 30.0
+
+
 def bind_route(app: App, entry: EntryPoint, leak: CallLeak | None = None) -> Callable[[AgiSession], Awaitable[None]]:
     async def route(session: AgiSession) -> None:
         try:
@@ -109,6 +119,7 @@ class Daemon:
                                     logger=structlog.get_logger("ivr.agi"))
         self.pid_file = settings.state_dir / "ivr.pid"
         self.ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret,
+                             reconnect_backoff=(0.5, reconnect_max_s(settings, self.app.config.current)),
                              logger=structlog.get_logger("ivr.ami"))
         self.app.ami = self.ami
         self._ami_task: asyncio.Task[None] | None = None
@@ -211,16 +222,23 @@ class Daemon:
 
     def _wire_cluster(self) -> None:
         """Several daemons (docs/cluster-operations.md): this node's health on the broker, the other
-        nodes' on the wallboard, and `ivr reload --all` arriving as a command."""
+        nodes' on the wallboard, `ivr reload --all` arriving as a command, and (with a `cluster:`) the
+        agents' queue sessions on every node's Asterisk (ivr.cluster.agents)."""
         settings = self.settings
         if self.mqtt is None:
             self.cluster: ClusterLink | None = None
             return
         wallboard = self.wallboard
+        sessions = AgentSessions(settings.node_id, lambda: self.app.config.current, self._agent_control,
+                                 self._publish_agent, time.time)
         self.cluster = ClusterLink(self.mqtt.config, settings.node_id, self.health, every_s=settings.cluster_health_s,
                                    on_reload=lambda _by: self.request_reload(),
                                    on_nodes=wallboard.state.set_nodes if wallboard else None,
+                                   on_agent=lambda session: self._spawn(sessions.received(session)),
                                    key=settings.cluster_key.encode())
+        self.app.agent_sessions = sessions
+        # A node whose Asterisk restarted (or whose AMI was away) gets every agent's session again.
+        self.ami.on_reconnect(lambda: self._spawn(sessions.reapply()))
         self._services.append(self.cluster)
 
     def _wire_recordings(self) -> None:
@@ -236,6 +254,19 @@ class Daemon:
         self.recordings.attach(self.ami)
         self.app.recordings = self.recordings
         self._services.append(self.recordings)
+    def _agent_control(self) -> AgentControl | None:
+        if not self.ami.connected:
+            return None
+        return AgentControl(self.ami, self.settings.agent_interface, self.settings.agent_browser_interface)
+
+    async def _publish_agent(self, session: AgentSession) -> None:
+        assert self.cluster is not None
+        await self.cluster.publish_agent(session)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def health(self) -> dict[str, object]:
         """What this node publishes about itself (ivr.cluster.health): never a number or a name."""

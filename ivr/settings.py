@@ -43,6 +43,9 @@ class Settings:
     ami_secret: str = field(default_factory=lambda: read_secret("IVR_AMI_SECRET"))
     # `ivr asterisk reload` only: a separate AMI login (manager.conf [ivr-admin]) holding the `system`
     # class that Reload needs, so the daemon's own login does without it.
+    # The longest wait between two AMI reconnect attempts; 0: 30 s, or 5 s with a `cluster:` (a node that
+    # comes back takes calls from Kamailio within a second, and has no agents until its daemon is back).
+    ami_reconnect_max_s: float = field(default_factory=lambda: float(_env("IVR_AMI_RECONNECT_MAX_S", "0")))
     ami_admin_user: str = field(default_factory=lambda: _env("IVR_AMI_ADMIN_USER", "ivr-admin"))
     ami_admin_secret: str = field(default_factory=lambda: read_secret("IVR_AMI_ADMIN_SECRET"))
     state_dir: Path = field(default_factory=lambda: Path(_env("IVR_STATE_DIR", "var")))

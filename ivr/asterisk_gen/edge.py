@@ -45,7 +45,9 @@ def pjsip_edge(cluster: Cluster | None, trunk: Trunk | None) -> str:
         "; Who answered (an agent's name and extension) is never sent back out to the citizen.",
         "send_connected_line = no", "",
         f"[{ENDPOINT}-identify]", "type = identify", f"endpoint = {ENDPOINT}",
-        f"match = {cluster.edge.address}", "",
+        "; The port too: the phones' own calls come from the edge's other port (kamailio.cfg PHONES_PORT) and",
+        "; are identified by the phone's user name (pjsip_agents.conf).",
+        f"match = {cluster.edge.address}:{cluster.edge.port}", "",
     ])
 
 

@@ -14,7 +14,8 @@ original join time.
 
 Several daemons may share one store (docs/cluster-operations.md): each callback's stand-in is held by
 one node under a lease in the store (ivr/callbacks/leases.py), renewed every scan; a node that dies
-leaves its leases to lapse and another node takes its callbacks over. Each placement of a stand-in
+leaves its leases to lapse and another node takes its callbacks over; so does a node that has lost
+its Asterisk (no renewal without AMI). Each placement of a stand-in
 gets the next `placement` number, carried by the stand-in (IVR_CB_PLACEMENT), and only the latest may
 connect: a citizen is never called from two stand-ins.
 
@@ -406,7 +407,10 @@ class CallbackService:
 
     async def scan(self) -> None:
         now = self.clock()
-        await self._run_db(lambda db: leases.renew(db, self.node, now, self.lease_s))
+        # Only while this node reaches its Asterisk: stand-ins die with a node's Asterisk, and past
+        # `lease_s` without it another node (its own Asterisk alive) takes the callbacks over.
+        if self.ami is not None and self.ami.connected:
+            await self._run_db(lambda db: leases.renew(db, self.node, now, self.lease_s))
         waiting = await self._run_db(lambda db: store.in_states(db, ("pending", "queued")))
         counts: dict[str, int] = {}
         for callback in waiting:

@@ -18,11 +18,15 @@ def register(sub: Any) -> None:
     gen.add_argument("--config", nargs="*", default=["."])
     gen.add_argument("--out", type=Path, default=Path("kamailio"), help="default: kamailio/ (next to kamailio.cfg)")
     gen.add_argument("--check", action="store_true", help="write nothing; fail when the files are out of date")
+    gen.add_argument("--passwords", type=Path,
+                     help="pjsip_agents_auth.conf (`ivr asterisk passwords`): write phones_auth.cfg, the desk "
+                          "phones' digest hashes (secret, mode 0600); without it an empty one is written if none "
+                          "exists (no phone can register)")
     gen.set_defaults(func=run_generate)
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from ivr.kamailio_gen import generate
+    from ivr.kamailio_gen import PHONES_FILE, generate
 
     try:
         config = load_config(args.config)
@@ -35,7 +39,13 @@ def run_generate(args: argparse.Namespace) -> int:
         print("routing_rules.yaml has no `cluster:` (docs/cluster.md): nothing to generate", file=sys.stderr)
         return 1
     files = generate(cluster, args.out)
+    secret: dict[str, str] = {}
+    if args.passwords is not None:
+        secret[PHONES_FILE] = _phones(config, args.passwords)
+    elif not (args.out / PHONES_FILE).exists():
+        secret[PHONES_FILE] = _phones(config, None)
     if args.check:
+        files = {**files, **(secret if args.passwords is not None else {})}
         stale = [name for name, text in files.items()
                  if not (args.out / name).is_file() or (args.out / name).read_text(encoding="utf-8") != text]
         for name in stale:
@@ -48,4 +58,30 @@ def run_generate(args: argparse.Namespace) -> int:
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)  # Kamailio never reads a half-written list
         print(f"wrote {path}")
+    for name, text in secret.items():
+        path = args.out / name
+        partial = path.with_name(path.name + ".tmp")
+        partial.touch(mode=0o600)
+        partial.chmod(0o600)  # before the hashes are in it
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+        print(f"wrote {path} (secret)")
     return 0
+
+
+def _phones(config: Any, passwords: Path | None) -> str:
+    from ivr.asterisk_gen.pjsip import read_credentials
+    from ivr.kamailio_gen import phone_extensions, phones_cfg
+
+    credentials: dict[str, tuple[str, str]] = {}
+    missing = []
+    for extension in phone_extensions(config):
+        found = read_credentials(passwords, extension) if passwords is not None else None
+        if found is None:
+            missing.append(extension)
+        else:
+            credentials[extension] = found
+    if passwords is not None and missing:
+        print(f"note: no password in {passwords} for phone(s) {', '.join(missing)}: they cannot register "
+              "(`ivr asterisk passwords` adds them)", file=sys.stderr)
+    return phones_cfg(credentials)

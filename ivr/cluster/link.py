@@ -1,5 +1,6 @@
 """The daemon's own MQTT connection for the cluster: its health (ivr.cluster.health), the other nodes'
-health (for the wallboard) and the reload command (ivr.cluster.command).
+health (for the wallboard), the reload command (ivr.cluster.command) and the agents' queue sessions
+(ivr.cluster.agents).
 
 A connection of its own, apart from the event publisher's: its Last Will must speak for this node
 only (`down`), and a backlog of events must never delay a health message or a command.
@@ -17,6 +18,7 @@ import aiomqtt
 import structlog
 from structlog.typing import FilteringBoundLogger
 
+from ivr.cluster.agents import AgentSession, parse_session, session_message, sessions_filter
 from ivr.cluster.command import ReloadGate, reload_topic
 from ivr.cluster.health import NodeHealth, health_filter, health_message, parse_health
 from ivr.events.mqtt import MessageBuilder, MqttConfig, OutMessage, iso_utc
@@ -28,7 +30,8 @@ HealthProbe = Callable[[], Mapping[str, Any]]
 class ClusterLink:
     def __init__(self, config: MqttConfig, node: str, probe: HealthProbe, *, every_s: float = 15.0,
                  on_reload: Callable[[str], None] | None = None,
-                 on_nodes: Callable[[dict[str, NodeHealth]], None] | None = None, key: bytes = b"",
+                 on_nodes: Callable[[dict[str, NodeHealth]], None] | None = None,
+                 on_agent: Callable[[AgentSession], None] | None = None, key: bytes = b"",
                  clock: Callable[[], float] = time.time, logger: FilteringBoundLogger | None = None) -> None:
         self.config = config
         self.node = node
@@ -36,6 +39,7 @@ class ClusterLink:
         self.every_s = every_s
         self.on_reload = on_reload
         self.on_nodes = on_nodes
+        self.on_agent = on_agent
         self.gate = ReloadGate(key=key)
         self.clock = clock
         self.builder = MessageBuilder(config.site, clock)
@@ -81,6 +85,14 @@ class ClusterLink:
             await client.publish(message.topic, message.payload, qos=1, retain=True)
             self.published += 1
 
+    async def publish_agent(self, session: AgentSession) -> None:
+        """An agent's session as this node changed it (retained: a node that connects later gets it)."""
+        client = self._client
+        if client is None or not self.connected.is_set():
+            raise aiomqtt.MqttError("the cluster link is not connected")
+        message = session_message(self.builder, session, self.gate.key)
+        await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+
     async def _run(self) -> None:
         delay = 0.5
         while not self._stopping:
@@ -109,6 +121,8 @@ class ClusterLink:
             self._client = client
             await client.subscribe(health_filter(self.builder), qos=1)
             await client.subscribe(reload_topic(self.builder), qos=1)
+            if self.on_agent is not None:
+                await client.subscribe(sessions_filter(self.builder), qos=1)
             self.connected.set()
             await self.publish_now()
             self._log.info("cluster link up", node=self.node, broker=f"{self.config.host}:{self.config.port}")
@@ -135,6 +149,13 @@ class ClusterLink:
             self._log.info("cluster reload command", accepted=accepted, detail=why[:100])
             if accepted and self.on_reload is not None:
                 self.on_reload(why)
+            return
+        if message.topic.matches(sessions_filter(self.builder)):
+            session = parse_session(payload, self.gate.key)
+            if session is None:
+                self._log.warning("agent session ignored: malformed or not signed", topic=str(message.topic)[:200])
+            elif self.on_agent is not None:
+                self.on_agent(session)
             return
         health = parse_health(payload)
         if health is not None:

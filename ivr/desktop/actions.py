@@ -33,16 +33,20 @@ async def act(ctx: DesktopContext, action: Action, agent_id: str, *, reason: str
     config = ctx.app.config.current
     try:
         if action == "login":
-            return await ctx.control.login(config, agent_id, device)
-        if action == "logout":
-            return await ctx.control.logout(config, agent_id)
-        if action == "pause":
-            return await ctx.control.pause(config, agent_id, reason)
-        return await ctx.control.unpause(config, agent_id)
+            done = await ctx.control.login(config, agent_id, device)
+        elif action == "logout":
+            done = await ctx.control.logout(config, agent_id)
+        elif action == "pause":
+            done = await ctx.control.pause(config, agent_id, reason)
+        else:
+            done = await ctx.control.unpause(config, agent_id)
     except AgentError as exc:
         raise api_error(409, "agent_state", str(exc)) from exc
     except AmiError as exc:
         raise api_error(503, "asterisk_unavailable", f"Asterisk did not answer: {exc}") from exc
+    if ctx.app.agent_sessions is not None:  # the other nodes of a cluster do the same (ivr.cluster.agents)
+        await ctx.app.agent_sessions.changed(agent_id, action, device=device, reason=reason)
+    return done
 
 
 def done_json(done: Done) -> dict[str, object]:

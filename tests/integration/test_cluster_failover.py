@@ -1,21 +1,31 @@
-"""The cluster of docs/cluster.md under steady SIP traffic (harness/cluster.py, cluster_drill.py):
-Kamailio in front of two Asterisk nodes (sandbox instances 7 and 8 in network namespaces), two
-daemons on one PostgreSQL schema and the shared broker, SIPp citizens calling through Kamailio into
-the main menu and kc-streets. A daemon and then an Asterisk node are SIGKILLed and restarted.
+"""The cluster of docs/cluster.md (harness/cluster.py, cluster_drill.py): Kamailio in front of two
+Asterisk nodes (sandbox instances 7 and 8 in network namespaces), two daemons on one PostgreSQL
+schema and the shared broker. Both tests share one cluster (starting it takes 33-40 s here):
+
+1. Steady SIP traffic, SIPp citizens calling through Kamailio into the main menu and kc-streets; a
+   daemon and then an Asterisk node are SIGKILLed and restarted.
+2. An agent's phone registers at Kamailio once; a citizen's call through the edge rings it from the
+   node that took the call; that node is SIGKILLed; the next call lands on the other node and rings
+   the same registration.
 
 It needs neither the session's sandbox (instance N) nor anything of another run: the module turns
-the directory's autouse sandbox fixture off.
+the directory's autouse sandbox fixture off. A second run beside another one: IVR_CLUSTER_PREFIX,
+IVR_CLUSTER_SUBNET and IVR_CLUSTER_INSTANCES (harness/cluster.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from harness.cluster import ClusterRun
+from harness.cluster import CALLER_ADDRESS, HOST_ADDRESS, PREFIX, ClusterRun, Node
+from harness.cluster_calls import CallRecord, Traffic
 from harness.cluster_drill import drill
+from harness.sipp import SipMessage, agent_passwords, agent_phone
 
 from ivr.testing.postgres import pg_schema
 
@@ -27,10 +37,10 @@ def _asterisk_running() -> None:
     """Overrides conftest's: the cluster starts its own two Asterisk nodes."""
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[ClusterRun]:
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterRun]:
     with pg_schema() as db_url:
-        run = ClusterRun(tmp_path, db_url=db_url)
+        run = ClusterRun(tmp_path_factory.mktemp("cluster"), db_url=db_url)
         try:
             run.start()
             yield run
@@ -59,3 +69,125 @@ def test_calls_keep_flowing_when_a_daemon_and_an_asterisk_node_die(cluster: Clus
     assert figures.node_calls_after_rejoin > 0
     # Calls in progress on the killed node are lost (their media went to it): counted, not hidden.
     assert figures.failed_calls == figures.node_calls_in_progress
+
+
+# --- agents' phones at the edge ----------------------------------------------------------------------
+
+AGENT, EXTENSION = "david.lind", "1004"  # groups building and streets: kc-streets rings him
+MEMBER = f"PJSIP/{EXTENSION}"
+STAND_INS = ("Local/5001@agent-sim/n", "Local/5002@agent-sim/n")  # the sandbox's static kc-streets members
+
+
+def member_line(node: Node) -> str:
+    """The agent's line in the node's `queue show kc-streets` ("" when not a member)."""
+    text = node.sandbox("cli", "queue show kc-streets").stdout
+    return next((line for line in text.splitlines() if MEMBER in line), "")
+
+
+async def on_every_node(nodes: list[Node], wanted: Callable[[str], bool], what: str, timeout: float = 15) -> float:
+    """Seconds until every node's member line satisfies `wanted`."""
+    started = time.monotonic()
+    while True:
+        lines = {node.name: await asyncio.to_thread(member_line, node) for node in nodes}
+        if all(wanted(line) for line in lines.values()):
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{what} not on every node within {timeout} s: {lines}")
+        await asyncio.sleep(0.3)
+
+
+def one_call(run: ClusterRun, work: Path, hold: float) -> CallRecord:
+    """A citizen through Kamailio into kc-streets (keys 2, 4); the call's record once it has ended."""
+    assert run.network is not None
+    edge = f"{run.network.cluster.edge.address}:{run.network.cluster.edge.port}"
+    traffic = Traffic(work, f"{PREFIX}-call", CALLER_ADDRESS, edge, rate=1.0, total=1, hold=hold)
+    traffic.start()
+    traffic.wait(timeout=hold + 60)
+    calls = traffic.calls()
+    assert len(calls) == 1, calls
+    return calls[0]
+
+
+def via_hosts(message: SipMessage) -> list[str]:
+    return [via.split()[1].split(";")[0].split(":")[0] for value in message.headers.get_all("Via")
+            for via in value.split(",")]
+
+
+@pytest.mark.timeout(300)
+async def test_a_phone_registered_at_the_edge_is_rung_from_whichever_node_takes_the_call(
+        cluster: ClusterRun, tmp_path: Path) -> None:
+    assert cluster.edge is not None and cluster.network is not None and cluster.passwords is not None
+    edge = cluster.network.cluster.edge
+    nodes = list(cluster.nodes.values())
+    password = agent_passwords(cluster.passwords.parent)[EXTENSION]
+    for node in nodes:  # only the real agent answers kc-streets here
+        for stand_in in STAND_INS:
+            node.sandbox("cli", f"queue pause member {stand_in} queue kc-streets reason cluster-test")
+    figures: dict[str, float | str] = {}
+    started = time.monotonic()
+    async with agent_phone(EXTENSION, password, answer_after=0.5, talk=3.0, stay=250, workdir=tmp_path / "phone",
+                           host=HOST_ADDRESS, registrar=f"{edge.address}:{edge.port}") as phone:
+        figures["registered_s"] = round(time.monotonic() - started, 2)
+        # The phone's codes go through the edge to a live node, which knows the phone as endpoint 1004
+        # (the edge authenticated it); the daemon that acts publishes the session, and the other
+        # daemon applies it to its own node: the agent is a member, paused and unpaused, on both.
+        await phone.dial("*45")
+        figures["login_on_every_node_s"] = round(await on_every_node(nodes, bool, "the login"), 2)
+        await phone.dial("*47")
+        await on_every_node(nodes, lambda line: "paused" in line, "the pause")
+        await phone.dial("*48")
+        await on_every_node(nodes, lambda line: bool(line) and "paused" not in line, "the unpause")
+
+        first = await asyncio.to_thread(one_call, cluster, tmp_path / "call-1", 25.0)
+        assert first.final_status == 200 and not first.failed, first
+        taker = next(node for node in nodes if node.address == first.node)
+        other = next(node for node in nodes if node is not taker)
+        rung = await phone.rung(timeout=10, count=1)
+        assert edge.address in (rung.header("Record-Route") or "")
+        assert taker.address in via_hosts(rung), via_hosts(rung)  # sent by the node that took the call
+
+        taker.kill()
+        killed_at = time.time()
+        figures["failover_s"] = round(cluster.wait_states({taker.address: "I"}, timeout=15), 2)
+        second = await asyncio.to_thread(one_call, cluster, tmp_path / "call-2", 25.0)
+        assert second.final_status == 200 and not second.failed, second
+        assert second.node == other.address
+        rung_again = await phone.rung(timeout=10, count=2)
+        assert other.address in via_hosts(rung_again), via_hosts(rung_again)
+        figures["second_call_invited_after_kill_s"] = round(second.invited_at - killed_at, 2)
+        # The same registration served both: the phone sent its REGISTER (and the authenticated
+        # retry) once, before the first call.
+        registers = [m for m in phone.messages() if m.method == "REGISTER" and m.direction == "sent"]
+        assert len(registers) == 2, [m.start_line for m in registers]
+        answered = {m.header("Call-ID") for m in phone.messages() if m.direction == "sent" and m.status == 200
+                    and m.cseq_method == "INVITE"}
+        assert answered == {rung.header("Call-ID"), rung_again.header("Call-ID")}
+        # The phone's hang-ups went back through the edge to the node (each BYE answered 200).
+        byes = [m for m in phone.messages() if m.direction == "received" and m.cseq_method == "BYE" and m.status]
+        assert [m.status for m in byes] == [200, 200], [m.start_line for m in byes]
+
+        # The taker comes back empty (the sandbox starts without an astdb, like a replaced host): its
+        # daemon logs the agent in on it again once its AMI is back (the sessions are replayed).
+        restarted = time.monotonic()
+        await asyncio.to_thread(taker.sandbox, "start")
+        cluster.wait_states({taker.address: "A"}, timeout=15)
+        await on_every_node([taker], bool, "the agent on the restarted node", timeout=60)
+        figures["member_back_on_restarted_node_s"] = round(time.monotonic() - restarted, 2)
+        # The first daemon (the feature codes' first choice) SIGKILLed: *46 goes to the next one, which
+        # logs the agent out of its own node; the first daemon, started again, finds the session on the
+        # broker and logs the agent out of its node too.
+        first_daemon = cluster.daemons["ivr-1"]
+        first_daemon.kill()
+        await phone.dial("*46")
+        own = next(node for node in nodes if node is not first_daemon.node)
+        await on_every_node([own], lambda line: not line, "the logout through the second daemon")
+        assert member_line(first_daemon.node), "nobody should have logged the agent out of ivr-1's node yet"
+        restarted = time.monotonic()
+        await asyncio.to_thread(first_daemon.start)
+        await on_every_node(nodes, lambda line: not line, "the logout on every node")
+        figures["daemon_restarted_logout_applied_s"] = round(time.monotonic() - restarted, 2)
+    for node in nodes:
+        for stand_in in STAND_INS:
+            node.sandbox("cli", f"queue unpause member {stand_in} queue kc-streets")
+    figures["first_node"], figures["second_node"] = taker.name, other.name
+    print("\n" + json.dumps(figures))  # docs/cluster.md's figures, for the record

@@ -223,3 +223,35 @@ async def test_a_node_whose_store_connection_is_cut_reconnects_and_places_again(
                     await asyncio.sleep(0.05)
         finally:
             await service.stop()
+
+
+async def test_a_node_without_its_asterisk_lets_its_leases_lapse(db_url: str) -> None:
+    """Its stand-ins died with its Asterisk: another node, whose Asterisk lives, takes the callbacks
+    over once the leases lapse (docs/cluster.md, callbacks across nodes)."""
+    asterisk = FakeAsterisk()
+    first, second = node("node-a", db_url, asterisk), node("node-b", db_url, asterisk)
+    db = open_database(db_url)
+    try:
+        now = time.time()
+        created = store.create(db, due_callback(0, now), SEAL, "+46701234568", now)
+        assert leases.claim(db, created.id, "node-a", now, 0.6) is not None
+    finally:
+        db.close()
+    try:
+        for service in (first, second):
+            await service._open()  # the store, without the scan loop: the test scans itself
+        ami = first.ami
+        assert isinstance(ami, FakeAmi)
+        await first.scan()  # AMI up: renewed
+        renewed = await first._run_db(lambda db: store.get(db, created.id))
+        assert renewed is not None and renewed.lease_until is not None and renewed.lease_until > now + 0.6
+        ami.connected = False  # its Asterisk died
+        await asyncio.sleep(0.7)
+        await first.scan()
+        lapsed = await first._run_db(lambda db: store.get(db, created.id))
+        assert lapsed is not None and lapsed.lease_until == renewed.lease_until
+        taken = await second._run_db(lambda db: leases.take_over(db, "node-b", time.time(), 0.6))
+        assert [c.id for c in taken] == [created.id]
+    finally:
+        for service in (first, second):
+            await service.stop()

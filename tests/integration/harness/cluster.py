@@ -6,7 +6,8 @@ Network (all made here, all deleted by `stop()`): a bridge in namespace `ivrc-br
 Kamailio (`ivrc-edge`), the Asterisk nodes (`ivrc-ast-a`, `ivrc-ast-b`) and the callers
 (`ivrc-call`), each joined to the bridge by a veth pair; and one more veth pair into this machine's
 own namespace, where the daemons run (they reach PostgreSQL and Mosquitto on 127.0.0.1 there) with
-their cluster addresses added to it. The addresses are kamailio/cluster.example.yaml's (10.98.7.0/24);
+their cluster addresses added to it. The addresses are kamailio/cluster.example.yaml's (10.98.7.0/24,
+or IVR_CLUSTER_SUBNET's);
 no route leads anywhere else, so no packet leaves the machine.
 
 The nodes are the sandbox's Asterisk (scripts/asterisk-sandbox, instances 7 and 8 in their
@@ -16,6 +17,7 @@ what only a multi-host layout needs: AMI listening on the node's address for its
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -28,18 +30,29 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.cluster.agents import session_topic
+from ivr.cluster.reader import publish
 from ivr.config.model import Cluster
+from ivr.events.mqtt import MessageBuilder, MqttConfig, OutMessage
 from ivr.validate import load_config
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "kamailio" / "cluster.example.yaml"
 SANDBOX = REPO / "scripts" / "asterisk-sandbox"
-PREFIX = "ivrc"
-HOST_ADDRESS = "10.98.7.1"  # this machine's own end of the bridge
-CALLER_ADDRESS = "10.98.7.20"
+# A second run beside another (CI's and a developer's) needs its own names, subnet and sandbox
+# instances: IVR_CLUSTER_PREFIX (namespace and interface names; at most 5 characters),
+# IVR_CLUSTER_SUBNET (the first three octets; the example's 10.98.7 is replaced by it) and
+# IVR_CLUSTER_INSTANCES (the two nodes' sandbox instances).
+PREFIX = os.environ.get("IVR_CLUSTER_PREFIX", "ivrc")
+EXAMPLE_SUBNET = "10.98.7"
+SUBNET = os.environ.get("IVR_CLUSTER_SUBNET", EXAMPLE_SUBNET)
+HOST_ADDRESS = f"{SUBNET}.1"  # this machine's own end of the bridge
+CALLER_ADDRESS = f"{SUBNET}.20"
 NETMASK = 24
+SITE = "clusterdemo" if PREFIX == "ivrc" else f"clusterdemo{PREFIX}"  # MQTT topics of this run only
 # Sandbox instances of the two nodes (never 0..6: other runs use them).
-INSTANCES = {"ast-a": 7, "ast-b": 8}
+INSTANCES = dict(zip(("ast-a", "ast-b"),
+                     (int(n) for n in os.environ.get("IVR_CLUSTER_INSTANCES", "7,8").split(",")), strict=True))
 AMI_SECRET = "ivr-dev-secret"
 # The daemons' shared keyed-hash key (a caller's hash must be the same whichever daemon took the call).
 HASH_KEY = "cluster-demo-key-0123456789abcdef"
@@ -59,6 +72,19 @@ def _run(*command: str, timeout: float = 60, check: bool = True,
     return done
 
 
+def clear_agent_sessions(config: Path) -> None:
+    """The broker keeps the agents' sessions (retained, ivr.cluster.agents) of an earlier run on this
+    site; the daemons would log those agents in again. An empty retained message deletes each."""
+    builder = MessageBuilder(SITE)
+    mqtt = MqttConfig("127.0.0.1", 1883, SITE)
+
+    async def clear() -> None:
+        for agent in load_config([config]).agents:
+            await publish(mqtt, OutMessage(session_topic(builder, agent), b"", qos=1, retain=True))
+
+    asyncio.run(clear())
+
+
 def cluster_config(work: Path) -> tuple[Path, Cluster]:
     """A config folder: the repository's menus and agents, routing_rules.yaml with the example's
     `cluster:` and a site of its own (its MQTT topics are not the production site's)."""
@@ -69,8 +95,10 @@ def cluster_config(work: Path) -> tuple[Path, Cluster]:
     for name in ("dialplans", "agents"):
         shutil.copytree(REPO / name, config / name)
     rules = (REPO / "routing_rules.yaml").read_text(encoding="utf-8")
-    rules = "\n".join("site: clusterdemo" if line.startswith("site:") else line for line in rules.splitlines())
-    (config / "routing_rules.yaml").write_text(rules + "\n" + EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    site = SITE
+    rules = "\n".join(f"site: {site}" if line.startswith("site:") else line for line in rules.splitlines())
+    example = EXAMPLE.read_text(encoding="utf-8").replace(f"{EXAMPLE_SUBNET}.", f"{SUBNET}.")
+    (config / "routing_rules.yaml").write_text(rules + "\n" + example, encoding="utf-8")
     cluster = load_config([config]).rules.cluster
     assert cluster is not None
     return config, cluster
@@ -161,15 +189,21 @@ class Node:
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
 
+    def ami_env(self) -> dict[str, str]:
+        """The environment of an `ivr` command that talks to this node's AMI (`ivr agents ...`)."""
+        return {**os.environ, "IVR_AMI_HOST": self.address, "IVR_AMI_PORT": str(self.ami_port),
+                "IVR_AMI_USER": "ivr", "IVR_AMI_SECRET": AMI_SECRET}
+
     def log_path(self) -> Path:
         return Path(self.sandbox("root").stdout.strip()) / "var" / "log" / "asterisk" / "full"
 
 
-def node_config(config: Path, cluster: Cluster, name: str, out: Path) -> Path:
+def node_config(config: Path, cluster: Cluster, name: str, out: Path, passwords: Path) -> Path:
     """asterisk-config/ as node `name` runs it: generated for it, AMI reachable by its daemon."""
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(REPO / "asterisk-config", out)
+    shutil.copy(passwords, out / "pjsip_agents_auth.conf")  # the browser softphones' (desk phones: Kamailio's)
     _run(sys.executable, "-m", "ivr", "asterisk", "generate", "--config", str(config), "--out", str(out),
          "--node", name)
     # One host in production runs Asterisk and its daemon side by side (AMI on loopback); here the
@@ -178,7 +212,7 @@ def node_config(config: Path, cluster: Cluster, name: str, out: Path) -> Path:
     manager = out / "manager.conf"
     text = manager.read_text(encoding="utf-8").replace("bindaddr = 127.0.0.1", "bindaddr = 0.0.0.0")
     text = text.replace("permit = 127.0.0.1/255.255.255.255",
-                        "permit = 127.0.0.1/255.255.255.255\npermit = 10.98.7.0/255.255.255.0")
+                        f"permit = 127.0.0.1/255.255.255.255\npermit = {SUBNET}.0/255.255.255.0")
     manager.write_text(text, encoding="utf-8")
     return out
 
@@ -204,7 +238,9 @@ class Daemon:
         env = {**os.environ, "IVR_AGI_HOST": self.address, "IVR_AGI_ALLOWED_PEERS": self.peers,
                "IVR_AMI_HOST": self.node.address, "IVR_AMI_PORT": str(self.node.ami_port), "IVR_AMI_USER": "ivr",
                "IVR_AMI_SECRET": AMI_SECRET, "IVR_DB_URL": self.db_url, "IVR_MQTT_HOST": "127.0.0.1",
-               "IVR_WALLBOARD_PORT": "0", "IVR_HASH_KEY": HASH_KEY}
+               "IVR_WALLBOARD_PORT": "0", "IVR_HASH_KEY": HASH_KEY,
+               # One name per daemon: the broker drops a client whose id (ivr-node-<node>) another takes.
+               "IVR_NODE_ID": self.name}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ivr", "run", "--config", str(self.config), "--agi-port", str(self.port),
@@ -247,10 +283,11 @@ class Edge:
     def socket(self) -> str:
         return f"unix:{self.folder / 'kamailio_ctl'}"
 
-    def start(self, config: Path, timeout: float = 15) -> None:
+    def start(self, config: Path, passwords: Path, timeout: float = 15) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "kamailio" / "kamailio.cfg", self.folder / "kamailio.cfg")
-        _run(sys.executable, "-m", "ivr", "kamailio", "generate", "--config", str(config), "--out", str(self.folder))
+        _run(sys.executable, "-m", "ivr", "kamailio", "generate", "--config", str(config), "--out", str(self.folder),
+             "--passwords", str(passwords))
         with (self.folder / "kamailio.log").open("ab") as out:
             self.proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.namespace, "kamailio", "-f", str(self.folder / "kamailio.cfg"),
@@ -307,30 +344,36 @@ class ClusterRun:
     daemons: dict[str, Daemon] = field(default_factory=dict)
     edge: Edge | None = None
     config: Path | None = None
+    passwords: Path | None = None  # pjsip_agents_auth.conf of `ivr asterisk passwords`: phone → password
 
     def start(self, say: object = print) -> None:
         log = say if callable(say) else print
         self.config, cluster = cluster_config(self.work)
+        clear_agent_sessions(self.config)
+        self.passwords = self.work / "pjsip_agents_auth.conf"
+        _run(sys.executable, "-m", "ivr", "asterisk", "passwords", "--config", str(self.config),
+             "--out", str(self.passwords))
         self.network = Network(cluster)
         self.network.up()
         log(f"network: bridge and namespaces up ({', '.join(self.network.namespaces())}); "
             f"daemons' addresses {', '.join(d.address for d in cluster.daemons)} on this machine")
         for spec in cluster.nodes:
             node = Node(spec.name, spec.address, f"{PREFIX}-{spec.name}",
-                        node_config(self.config, cluster, spec.name, self.work / f"asterisk-{spec.name}"))
+                        node_config(self.config, cluster, spec.name, self.work / f"asterisk-{spec.name}",
+                                    self.passwords))
             self.nodes[spec.name] = node
             node.sandbox("start")
             log(f"asterisk {spec.name}: up at {spec.address}:{spec.port} (sandbox instance {node.instance})")
         peers = ",".join(n.address for n in cluster.nodes)
         nodes = list(self.nodes.values())
-        for i, spec in enumerate(cluster.daemons):
-            daemon = Daemon(spec.name, spec.address, spec.port, nodes[i % len(nodes)], self.config,
-                            self.work / f"daemon-{spec.name}", self.db_url, peers)
-            self.daemons[spec.name] = daemon
+        for i, dspec in enumerate(cluster.daemons):
+            daemon = Daemon(dspec.name, dspec.address, dspec.port, nodes[i % len(nodes)], self.config,
+                            self.work / f"daemon-{dspec.name}", self.db_url, peers)
+            self.daemons[dspec.name] = daemon
             daemon.start()
-            log(f"daemon {spec.name}: FastAGI on {spec.address}:{spec.port}, AMI of {daemon.node.name}")
+            log(f"daemon {dspec.name}: FastAGI on {dspec.address}:{dspec.port}, AMI of {daemon.node.name}")
         self.edge = Edge(f"{PREFIX}-edge", self.work / "kamailio")
-        self.edge.start(self.config)
+        self.edge.start(self.config, self.passwords)
         self.wait_states({n.address: "A" for n in cluster.nodes}, timeout=15)
         log(f"kamailio: {cluster.edge.address}:{cluster.edge.port}, nodes {self.edge.states()}")
 

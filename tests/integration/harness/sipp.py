@@ -307,8 +307,10 @@ class Sipp:
         ooc_scenario: str | None = None,
         extra: Iterable[str] = (),
         name: str = "sipp",
+        host: str = HOST,
     ) -> None:
         self.workdir = workdir
+        self.host = host
         self.workdir.mkdir(parents=True, exist_ok=True)
         tag = f"{name}-{uuid.uuid4().hex[:8]}"
         self.scenario_file = workdir / f"{tag}.xml"
@@ -318,7 +320,7 @@ class Sipp:
         self.port = port if port is not None else free_udp_port()
         self.media_port = free_udp_port(span=4)
         self.timeout = timeout
-        cmd = [SIPP, "-sf", str(self.scenario_file), "-i", HOST, "-p", str(self.port), "-mi", HOST,
+        cmd = [SIPP, "-sf", str(self.scenario_file), "-i", host, "-p", str(self.port), "-mi", host,
                "-mp", str(self.media_port), "-m", str(calls),
                "-timeout", f"{int(timeout)}s", "-timeout_error", "-max_retrans", "4",
                "-trace_msg", "-message_file", str(self.message_file),
@@ -395,14 +397,15 @@ class Sipp:
     def poke(self, method: str = "MESSAGE") -> None:
         """Send the scenario's first call (its Call-ID is `1-<pid>@127.0.0.1`) an in-dialog request;
         the agent phone's scenario waits for one to unregister and end."""
-        call_id = f"1-{self.pid}@{HOST}"
-        message = (f"{method} sip:phone@{HOST}:{self.port} SIP/2.0\r\n"
-                   f"Via: SIP/2.0/UDP {HOST}:9;branch=z9hG4bK-{uuid.uuid4().hex}\r\n"
-                   f"From: <sip:harness@{HOST}>;tag={uuid.uuid4().hex[:8]}\r\n"
-                   f"To: <sip:phone@{HOST}>\r\nCall-ID: {call_id}\r\nCSeq: 1 {method}\r\n"
+        host = self.host
+        call_id = f"1-{self.pid}@{host}"
+        message = (f"{method} sip:phone@{host}:{self.port} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP {host}:9;branch=z9hG4bK-{uuid.uuid4().hex}\r\n"
+                   f"From: <sip:harness@{host}>;tag={uuid.uuid4().hex[:8]}\r\n"
+                   f"To: <sip:phone@{host}>\r\nCall-ID: {call_id}\r\nCSeq: 1 {method}\r\n"
                    "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.sendto(message.encode(), (HOST, self.port))
+            s.sendto(message.encode(), (host, self.port))
 
 
 # --- RFC 4733 keys ------------------------------------------------------------------------------
@@ -697,11 +700,14 @@ async def citizen_call(number: str = MAIN_NUMBER, keys: str = "", *, check: bool
 
 
 def uas_scenario(user: str, *, ring: float, answer: bool = True, hangup_after: float | None = None,
-                 hold: float = 120.0, media: Path | None = None) -> str:
-    """`media`: a pcap of RTP audio the UAS plays from the answer on (None: it sends no audio)."""
+                 hold: float = 120.0, media: Path | None = None, record_route: bool = False) -> str:
+    """`media`: a pcap of RTP audio the UAS plays from the answer on (None: it sends no audio).
+    `record_route`: the answers copy the INVITE's Record-Route (a proxy in the path; SIPp would
+    leave an empty header line where there is none, so only when there is one)."""
     talk_media = f'<nop><action><exec play_pcap_audio="{media}"/></action></nop>' if media is not None else ""
     return render(
         "uas.xml", user=user, ring_ms=int(ring * 1000), answer_goto="" if answer else 'next="busy"',
+        record_route="\n      [last_Record-Route:]" if record_route else "",
         wait_ms=int((hangup_after if hangup_after is not None else hold) * 1000),
         on_timeout='ontimeout="hangup"' if hangup_after is not None else "", talk_media=talk_media,
     )
@@ -756,7 +762,8 @@ async def operator_uas(
 
 @dataclass
 class AgentPhone:
-    """SIPp as an agent's desk phone: registered (digest auth) from 127.0.0.1:`port`, answering the
+    """SIPp as an agent's desk phone: registered (digest auth) from `host`:`port` (127.0.0.1 unless
+    told) at `registrar` (the sandbox's Asterisk unless told: the cluster's Kamailio), answering the
     queue's INVITEs; `dial()` calls a feature code from it."""
 
     sipp: Sipp
@@ -764,6 +771,8 @@ class AgentPhone:
     password: str
     port: int
     workdir: Path
+    host: str = HOST
+    registrar: str = f"{HOST}:{SIP_PORT}"
 
     def messages(self) -> list[SipMessage]:
         return self.sipp.messages()
@@ -781,8 +790,8 @@ class AgentPhone:
         """Dial `code` (e.g. "*45") as this phone (a second SIPp, authenticating as the phone);
         Asterisk answers, the daemon acts, and Asterisk hangs up."""
         scenario = render("agent_dial.xml", extension=self.extension, wait_ms=int(timeout * 1000))
-        sipp = Sipp(scenario, workdir=self.workdir, timeout=timeout + 10, service=code,
-                    auth=(self.extension, self.password), name=f"dial-{self.extension}")
+        sipp = Sipp(scenario, workdir=self.workdir, timeout=timeout + 10, service=code, remote=self.registrar,
+                    auth=(self.extension, self.password), name=f"dial-{self.extension}", host=self.host)
         return (await sipp.run()).check()
 
     async def rung(self, timeout: float = 30, count: int = 1) -> SipMessage:
@@ -802,7 +811,8 @@ class AgentPhone:
 @contextlib.asynccontextmanager
 async def agent_phone(
     extension: str, password: str, *, answer: bool = True, answer_after: float = 0.5, talk: float = 3.0,
-    stay: float = 180.0, workdir: Path | None = None, media: Path | None = None,
+    stay: float = 180.0, workdir: Path | None = None, media: Path | None = None, host: str = HOST,
+    registrar: str = f"{HOST}:{SIP_PORT}",
 ) -> AsyncIterator[AgentPhone]:
     """Agent phone `extension` REGISTERs with digest auth (`password`) and stays registered; every
     INVITE to it rings `answer_after` s and is answered (or declined with 486 when answer=False), and
@@ -811,11 +821,12 @@ async def agent_phone(
     phone sends once it has answered (e.g. SPEECH_PCAP), for tests that need audio in the call."""
     work = _workdir(workdir)
     main = render("agent_main.xml", extension=extension, stay_ms=int(stay * 1000))
-    ooc = uas_scenario(extension, ring=answer_after, answer=answer, hangup_after=talk, media=media)
+    ooc = uas_scenario(extension, ring=answer_after, answer=answer, hangup_after=talk, media=media,
+                       record_route=registrar != f"{HOST}:{SIP_PORT}")
     sipp = Sipp(main, workdir=work, calls=1, timeout=stay + 30, auth=(extension, password), ooc_scenario=ooc,
-                name=f"phone-{extension}", service=extension)
+                name=f"phone-{extension}", service=extension, remote=registrar, host=host)
     await sipp.start()
-    phone = AgentPhone(sipp, extension, password, sipp.port, work)
+    phone = AgentPhone(sipp, extension, password, sipp.port, work, host, registrar)
     try:
         await phone.registered()
         yield phone

@@ -20,12 +20,16 @@ TEST_CLOCK_HEADER = "X-IVR-Test-Now"
 
 
 class Clock:
-    def __init__(self, zone: ZoneInfo, *, allow_test_clock: bool = False) -> None:
+    def __init__(self, zone: ZoneInfo, *, allow_test_clock: bool = False,
+                 epoch: Callable[[], float] = time.time) -> None:
         self.zone = zone
         self.allow_test_clock = allow_test_clock
+        # The daemon passes its SchedulerClock: a test's time (TEST_CLOCK_FILE) also for decisions that
+        # belong to no call's test time, such as a desktop transfer's "is the group open now".
+        self._epoch = epoch
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(self.zone)
+        return dt.datetime.fromtimestamp(self._epoch(), self.zone)
 
     async def now_for(self, session: AgiSession) -> dt.datetime:
         """`IVR_TEST_NOW` on the channel (or, on a PJSIP channel without it, the INVITE's
@@ -56,7 +60,8 @@ TEST_CLOCK_FILE = "test-clock"
 
 
 class SchedulerClock:
-    """Epoch seconds for the callback scheduler: the real time, or a test's (TEST_CLOCK_FILE)."""
+    """Epoch seconds for the daemon's own decisions (the callback scheduler, `Clock.now`): the real time,
+    or a test's (TEST_CLOCK_FILE, read only with --allow-test-clock)."""
 
     def __init__(self, test_file: Path | None = None, *, real: Callable[[], float] = time.time) -> None:
         self._file = test_file

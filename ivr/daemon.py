@@ -76,7 +76,9 @@ def build_app(settings: Settings) -> App:
     hasher = NumberHasher(hash_key(settings.state_dir))
     zone = holder.current.zone
     return App(settings=settings, config=holder, hasher=hasher, calls=CallRegistry(hasher),
-               clock=Clock(zone, allow_test_clock=settings.allow_test_clock))
+               clock=Clock(zone, allow_test_clock=settings.allow_test_clock,
+                           epoch=SchedulerClock.for_daemon(settings.state_dir,
+                                                           allow_test_clock=settings.allow_test_clock)))
 
 
 def reconnect_max_s(settings: Settings, config: ConfigSet) -> float:

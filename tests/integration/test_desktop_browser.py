@@ -91,6 +91,7 @@ async def desk(ami: AmiClient, tmp_path: Path) -> AsyncIterator[Desk]:
     # The shipped interfaces: desk phones are PJSIP/<extension>.
     daemon = DaemonProcess(state_dir=tmp_path / "daemon", env={"IVR_WALLBOARD_PORT": str(port)})
     daemon.state_dir.mkdir(parents=True)
+    daemon.set_clock(f"{WEEKDAY_10}+01:00")  # a transfer asks "is the group open now": not the suite's hour
     for user in USERS:
         set_password(daemon, user, PASSWORD)
     await daemon.start()

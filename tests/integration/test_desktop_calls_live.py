@@ -108,6 +108,9 @@ async def desk(ami: AmiClient, tmp_path: Path, no_stand_ins: None) -> AsyncItera
     daemon = DaemonProcess(state_dir=tmp_path / "daemon",
                            env={"IVR_WALLBOARD_PORT": str(port), "IVR_AGENT_INTERFACE": SIM})
     daemon.state_dir.mkdir(parents=True)
+    # The daemon's own clock (a transfer's "is the group open now") at the callers' test time, not at
+    # whatever hour the suite runs.
+    daemon.set_clock(f"{WEEKDAY_10}+01:00")
     for user in USERS:
         set_password(daemon, user, PASSWORD)
     await daemon.start()

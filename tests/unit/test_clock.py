@@ -4,13 +4,15 @@ or, on a PJSIP channel, from the INVITE's X-IVR-Test-Now header (a SIP test call
 from __future__ import annotations
 
 import datetime as dt
+import time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from ivr.agi.protocol import AgiReply
-from ivr.clock import Clock
+from ivr.clock import TEST_CLOCK_FILE, Clock, SchedulerClock
 
 ZONE = ZoneInfo("Europe/Stockholm")
 HEADER = "PJSIP_HEADER(read,X-IVR-Test-Now)"
@@ -55,3 +57,15 @@ async def test_production_never_asks() -> None:
     before = dt.datetime.now(ZONE)
     assert await Clock(ZONE).now_for(session) >= before  # type: ignore[arg-type]
     assert session.asked == []
+
+
+def test_the_daemons_own_now_follows_the_test_clock_file_only_when_allowed(tmp_path: Path) -> None:
+    """A desktop transfer's "is the group open now" (Clock.now) runs on the test's time, from the file the
+    test wrote, and on from there; without --allow-test-clock the file is never read."""
+    (tmp_path / TEST_CLOCK_FILE).write_text("2026-12-22T10:00+01:00\n", encoding="utf-8")
+    clock = Clock(ZONE, allow_test_clock=True, epoch=SchedulerClock.for_daemon(tmp_path, allow_test_clock=True))
+    first = clock.now()
+    assert dt.timedelta(0) <= first - dt.datetime(2026, 12, 22, 10, 0, tzinfo=ZONE) < dt.timedelta(seconds=30)
+    assert first.tzinfo == ZONE and clock.now() >= first
+    refused = Clock(ZONE, epoch=SchedulerClock.for_daemon(tmp_path, allow_test_clock=False))
+    assert abs(refused.now().timestamp() - time.time()) < 5

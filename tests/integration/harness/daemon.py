@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ivr.clock import TEST_CLOCK_FILE
+
 from . import kinds
 from .ports import AGI_PORT, AMI_PORT
 
@@ -34,6 +36,12 @@ class DaemonProcess:
     proc: subprocess.Popen[bytes] | None = None
     # Where this start's log lines begin: a restart appends to the same log.
     log_offset: int = 0
+
+    def set_clock(self, moment: str) -> None:
+        """The daemon's own clock (ivr.clock.SchedulerClock: the callback scheduler, a desktop transfer's
+        "is the group open now") at `moment` (ISO, with its UTC offset), running on from there."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / TEST_CLOCK_FILE).write_text(f"{moment}\n", encoding="utf-8")
 
     @property
     def log_path(self) -> Path:

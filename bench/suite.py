@@ -109,13 +109,14 @@ def print_agi(result: dict[str, Any]) -> None:
 
 def print_asterisk(result: dict[str, Any]) -> None:
     print(f"\n### 2. Real Asterisk (sandbox instance {result['instance']}): calls/s that all reach their queue\n")
-    print(table(["route", "offered calls/s", "calls", "queued", "not queued", "wrong queue", "daemon % of a core",
-                 "Asterisk % of a core", "daemon share of CPU %"],
+    print(table(["route", "offered calls/s", "calls", "queued", "not queued", "wrong queue", "daemon ms CPU/call",
+                 "Asterisk ms CPU/call", "daemon % of a core", "Asterisk % of a core", "machine busy %"],
                 [[r["route"], r["rate"], r["calls"], r["ok"], r["not_queued"], r["wrong_queue"],
-                  r.get("daemon_cpu_pct_of_core"), r.get("asterisk_cpu_pct_of_core"), r.get("daemon_share_pct")]
-                 for r in result["rows"]]))
-    for route, row in result["best"].items():
-        print(f"- {route}: {row['rate'] if row else 'none'} calls/s with zero failures")
+                  r.get("daemon_ms_per_call"), r.get("asterisk_ms_per_call"), r.get("daemon_cpu_pct_of_core"),
+                  r.get("asterisk_cpu_pct_of_core"), r.get("machine_busy_pct")] for r in result["rows"]]))
+    for route, found in result.get("ceiling", {}).items():
+        print(f"- {route}: ceiling {found['rate'] if found['rate'] is not None else 'none'} calls/s with zero "
+              f"failures ({found['why']})")
 
 
 def print_sip(result: dict[str, Any]) -> None:
@@ -146,7 +147,8 @@ def print_sip(result: dict[str, Any]) -> None:
 
 
 def print_ami(result: dict[str, Any]) -> None:
-    print(f"\n### 3. AMI ingestion ({result['recorded_events']} recorded events, replayed)\n")
+    print(f"\n### 3. AMI ingestion ({result.get('replayed_events', result['recorded_events'])} of "
+          f"{result['recorded_events']} recorded events, those the daemon's user receives, replayed)\n")
     print(table(["consumer", "events", "events/s", "CPU µs/event"],
                 [[r["mode"], r["events"], r["events_per_s"], r["cpu_us_per_event"]] for r in result["rows"]]))
     print("\nmix: " + ", ".join(f"{name} {count}" for name, count in result["mix"]))

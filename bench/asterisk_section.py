@@ -5,7 +5,10 @@ asterisk-config/ with bench/asterisk/ added (the native menu) and with 0.2 s pro
 so that the engine and not minutes of speech decides how many calls fit. Calls are Local channels
 originated over AMI into [caller-sim], which presses the walk's keys (bench/walks.py); a call passes when
 its near half joins the walk's queue. Each step originates `rate` calls a second for `window_s`; rates
-rise until a step has a failure, for the daemon ([main-number] → FastAGI) and for the native menu.
+rise until a step has a failure or the machine is saturated (the ceiling), for the daemon ([main-number] →
+FastAGI) and for the native menu. A third route runs the daemon's menu with the daemon logged in as a user
+without the AMI event filter (every event, as before issue #13), at the rates up to `unfiltered_up_to`,
+to show what the filter saves in daemon CPU per call.
 """
 
 from __future__ import annotations
@@ -33,12 +36,22 @@ SCRIPT = REPO / "scripts" / "asterisk-sandbox"
 OVERLAY = REPO / "bench" / "asterisk"
 TEST_USER, TEST_SECRET = "ivrtest", "ivrtest-dev-secret"  # asterisk-config/sandbox/manager.d/ivrtest.conf
 IVR_USER, IVR_SECRET = "ivr", "ivr-dev-secret"  # the daemon's own user and the sandbox's development secret
-ROUTES = {"ivr run": "main-number", "native dialplan": "bench-native-entry"}
+# The "before" of the AMI event filter: a bench-only user like [ivr] without its eventfilter lines, and the
+# daemon's login asking for every class again (Events: on).
+UNFILTERED = "ivr run (AMI unfiltered)"
+UNFILTERED_USER = "ivr-unfiltered"
+UNFILTERED_PRELUDE = "import ivr.daemon\nivr.daemon.LOGIN_EVENT_CLASSES = 'on'"
+# The machine counts as saturated when less than this share of its CPU time was idle during a step.
+SATURATED_IDLE = 0.05
+ROUTES = {"ivr run": "main-number", "native dialplan": "bench-native-entry",
+          UNFILTERED: "main-number"}
 
 
 @dataclass(frozen=True)
 class AsteriskPlan:
-    rates: tuple[float, ...] = (10, 20, 40, 80)
+    # Rates rise until a step fails or the machine is saturated: the ceiling.
+    rates: tuple[float, ...] = (10, 20, 40, 80, 120, 160, 240, 320)
+    unfiltered_up_to: float = 40  # the AMI-unfiltered route's steps (0: none)
     window_s: float = 6.0
     settle_s: float = 25.0  # after the last originate, how long a call may take to reach its queue
     record_rate: float = 10  # the daemon step during which the AMI event mix is recorded
@@ -77,7 +90,22 @@ def prepare_config(work: Path) -> Path:
         shutil.copy(extra, config / extra.name)
         with (config / "extensions.conf").open("a", encoding="utf-8") as extensions:
             extensions.write(f"\n; added by bench/asterisk_section.py\n#include \"{extra.name}\"\n")
+    manager = (config / "manager.conf").read_text(encoding="utf-8")
+    section = manager.split("\n[ivr]\n", 1)[1].split("\n[", 1)[0]
+    unfiltered = "\n".join(line for line in section.splitlines()
+                           if not line.startswith(("eventfilter", "#include")))
+    (config / "sandbox" / "manager.d").mkdir(parents=True, exist_ok=True)
+    (config / "sandbox" / "manager.d" / "bench_unfiltered.conf").write_text(
+        f"; bench/asterisk_section.py: the daemon's user without its event filter (the before of issue #13)\n"
+        f"[{UNFILTERED_USER}]\nsecret = {IVR_SECRET}\n{unfiltered}\n", encoding="utf-8")
     return config
+
+
+def cpu_idle() -> tuple[float, float]:
+    """(idle, total) CPU time of the whole machine so far, from /proc/stat (in ticks)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [float(v) for v in stat.readline().split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])
 
 
 class Recorder:
@@ -179,26 +207,50 @@ def _share(before: dict[str, ProcSample], after: dict[str, ProcSample], seconds:
 async def _run_route(route: str, plan: AsteriskPlan, sandbox: Sandbox, daemon: DaemonUnderTest, driver: LoadDriver,
                      progress: Any, recordings: list[bytes]) -> list[dict[str, Any]]:
     rows = []
-    for rate in plan.rates:
+    rates = [r for r in plan.rates if r <= plan.unfiltered_up_to] if route == UNFILTERED else plan.rates
+    for rate in rates:
         pids = {"asterisk": sandbox.pid, "daemon": daemon.pid}
         recorder = Recorder(sandbox.ami_port) if route == "ivr run" and rate == plan.record_rate else None
         if recorder is not None:
             await recorder.start()
         before = {name: sample(pid) for name, pid in pids.items()}
+        idle_before = cpu_idle()
         started = time.perf_counter()
         result = await driver.step(ROUTES[route], rate, plan.window_s, plan.settle_s)
         after = {name: sample(pid) for name, pid in pids.items()}
+        idle_after = cpu_idle()
         if recorder is not None:
             recordings.append(await recorder.stop())
-        row = {"route": route, "rate": rate, **result, **_share(before, after, time.perf_counter() - started)}
+        idle_share = (idle_after[0] - idle_before[0]) / max(idle_after[1] - idle_before[1], 1e-9)
+        row = {"route": route, "rate": rate, **result, **_share(before, after, time.perf_counter() - started),
+               **{f"{name}_ms_per_call": round((after[name].cpu_s - before[name].cpu_s) / max(result["calls"], 1)
+                                               * 1000, 2) for name in pids},
+               "machine_busy_pct": round(100 * (1 - idle_share), 1)}
         rows.append(row)
-        progress(f"  {route:<16} {rate:>5} calls/s offered: {row['ok']}/{row['calls']} queued, "
-                 f"daemon {row.get('daemon_cpu_pct_of_core')} %, asterisk {row.get('asterisk_cpu_pct_of_core')} % "
-                 "of a core")
+        progress(f"  {route:<26} {rate:>5} calls/s offered: {row['ok']}/{row['calls']} queued, "
+                 f"daemon {row['daemon_ms_per_call']} ms CPU/call, asterisk {row['asterisk_ms_per_call']} ms; "
+                 f"machine {row['machine_busy_pct']} % busy")
         await driver.drain()
         if row["ok"] != row["calls"]:
+            row["stopped"] = "failed"
+            break
+        if idle_share < SATURATED_IDLE and route != UNFILTERED:  # that route runs its rates for the comparison
+            row["stopped"] = "machine saturated"
             break
     return rows
+
+
+def ceiling(rows: list[dict[str, Any]], route: str) -> dict[str, Any]:
+    """The highest rate with every call queued, and why the rates stopped rising there."""
+    mine = [row for row in rows if row["route"] == route]
+    top = best(rows, route)
+    last = mine[-1] if mine else None
+    why = last.get("stopped", "highest rate offered") if last else "not run"
+    if why == "failed" and last is not None:
+        why = f"failed at {last['rate']:g} calls/s"
+    elif why == "machine saturated" and last is not None:
+        why = f"machine saturated at {last['rate']:g} calls/s ({last['machine_busy_pct']} % busy)"
+    return {"rate": top["rate"] if top else None, "why": why}
 
 
 def best(rows: list[dict[str, Any]], route: str) -> dict[str, Any] | None:
@@ -216,23 +268,37 @@ async def _run(plan: AsteriskPlan, config: Path, work: Path, progress: Any) -> d
     progress(f"  starting sandbox instance {sandbox.instance} (AMI {sandbox.ami_port}, FastAGI {sandbox.agi_port})")
     sandbox.run("stop", timeout=120)
     sandbox.run("start")
-    daemon = DaemonUnderTest(config, work / "state-asterisk", str(work / "daemon-asterisk.log"), port=sandbox.agi_port,
-                             env={"IVR_AMI_PORT": str(sandbox.ami_port), "IVR_AMI_USER": IVR_USER,
-                                  "IVR_AMI_SECRET": IVR_SECRET, "IVR_MAX_SESSIONS": "1000"})
+    def make_daemon(route: str) -> DaemonUnderTest:
+        user, prelude = (UNFILTERED_USER, UNFILTERED_PRELUDE) if route == UNFILTERED else (IVR_USER, "")
+        name = "asterisk-unfiltered" if route == UNFILTERED else "asterisk"
+        return DaemonUnderTest(config, work / f"state-{name}", str(work / f"daemon-{name}.log"), port=sandbox.agi_port,
+                               env={"IVR_AMI_PORT": str(sandbox.ami_port), "IVR_AMI_USER": user,
+                                    "IVR_AMI_SECRET": IVR_SECRET, "IVR_MAX_SESSIONS": "1000"}, prelude=prelude)
+
     recordings: list[bytes] = []
     rows: list[dict[str, Any]] = []
     try:
-        daemon.start()
         ami = AmiClient("127.0.0.1", sandbox.ami_port, TEST_USER, TEST_SECRET, events="call,agent")
         await ami.connect()
         try:
             driver = LoadDriver(ami)
             for route in ROUTES:
-                rows += await _run_route(route, plan, sandbox, daemon, driver, progress, recordings)
+                if route == UNFILTERED and not plan.unfiltered_up_to:
+                    continue
+                daemon = make_daemon(route)  # each route its own daemon: its CPU is that route's
+                daemon.start()
+                try:
+                    await asyncio.sleep(2.0)  # logged in to AMI, its queue view synchronised
+                    # One call per walk first, not counted: a fresh daemon's first calls do one-off work
+                    # (the holiday calendar, the records database) that is no call's cost.
+                    await driver.step(ROUTES[route], 3.0, 1.0, plan.settle_s)
+                    await driver.drain()
+                    rows += await _run_route(route, plan, sandbox, daemon, driver, progress, recordings)
+                finally:
+                    daemon.stop()
         finally:
             await ami.close()
     finally:
-        daemon.stop()
         sandbox.run("stop", timeout=120)
     if recordings:
         (work / "ami_events.txt").write_bytes(recordings[0])
@@ -243,8 +309,14 @@ async def _run(plan: AsteriskPlan, config: Path, work: Path, progress: Any) -> d
     if daemon_best and native_best:
         ratios.append({"what": "max calls/s with zero failures, ivr run / native dialplan",
                        "value": round(daemon_best["rate"] / native_best["rate"], 3)})
+    filtered = {row["rate"]: row for row in rows if row["route"] == "ivr run"}
+    for row in rows:
+        if row["route"] == UNFILTERED and row["rate"] in filtered and row["daemon_ms_per_call"]:
+            ratios.append({"what": f"daemon CPU per call, AMI filtered / unfiltered, {row['rate']:g} calls/s",
+                           "value": round(filtered[row["rate"]]["daemon_ms_per_call"] / row["daemon_ms_per_call"], 3)})
     return {"instance": sandbox.instance, "rows": rows, "ratios": ratios,
-            "best": {"ivr run": daemon_best, "native dialplan": native_best}}
+            "best": {"ivr run": daemon_best, "native dialplan": native_best},
+            "ceiling": {route: ceiling(rows, route) for route in ("ivr run", "native dialplan")}}
 
 
 def run(plan: AsteriskPlan, config: Path, work: Path, progress: Any = print) -> dict[str, Any]:

@@ -41,6 +41,9 @@ class FloorServer:
 
 
 async def run(sequences_path: Path, port_file: Path) -> None:
+    # The instruction count (bench/instructions.py) starts the floor while the daemon records the sequences.
+    while not sequences_path.exists():
+        await asyncio.sleep(0.05)
     floor = FloorServer(json.loads(sequences_path.read_text(encoding="utf-8")))
     server = await asyncio.start_server(floor.serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]

@@ -90,6 +90,9 @@ class DaemonUnderTest(ServerProcess):
     env: dict[str, str] = field(default_factory=dict)
     # Python run before the daemon's own entry point, e.g. to install uvloop (a what-if row).
     prelude: str = ""
+    # Put before the command, e.g. valgrind (bench/instructions.py); it starts slowly under it.
+    wrapper: list[str] = field(default_factory=list)
+    start_timeout: float = 30.0
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -111,9 +114,9 @@ class DaemonUnderTest(ServerProcess):
             launcher = "import sys\nfrom ivr.cli import entry\nsys.argv = ['ivr', *sys.argv[1:]]\nentry()"
             command = [PYTHON, "-c", f"{self.prelude}\n{launcher}", *args]
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
-                                         stdin=subprocess.DEVNULL)
-        wait_listening(self.proc, self.port, "ivr run")
+            self.proc = subprocess.Popen([*self.wrapper, *command], stdout=log, stderr=subprocess.STDOUT, env=env,
+                                         cwd=REPO, stdin=subprocess.DEVNULL)
+        wait_listening(self.proc, self.port, "ivr run", timeout=self.start_timeout)
 
 
 @dataclass
@@ -121,14 +124,26 @@ class FloorUnderTest(ServerProcess):
     sequences: Path
     work_dir: Path
     port: int = 0
+    wrapper: list[str] = field(default_factory=list)
+    start_timeout: float = 15.0
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process; it listens once the sequences file exists."""
         port_file = self.work_dir / "floor.port"
         port_file.unlink(missing_ok=True)
-        self.proc = subprocess.Popen([PYTHON, "-m", "bench.floor_server", str(self.sequences), str(port_file)],
-                                     cwd=REPO, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
+        self.proc = subprocess.Popen([*self.wrapper, PYTHON, "-m", "bench.floor_server", str(self.sequences),
+                                      str(port_file)], cwd=REPO, stdin=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL if self.wrapper else None)
+
+    def wait_ready(self) -> None:
+        assert self.proc is not None
+        port_file = self.work_dir / "floor.port"
+        deadline = time.monotonic() + self.start_timeout
         while not port_file.exists() or not port_file.read_text():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("floor server did not start")

@@ -1,7 +1,11 @@
 """`bench/run`: every benchmark in one run, printed side by side (ratios within one run are what count
 on a shared, noisy machine; see BENCHMARKS.md).
 
-    bench/run                 everything (about 9 minutes)
+    bench/run                 everything (see BENCHMARKS.md for how long)
+    bench/run --check         the same, and exit 1 when a target is missed
+    bench/run --only instructions --check
+                              the regression guard: instructions per call under callgrind against
+                              bench/data/instructions_baseline.json (under a minute; scripts/test runs it)
     bench/run --skip asterisk without the real-Asterisk section
     bench/run --only sip      only the load over SIP (SIPp through the operator's trunk, about 4 minutes)
     bench/run --what-if       also the daemon with its GC tuned and on uvloop (rows not counted in targets)
@@ -12,31 +16,38 @@ on a shared, noisy machine; see BENCHMARKS.md).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import agi_section, ami_section, asterisk_section, config_section, sip_section
+from bench import agi_section, ami_section, asterisk_section, config_section, instructions, sip_section
 from bench.benchconfig import write_bench_config
 from bench.procs import REPO
 from bench.stats import raise_open_files_limit
 from bench.tables import table
 
-SECTIONS = ("agi", "asterisk", "ami", "config", "sip")
+SECTIONS = ("instructions", "agi", "asterisk", "ami", "config", "sip")
 # Sections that need a real Asterisk (the sandbox): never in --smoke.
 REAL_ASTERISK = ("asterisk", "sip")
-TARGETS = {"p99_ms": 5.0, "floor_fraction": 0.5, "kb_per_call": 50.0}
+# Sections --smoke leaves out unless named with --only (valgrind: slow to start).
+SMOKE_SKIPS = (*REAL_ASTERISK, "instructions")
+# Issue #13's targets, judged on the shipped rows only (never a what-if or /dev/null row).
+TARGETS = {"p99_ms": 10.0, "p999_ms": 50.0, "floor_fraction_n100": 0.6, "cpu_per_call_vs_floor": 1.7,
+           "instructions_vs_floor": 2.0, "classic_factor": 20.0, "kb_per_call": 25.0, "ami_vs_floor": 0.4}
 
 
-def plans(smoke: bool, what_if: bool) -> dict[str, Any]:
+def plans(smoke: bool, what_if: bool, inject_work: int = 0) -> dict[str, Any]:
     if smoke:
         return {
+            "instructions": instructions.InstructionPlan(calls=6, concurrency=2, inject_work=inject_work),
             "agi": agi_section.AgiPlan(sizes=(5,), burst_calls_per_caller=2, burst_min_calls=30,
                                        pace={"play_s": 0.02, "key_s": 0.02}, paced_duration_s=0.5, paced_ramp_s=0.1,
                                        classic_sizes=(2,), classic_calls=3, logging_size=0),
@@ -49,7 +60,8 @@ def plans(smoke: bool, what_if: bool) -> dict[str, Any]:
         }
     # The what-if rows need the bench extra (uvloop: pip install -e '.[bench]').
     what_if_size = 2000 if what_if and importlib.util.find_spec("uvloop") else 0
-    return {"agi": agi_section.AgiPlan(what_if_size=what_if_size), "ami": ami_section.AmiPlan(),
+    return {"instructions": instructions.InstructionPlan(inject_work=inject_work),
+            "agi": agi_section.AgiPlan(what_if_size=what_if_size), "ami": ami_section.AmiPlan(),
             "asterisk": asterisk_section.AsteriskPlan(), "config": config_section.ConfigPlan(),
             "sip": sip_section.SipPlan()}
 
@@ -68,6 +80,14 @@ def machine() -> dict[str, Any]:
 
 
 # --- printing --------------------------------------------------------------------------------------
+
+def print_instructions(result: dict[str, Any]) -> None:
+    print(f"\n### 0. Instructions (callgrind: {result['calls']} calls, {result['concurrency']} at a time, Asterisk "
+          "answering at once)\n")
+    print(table(["server", "calls", "AGI commands", "instructions", "per call", "per AGI command"],
+                [[r["server"], r["calls"], r["commands"], r["instructions"], r["per_call"], r["per_command"]]
+                 for r in result["rows"]]))
+
 
 def print_agi(result: dict[str, Any]) -> None:
     rows = result["rows"]
@@ -89,13 +109,14 @@ def print_agi(result: dict[str, Any]) -> None:
 
 def print_asterisk(result: dict[str, Any]) -> None:
     print(f"\n### 2. Real Asterisk (sandbox instance {result['instance']}): calls/s that all reach their queue\n")
-    print(table(["route", "offered calls/s", "calls", "queued", "not queued", "wrong queue", "daemon % of a core",
-                 "Asterisk % of a core", "daemon share of CPU %"],
+    print(table(["route", "offered calls/s", "calls", "queued", "not queued", "wrong queue", "daemon ms CPU/call",
+                 "Asterisk ms CPU/call", "daemon % of a core", "Asterisk % of a core", "machine busy %"],
                 [[r["route"], r["rate"], r["calls"], r["ok"], r["not_queued"], r["wrong_queue"],
-                  r.get("daemon_cpu_pct_of_core"), r.get("asterisk_cpu_pct_of_core"), r.get("daemon_share_pct")]
-                 for r in result["rows"]]))
-    for route, row in result["best"].items():
-        print(f"- {route}: {row['rate'] if row else 'none'} calls/s with zero failures")
+                  r.get("daemon_ms_per_call"), r.get("asterisk_ms_per_call"), r.get("daemon_cpu_pct_of_core"),
+                  r.get("asterisk_cpu_pct_of_core"), r.get("machine_busy_pct")] for r in result["rows"]]))
+    for route, found in result.get("ceiling", {}).items():
+        print(f"- {route}: ceiling {found['rate'] if found['rate'] is not None else 'none'} calls/s with zero "
+              f"failures ({found['why']})")
 
 
 def print_sip(result: dict[str, Any]) -> None:
@@ -126,7 +147,8 @@ def print_sip(result: dict[str, Any]) -> None:
 
 
 def print_ami(result: dict[str, Any]) -> None:
-    print(f"\n### 3. AMI ingestion ({result['recorded_events']} recorded events, replayed)\n")
+    print(f"\n### 3. AMI ingestion ({result.get('replayed_events', result['recorded_events'])} of "
+          f"{result['recorded_events']} recorded events, those the daemon's user receives, replayed)\n")
     print(table(["consumer", "events", "events/s", "CPU µs/event"],
                 [[r["mode"], r["events"], r["events_per_s"], r["cpu_us_per_event"]] for r in result["rows"]]))
     print("\nmix: " + ", ".join(f"{name} {count}" for name, count in result["mix"]))
@@ -144,44 +166,95 @@ def print_config(result: dict[str, Any]) -> None:
                  for r in result["rows"]]))
 
 
-def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's targets at the largest N, each met or missed."""
+def _shipped(rows: list[dict[str, Any]], mode: str, n: int | None = None) -> list[dict[str, Any]]:
+    """The daemon as shipped: not a what-if row (GC tuned, uvloop), not the log-to-/dev/null row."""
+    return [r for r in rows if r["target"] == "ivr run" and not r["note"] and r["mode"] == mode
+            and (n is None or r["n"] == n)]
+
+
+def _floor(rows: list[dict[str, Any]], mode: str, n: int) -> dict[str, Any] | None:
+    return next((r for r in rows if r["target"] == "floor" and r["mode"] == mode and r["n"] == n), None)
+
+
+def _verdict(target: str, value: object, met: bool) -> dict[str, Any]:
+    return {"target": target, "value": value, "met": met}
+
+
+def agi_targets(agi: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = agi["rows"]
     found: list[dict[str, Any]] = []
+    for burst in _shipped(rows, "burst"):
+        floor = _floor(rows, "burst", burst["n"])
+        if floor is None:
+            continue
+        cpu = burst["cpu_ms_per_call"] / max(floor["cpu_ms_per_call"], 1e-9)
+        found.append(_verdict(f"CPU per call ≤ {TARGETS['cpu_per_call_vs_floor']:g} × floor, burst N={burst['n']}",
+                              f"{cpu:.2f} × ({burst['cpu_ms_per_call']} ms against {floor['cpu_ms_per_call']} ms)",
+                              cpu <= TARGETS["cpu_per_call_vs_floor"]))
+        if burst["n"] == 100:
+            share = burst["calls_per_s"] / max(floor["calls_per_s"], 1e-9)
+            found.append(_verdict(f"throughput ≥ {TARGETS['floor_fraction_n100']:g} × floor, burst N=100",
+                                  f"{share:.2f} × ({burst['calls_per_s']} against {floor['calls_per_s']} calls/s)",
+                                  share >= TARGETS["floor_fraction_n100"]))
+    classic = next((r for r in rows if r["target"] == "classic pyst2"), None)
+    daemon = next(iter(_shipped(rows, "burst", classic["n"]) if classic else []), None)
+    if classic and daemon:
+        factor = daemon["calls_per_s"] / max(classic["calls_per_s"], 1e-9)
+        found.append(_verdict(f"calls/s ≥ {TARGETS['classic_factor']:g} × pyst2 process-per-call, N={classic['n']}",
+                              f"{factor:.1f} ×", factor >= TARGETS["classic_factor"]))
+    paced_rows = _shipped(rows, "paced")
+    if paced_rows:
+        paced = max(paced_rows, key=lambda r: r["n"])
+        held = paced["peak_in_flight"]
+        found.append(_verdict(f"paced, {held} calls held: think p99 ≤ {TARGETS['p99_ms']:g} ms",
+                              f"{paced['think_ms']['p99']} ms", paced["think_ms"]["p99"] <= TARGETS["p99_ms"]))
+        found.append(_verdict(f"paced, {held} calls held: think p99.9 ≤ {TARGETS['p999_ms']:g} ms",
+                              f"{paced['think_ms']['p999']} ms", paced["think_ms"]["p999"] <= TARGETS["p999_ms"]))
+        found.append(_verdict(f"memory per concurrent call ≤ {TARGETS['kb_per_call']:g} KB ({held} held)",
+                              f"{paced['kb_per_concurrent_call']} KB",
+                              paced["kb_per_concurrent_call"] <= TARGETS["kb_per_call"]))
+    failures = sum(r["failed"] for mode in ("burst", "paced") for r in _shipped(rows, mode))
+    found.append(_verdict("zero failed calls in every shipped FastAGI row", failures, failures == 0))
+    return found
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue #13's targets, each met or missed, from the shipped rows only."""
+    found: list[dict[str, Any]] = []
+    counted = results.get("instructions")
+    if counted and counted["floor_per_call"]:
+        ratio = counted["daemon_per_call"] / counted["floor_per_call"]
+        found.append(_verdict(f"instructions per call ≤ {TARGETS['instructions_vs_floor']:g} × floor (callgrind)",
+                              f"{ratio:.2f} × ({counted['daemon_per_call']:,} against {counted['floor_per_call']:,})",
+                              ratio <= TARGETS["instructions_vs_floor"]))
+    if counted and not results["smoke"]:  # a smoke's few calls are not comparable with the baseline
+        baseline = instructions.load_baseline()
+        found.append(instructions.regression(counted, baseline) if baseline else
+                     _verdict("instructions per call against the committed baseline", "no baseline", False))
     agi = results.get("agi")
     if agi:
-        rows = agi["rows"]
-        largest = max(row["n"] for row in rows if row["target"] == "ivr run")
-        paced = next((r for r in rows if r["target"] == "ivr run" and r["mode"] == "paced" and r["n"] == largest), None)
-        floor_paced = next((r for r in rows if r["target"] == "floor" and r["mode"] == "paced" and r["n"] == largest),
-                           None)
-        burst = next((r for r in rows if r["target"] == "ivr run" and r["mode"] == "burst" and r["n"] == largest
-                      and not r["note"]), None)
-        floor = next((r for r in rows if r["target"] == "floor" and r["mode"] == "burst" and r["n"] == largest), None)
-        if paced:
-            floor_note = f" (floor in the same run: {floor_paced['think_ms']['p99']} ms)" if floor_paced else ""
-            found.append({"target": f"p99 think time < {TARGETS['p99_ms']:g} ms with {largest} calls held",
-                          "value": f"{paced['think_ms']['p99']} ms{floor_note}",
-                          "met": paced["think_ms"]["p99"] < TARGETS["p99_ms"]})
-            found.append({"target": f"memory per concurrent call < {TARGETS['kb_per_call']:g} KB",
-                          "value": f"{paced['kb_per_concurrent_call']} KB",
-                          "met": paced["kb_per_concurrent_call"] < TARGETS["kb_per_call"]})
-        if burst and floor:
-            share = burst["calls_per_s"] / max(floor["calls_per_s"], 1e-9)
-            found.append({"target": f"throughput ≥ {TARGETS['floor_fraction']:g} × floor at N={largest}",
-                          "value": f"{share:.2f} × floor", "met": share >= TARGETS["floor_fraction"]})
-    failures = sum(row["failed"] for row in (agi or {}).get("rows", []) if not row["note"])
-    asterisk = results.get("asterisk")
-    if asterisk:
-        best = asterisk["best"]["ivr run"]
-        found.append({"target": "real Asterisk: some rate with zero failures", "value": best["rate"] if best else None,
-                      "met": best is not None})
-    sip = results.get("sip")
-    if sip:
-        best = sip["best"]["ivr run"]
-        found.append({"target": "over SIP: some rate with zero failures", "value": best["rate"] if best else None,
-                      "met": best is not None})
-    found.append({"target": "zero failed calls in every FastAGI run", "value": failures, "met": failures == 0})
+        found += agi_targets(agi)
+    ami = results.get("ami")
+    if ami:
+        by_mode = {row["mode"]: row for row in ami["rows"]}
+        share = by_mode["daemon"]["events_per_s"] / max(by_mode["floor"]["events_per_s"], 1e-9)
+        found.append(_verdict(f"AMI ingestion ≥ {TARGETS['ami_vs_floor']:g} × raw parse floor", f"{share:.2f} ×",
+                              share >= TARGETS["ami_vs_floor"]))
+    for section, what in (("asterisk", "real Asterisk"), ("sip", "over SIP")):
+        result = results.get(section)
+        if result:
+            best = result["best"]["ivr run"]
+            found.append(_verdict(f"{what}: some rate with zero failures", best["rate"] if best else None,
+                                  best is not None))
     return found
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                          check=False)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
+                           text=True, check=False).stdout.strip()
+    return done.stdout.strip() + ("+changes" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,25 +267,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--what-if", action="store_true",
                         help="add rows at N=2000 with the GC tuned and on uvloop (about a minute more)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--guard", action="store_true",
+                        help="only the regression guard: the daemon's instructions per call against the committed "
+                             "baseline, exit 1 above it (scripts/test)")
+    parser.add_argument("--inject-work", type=int, default=0, metavar="N",
+                        help="bench-only fault: the daemon also sums N squares a call (proves the check fails)")
+    parser.add_argument("--write-instructions-baseline", action="store_true",
+                        help="store this run's instructions per call as bench/data/instructions_baseline.json")
     parser.add_argument("--record-ami", action="store_true",
                         help="keep the AMI events recorded in section 2 as bench/data/ami_events.txt")
     args = parser.parse_args(argv)
+    if args.guard:
+        args.only, args.check = ["instructions"], True
     chosen = [s for s in (args.only or SECTIONS)
-              if s not in args.skip and not (args.smoke and not args.only and s in REAL_ASTERISK)]
+              if s not in args.skip and not (args.smoke and not args.only and s in SMOKE_SKIPS)]
     raise_open_files_limit()
     if args.work.exists():
         shutil.rmtree(args.work)
     args.work.mkdir(parents=True)
     config = write_bench_config(args.work / "config")
-    chosen_plans = plans(args.smoke, args.what_if)
+    chosen_plans = plans(args.smoke, args.what_if, args.inject_work)
+    if args.guard:
+        chosen_plans["instructions"] = dataclasses.replace(chosen_plans["instructions"], floor=False)
     if args.record_ami:
         chosen_plans["asterisk"] = asterisk_section.AsteriskPlan(record_to=ami_section.RECORDING)
-    results: dict[str, Any] = {"machine": machine(), "smoke": args.smoke, "sections": chosen}
+    results: dict[str, Any] = {"machine": machine(), "smoke": args.smoke, "sections": chosen, "commit": _commit()}
     began = time.perf_counter()
     print(f"# bench/run — {time.strftime('%Y-%m-%d %H:%M')}, {results['machine']['cores']} cores "
           f"({results['machine']['cpu']}), {results['machine']['memory_gib']} GiB, Python "
-          f"{results['machine']['python']}, load average before {results['machine']['load_before']}", flush=True)
+          f"{results['machine']['python']}, load average before {results['machine']['load_before']}, commit "
+          f"{results['commit']}", flush=True)
     runners = {
+        "instructions": lambda: instructions.run(chosen_plans["instructions"], config, args.work / "instructions",
+                                                 _progress),
         "agi": lambda: agi_section.AgiSection(chosen_plans["agi"], config, args.work / "agi").run(_progress),
         "asterisk": lambda: asterisk_section.run(chosen_plans["asterisk"], config, args.work / "asterisk", _progress),
         "ami": lambda: ami_section.run(chosen_plans["ami"], _progress),
@@ -230,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     results["seconds"] = round(time.perf_counter() - began, 1)
     results["targets"] = targets(results)
     results["load_after"] = os.getloadavg()
-    printers = {"agi": print_agi, "asterisk": print_asterisk, "ami": print_ami, "config": print_config,
-                "sip": print_sip}
+    if args.write_instructions_baseline and "instructions" in results and not args.inject_work and not args.smoke:
+        instructions.write_baseline(results["instructions"], results["commit"])
+    printers = {"instructions": print_instructions, "agi": print_agi, "asterisk": print_asterisk, "ami": print_ami,
+                "config": print_config, "sip": print_sip}
     print("\n## Results")
     for section in chosen:
         printers[section](results[section])
@@ -240,11 +330,13 @@ def main(argv: list[str] | None = None) -> int:
     print("\n### Targets\n")
     print(table(["target", "measured", "met"], [[t["target"], t["value"], "yes" if t["met"] else "NO"]
                                                  for t in results["targets"]]))
-    print(f"\n{results['seconds']} s in all; load average after {results['load_after']}")
+    missed = [t["target"] for t in results["targets"] if not t["met"]]
+    print(f"\n{results['seconds']} s in all; load average after {results['load_after']}; commit {results['commit']}; "
+          f"{len(missed)} of {len(results['targets'])} targets missed")
     (args.work / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
-    return 0
+    return 1 if args.check and missed else 0
 
 
 def _progress(text: str) -> None:

@@ -19,6 +19,7 @@ from ivr.agi.server import FastAgiServer
 from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
 from ivr.ami.errors import AmiAuthError, AmiError
+from ivr.ami_events import LOGIN_EVENT_CLASSES
 from ivr.app import App
 from ivr.callbacks.sealing import NumberSeal
 from ivr.callbacks.service import CallbackService
@@ -120,9 +121,10 @@ class Daemon:
                                     max_sessions=settings.max_sessions, overload_handler=overloaded,
                                     logger=structlog.get_logger("ivr.agi"))
         self.pid_file = settings.state_dir / "ivr.pid"
+        # Only the classes of the events the daemon handles (manager.conf filters the names).
         self.ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret,
                              reconnect_backoff=(0.5, reconnect_max_s(settings, self.app.config.current)),
-                             logger=structlog.get_logger("ivr.ami"))
+                             events=LOGIN_EVENT_CLASSES, logger=structlog.get_logger("ivr.ami"))
         self.app.ami = self.ami
         self._ami_task: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()

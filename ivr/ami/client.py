@@ -93,6 +93,11 @@ class AmiClient:
         """Call `callback(message)` for events whose name matches `pattern` (`QueueMember*`)."""
         self._events.add(pattern, callback)
 
+    @property
+    def subscribed(self) -> frozenset[str]:
+        """The event name patterns given to on_event()."""
+        return frozenset(self._events.patterns)
+
     def on_reconnect(self, callback: ReconnectCallback) -> None:
         """Call `callback()` after every successful login; exceptions are logged."""
         self._reconnect_callbacks.append(callback)

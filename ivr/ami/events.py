@@ -27,9 +27,11 @@ class EventDispatcher:
         self._patterns: list[tuple[re.Pattern[str], list[EventCallback]]] = []
         self._by_name: dict[str, tuple[EventCallback, ...]] = {}
         self._tasks: set[asyncio.Future[None]] = set()
+        self.patterns: list[str] = []  # as given to add(), in order
 
     def add(self, pattern: str, callback: EventCallback) -> None:
         """`pattern` is a shell-style, case-insensitive event name: `QueueMember*`, `*`."""
+        self.patterns.append(pattern)
         regex = re.compile(fnmatch.translate(pattern), re.IGNORECASE)
         for known, callbacks in self._patterns:
             if known.pattern == regex.pattern:

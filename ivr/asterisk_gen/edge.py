@@ -57,7 +57,8 @@ def daemons_conf(cluster: Cluster | None) -> str:
     hosts = "&".join(f"{daemon.address}:{daemon.port}" for daemon in cluster.daemons)
     return "\n".join([
         HEADER + "; Included in [globals]: the daemons each call tries in turn, from a random first one",
-        "; (extensions.conf [ivr-entry]); the other routes use the first daemon.",
+        "; (extensions.conf [ivr-entry]); the other routes start at the first daemon, and the callback",
+        "; and agent routes try the others of the list when it is down.",
         f"{IVR_AGI_HOSTS} = {hosts}",
         *(f"{name} = agi://{cluster.daemons[0].address}:{cluster.daemons[0].port}/{route}"
           for name, route in ((IVR_AGI_CALLBACK_URL, "callback"), (IVR_AGI_AGENT_URL, "agent"),

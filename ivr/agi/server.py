@@ -171,7 +171,8 @@ class FastAgiServer:
             return
         handler = self._routes.get(session.route)
         if handler is None:
-            # Closing without a command makes AGISTATUS FAILURE; the dialplan falls back.
+            # Closing without a command: AGISTATUS is SUCCESS (Asterisk 22.10) but IVR_RESULT stays empty, so
+            # the dialplan falls back.
             log.warning("agi.unknown_route")
             return
         self._active += 1

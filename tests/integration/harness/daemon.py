@@ -26,6 +26,12 @@ from .ports import AGI_PORT, AMI_PORT
 REPO = Path(__file__).resolve().parents[3]
 
 
+# The daemon's own clock unless a test sets another (set_clock): a Tuesday morning, when every group is
+# open. A call without a test time of its own (IVR_TEST_NOW, X-IVR-Test-Now) is routed at this time, so
+# no test depends on the hour the suite runs at (the contact center closes at 18:00 Stockholm time).
+OPEN_HOURS = "2026-12-22T10:00+01:00"
+
+
 @dataclass
 class DaemonProcess:
     state_dir: Path
@@ -64,6 +70,8 @@ class DaemonProcess:
     async def start(self, timeout: float = 15.0) -> None:
         kinds.started("real_daemon", "`ivr run` (harness.daemon.DaemonProcess)")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if not (self.state_dir / TEST_CLOCK_FILE).exists():
+            self.set_clock(OPEN_HOURS)
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         command = [sys.executable, "-m", "ivr", "run", "--config", *self.config_paths,
                    "--agi-port", str(self.agi_port), "--state-dir", str(self.state_dir), "--allow-test-clock",

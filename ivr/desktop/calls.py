@@ -146,14 +146,31 @@ class DesktopCalls:
             self._forget(uniqueid)
         return known, group
 
-    def transferred(self, agent: str, uniqueid: str) -> None:
-        """The agent passed the call on (ivr.desktop.asterisk): their pop goes to `wrapup`, and the call
-        waits for the next agent."""
+    def passing_on(self, agent: str, uniqueid: str) -> KnownCall:
+        """Before the agent's transfer goes to Asterisk: the group they answered from is kept now. Asterisk's
+        events may overtake the transfer's answer (the caller already in the next queue, even answered
+        there), and the call's queue is the next group's by then."""
         known = self.answered_by(agent, uniqueid)
         known.transferred_by.add(agent)
         known.transferred_by_group[agent] = self.group_of(known)
-        known.agent, known.state, known.answered_at, known.wait_s = "", None, None, None
-        known.ringing.discard(agent)
+        known.ringing.discard(agent)  # the next agent's answer must not end this agent's pop as "not taken"
+        return known
+
+    def not_passed_on(self, agent: str, uniqueid: str) -> None:
+        """The transfer was refused (or failed): the agent still has the call."""
+        known = self.calls.get(uniqueid)
+        if known is not None:
+            known.transferred_by.discard(agent)
+            known.transferred_by_group.pop(agent, None)
+
+    def transferred(self, agent: str, uniqueid: str) -> None:
+        """The agent passed the call on (ivr.desktop.asterisk, after `passing_on`): their pop goes to
+        `wrapup`, and the call waits for the next agent, unless that one's answer came first."""
+        known = self.calls.get(uniqueid)
+        if known is None or agent not in known.transferred_by:
+            return
+        if known.agent == agent:
+            known.agent, known.state, known.answered_at, known.wait_s = "", None, None, None
         self._push(agent, known)
 
     # --- the events ---------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ def routes(ctx: DesktopContext) -> list[web.RouteDef]:
         if known.ended_at is not None or not known.channel:
             raise api_error(409, "call_ended", "the call has ended (or was not taken by the IVR)")
         config = ctx.app.config.current
+        calls().passing_on(user.id, uniqueid)
         try:
             if "group" in body:
                 group = text_field(body, "group", max_length=64)
@@ -81,8 +82,12 @@ def routes(ctx: DesktopContext) -> list[web.RouteDef]:
             else:
                 raise api_error(400, "bad_request", "give 'group' or 'official'")
         except AsteriskRefused as refused:
+            calls().not_passed_on(user.id, uniqueid)
             status = 404 if refused.code == "unknown_official" else 409
             raise api_error(status, refused.code, str(refused)) from refused
+        except BaseException:
+            calls().not_passed_on(user.id, uniqueid)
+            raise
         calls().transferred(user.id, uniqueid)
         return web.json_response({"uniqueid": uniqueid, "to": target})
 

@@ -275,6 +275,7 @@ def test_transfer_leaves_the_first_agent_in_wrapup_with_their_groups_codes(shipp
     through_menu(desk, "u1", digits={"case_number": "20231234"})
     desk.calls.emit(names.AGENT_RINGING, None, uniqueid="u1", queue="kc-building", agent="david.lind")
     desk.calls.emit(names.ANSWERED, None, uniqueid="u1", queue="kc-building", agent="david.lind", wait_s=5.0)
+    desk.calls.passing_on("david.lind", "u1")
     desk.calls.transferred("david.lind", "u1")
     desk.calls.emit(names.QUEUED, None, uniqueid="u1", queue="kc-general", position=1)
     desk.calls.emit(names.AGENT_RINGING, None, uniqueid="u1", queue="kc-general", agent="anna.andersson")
@@ -289,6 +290,37 @@ def test_transfer_leaves_the_first_agent_in_wrapup_with_their_groups_codes(shipp
     desk.calls.emit(names.CALL_ENDED, None, uniqueid="u1", duration_s=60.0)
     assert desk.calls.wrapup("anna.andersson", "u1", "information")[1] == "general"
     assert desk.calls.calls == {}
+
+
+def test_a_transfer_overtaken_by_asterisks_events_keeps_the_first_agents_group(shipped_config: ConfigSet) -> None:
+    """On a busy machine the caller joins the next queue, and is even answered there, before the transfer's
+    AMI answer returns to the desktop: David still wraps up with building's codes, Anna keeps the call."""
+    desk = Desk(shipped_config)
+    through_menu(desk, "u1", digits={"case_number": "20231234"})
+    desk.calls.emit(names.AGENT_RINGING, None, uniqueid="u1", queue="kc-building", agent="david.lind")
+    desk.calls.emit(names.ANSWERED, None, uniqueid="u1", queue="kc-building", agent="david.lind", wait_s=5.0)
+    desk.calls.passing_on("david.lind", "u1")
+    desk.calls.emit(names.QUEUED, None, uniqueid="u1", queue="kc-general", position=1)
+    desk.calls.emit(names.AGENT_RINGING, None, uniqueid="u1", queue="kc-general", agent="anna.andersson")
+    desk.calls.emit(names.ANSWERED, None, uniqueid="u1", queue="kc-general", agent="anna.andersson", wait_s=1.0)
+    desk.calls.transferred("david.lind", "u1")  # the transfer's answer, last
+    david = desk.calls.current("david.lind")
+    assert david is not None and (david["state"], david["group"]) == ("wrapup", "building")
+    anna = desk.calls.current("anna.andersson")
+    assert anna is not None and (anna["state"], anna["group"]) == ("answered", "general")
+    assert desk.calls.wrapup("david.lind", "u1", "resolved")[1] == "building"
+
+
+def test_a_refused_transfer_leaves_the_call_with_the_agent(shipped_config: ConfigSet) -> None:
+    desk = Desk(shipped_config)
+    through_menu(desk, "u1")
+    desk.calls.emit(names.AGENT_RINGING, None, uniqueid="u1", queue="kc-building", agent="david.lind")
+    desk.calls.emit(names.ANSWERED, None, uniqueid="u1", queue="kc-building", agent="david.lind", wait_s=5.0)
+    desk.calls.passing_on("david.lind", "u1")
+    desk.calls.not_passed_on("david.lind", "u1")
+    david = desk.calls.current("david.lind")
+    assert david is not None and david["state"] == "answered"
+    assert desk.calls.calls["u1"].transferred_by == set()
 
 
 def test_a_ring_that_stops_unanswered_ends_that_agents_pop(shipped_config: ConfigSet) -> None:

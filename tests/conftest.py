@@ -1,7 +1,8 @@
 """Running the suite in parallel (scripts/test runs `pytest -n 2`, pytest-xdist).
 
 Each xdist worker takes its own Asterisk sandbox instance (its ports move by 100 per instance, see
-scripts/asterisk-sandbox), from IVR_SANDBOX_INSTANCES ("0,1" unless set), before any harness module
+scripts/asterisk-sandbox), from IVR_SANDBOX_INSTANCES ("1,2" unless set: instance 0 runs in the base root
+that the others copy), before any harness module
 reads IVR_SANDBOX_INSTANCE. Without xdist nothing changes: IVR_SANDBOX_INSTANCE as set, else 0.
 
 Tests are handed to the workers a whole file at a time (the file's module fixtures are set up once),
@@ -21,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", … in a worker; unset otherwise
 if _WORKER:
-    _INSTANCES = [part.strip() for part in os.environ.get("IVR_SANDBOX_INSTANCES", "0,1").split(",") if part.strip()]
+    _INSTANCES = [part.strip() for part in os.environ.get("IVR_SANDBOX_INSTANCES", "1,2").split(",") if part.strip()]
     _INDEX = int(_WORKER.removeprefix("gw"))
     if len(_INSTANCES) <= _INDEX:
         raise pytest.UsageError(f"xdist worker {_WORKER} has no sandbox instance: IVR_SANDBOX_INSTANCES="

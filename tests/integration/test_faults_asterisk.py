@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from harness.ami import AmiClient
 from harness.citizens import CitizenHandle, Citizens
-from harness.daemon import DaemonProcess
+from harness.daemon import OPEN_HOURS, DaemonProcess
 from harness.faults import QUICK_KEYS, eventually, quick_config
 from harness.sandbox import Sandbox
 
@@ -22,7 +22,8 @@ pytestmark = pytest.mark.real_daemon
 
 async def test_asterisk_restart_daemon_reconnects_and_serves_the_next_call(asterisk: Sandbox,
                                                                            tmp_path: Path) -> None:
-    daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"))
+    daemon = DaemonProcess(test_clock=OPEN_HOURS,
+                           state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"))
     await daemon.start()
     doomed: CitizenHandle | None = None
     try:

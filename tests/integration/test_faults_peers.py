@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from harness.ami import AmiClient, SimCall
 from harness.citizens import Citizens
-from harness.daemon import DaemonProcess
+from harness.daemon import OPEN_HOURS, DaemonProcess
 from harness.faults import QUICK_KEYS, eventually, free_port, quick_config
 from harness.ports import AGI_PORT
 
@@ -103,7 +103,8 @@ async def served_in_normal_time(call: SimCall, queue: str) -> float:
 
 async def test_stuck_and_hostile_fastagi_peers_never_block_real_calls(
         citizens: Citizens, ami: AmiClient, tmp_path: Path) -> None:
-    daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"))
+    daemon = DaemonProcess(test_clock=OPEN_HOURS,
+                           state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"))
     await daemon.start()
     stuck = [Peer(f"stuck {i}", headers(f"stuck.{i}")) for i in range(5)]  # never answer a command
     hostile = hostile_peers()
@@ -211,7 +212,8 @@ async def test_hostile_ami_server_costs_a_reconnect_and_no_call(
         citizens: Citizens, ami: AmiClient, tmp_path: Path) -> None:
     manager = HostileAmi()
     await manager.start()
-    daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"),
+    daemon = DaemonProcess(test_clock=OPEN_HOURS,
+                           state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"),
                            env={"IVR_AMI_PORT": str(manager.port)})
     await daemon.start()
     try:

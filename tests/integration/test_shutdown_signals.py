@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from harness.ami import AmiClient, SimCall
 from harness.citizens import Citizens
-from harness.daemon import DaemonProcess
+from harness.daemon import OPEN_HOURS, DaemonProcess
 from harness.faults import QUICK_KEYS, call_records, eventually, quick_config
 
 pytestmark = pytest.mark.real_daemon
@@ -35,7 +35,8 @@ def mentions(daemon: DaemonProcess, uniqueid: str) -> bool:
 
 async def test_sigterm_drains_then_hands_over_and_refuses_new_calls(
         citizens: Citizens, ami: AmiClient, tmp_path: Path) -> None:
-    daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"),
+    daemon = DaemonProcess(test_clock=OPEN_HOURS,
+                           state_dir=tmp_path / "daemon", config_paths=quick_config(tmp_path / "config"),
                            env={"IVR_STOP_GRACE_S": str(GRACE_S)})
     await daemon.start()
     try:
@@ -75,7 +76,7 @@ async def test_sighup_keeps_the_last_good_config_and_running_calls_keep_theirs(
     paths = quick_config(tmp_path / "config")
     plan = tmp_path / "config" / "dialplans" / "quick.yaml"
     good = plan.read_text()
-    daemon = DaemonProcess(state_dir=tmp_path / "daemon", config_paths=paths)
+    daemon = DaemonProcess(test_clock=OPEN_HOURS, state_dir=tmp_path / "daemon", config_paths=paths)
     await daemon.start()
     try:
         started = [line for line in daemon.log_lines() if line.get("event") == "daemon started"][-1]

@@ -30,14 +30,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.clock import TEST_CLOCK_FILE
 from ivr.cluster.agents import session_topic
 from ivr.cluster.reader import publish
 from ivr.config.model import Cluster
 from ivr.events.mqtt import MessageBuilder, MqttConfig, OutMessage
 from ivr.validate import load_config
-
-from .daemon import OPEN_HOURS
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "kamailio" / "cluster.example.yaml"
@@ -236,9 +233,6 @@ class Daemon:
 
     def start(self, timeout: float = 30) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        clock = self.state_dir / TEST_CLOCK_FILE  # open hours, whatever the suite's hour (harness/daemon.py)
-        if not clock.exists():
-            clock.write_text(f"{OPEN_HOURS}\n", encoding="utf-8")
         log = self.state_dir / "daemon.log"
         offset = log.stat().st_size if log.exists() else 0
         env = {**os.environ, "IVR_AGI_HOST": self.address, "IVR_AGI_ALLOWED_PEERS": self.peers,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .ami import AmiClient, AmiMessage, EventRecorder, new_token
-from .daemon import DaemonProcess
+from .daemon import OPEN_HOURS, DaemonProcess
 from .faults import QUICK_KEYS, private_broker, quick_config, rss_kib
 
 LEAK_ENV = "IVR_TEST_LEAK_BYTES_PER_CALL"  # ivr/injected_leak.py
@@ -241,7 +241,8 @@ async def run_soak(seconds: float, work_dir: Path, *, rate: float = 1.0, drain_s
     env = {"IVR_MQTT_HOST": "127.0.0.1", "IVR_MQTT_PORT": str(broker.port)}
     if leak_bytes_per_call:
         env[LEAK_ENV] = str(leak_bytes_per_call)
-    daemon = DaemonProcess(state_dir=work_dir / "daemon", config_paths=quick_config(work_dir / "config"), env=env)
+    daemon = DaemonProcess(test_clock=OPEN_HOURS,
+                           state_dir=work_dir / "daemon", config_paths=quick_config(work_dir / "config"), env=env)
     # Warm-up: until the number of calls in progress is steady (the longest call's stay), at least.
     longest = max(kind.hold for kind in mix or MIX)
     report = SoakReport(seconds=seconds, rate_per_s=rate, warmup_s=max(5.0, longest + 5, seconds * WARMUP_FRACTION),

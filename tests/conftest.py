@@ -5,10 +5,10 @@ scripts/asterisk-sandbox), from IVR_SANDBOX_INSTANCES ("1,2" unless set: instanc
 that the others copy), before any harness module
 reads IVR_SANDBOX_INSTANCE. Without xdist nothing changes: IVR_SANDBOX_INSTANCE as set, else 0.
 
-Tests are handed to the workers a whole file at a time (the file's module fixtures are set up once),
-and the two cluster files as one unit: both use the same two sandbox instances and namespaces
-(tests/integration/harness/cluster.py). The long integration files go first, so that the short unit
-files fill the end of the run rather than one worker finishing a long file alone.
+Tests are handed to the workers a whole file at a time (`--dist loadfile`: a file's module fixtures are
+set up once; test_cluster_failover.py's one cluster of namespaces and sandbox instances 7 and 8 is never
+started twice at once). The long integration files go first, so that the short unit files fill the end
+of the run rather than one worker finishing a long file alone.
 """
 
 from __future__ import annotations
@@ -30,24 +30,14 @@ if _WORKER:
                                 "or name more instances")
     os.environ["IVR_SANDBOX_INSTANCE"] = _INSTANCES[_INDEX]
 
-# Files that must never run at the same time as each other: one work unit, one worker.
-SHARED_UNITS = {"test_cluster_failover": "cluster", "test_cluster_callbacks": "cluster"}
-
-
-def _unit_of(item: pytest.Item) -> str:
-    stem = Path(str(item.fspath)).stem
-    return SHARED_UNITS.get(stem, str(Path(str(item.fspath)).resolve().relative_to(HERE)))
-
 
 def _order_of(item: pytest.Item) -> int:
-    """Cluster first (the longest unit), then the other integration files, then the unit tests."""
-    if Path(str(item.fspath)).stem in SHARED_UNITS:
+    """The cluster drill first (the longest file), then the other integration files, then the unit tests."""
+    path = Path(str(item.fspath)).resolve()
+    if path.stem == "test_cluster_failover":
         return 0
-    return 1 if (HERE / "integration") in Path(str(item.fspath)).resolve().parents else 2
+    return 1 if (HERE / "integration") in path.parents else 2
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the group markers (it appends them to node ids)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_unit_of(item)))
     items.sort(key=_order_of)  # stable: a file's tests stay together and in their order

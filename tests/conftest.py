@@ -41,3 +41,11 @@ def _order_of(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=_order_of)  # stable: a file's tests stay together and in their order
+    if _WORKER:
+        # xdist runs a node id once: tests sharing one (schemathesis' operations) would silently not run.
+        seen: set[str] = set()
+        shared = sorted({item.nodeid for item in items if item.nodeid in seen or seen.add(item.nodeid)})
+        if shared:
+            raise pytest.UsageError("these node ids name several tests, and xdist would run each only once; "
+                                    "run their files without -n (scripts/test does for the OpenAPI test):\n  "
+                                    + "\n  ".join(shared))

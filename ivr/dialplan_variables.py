@@ -113,21 +113,15 @@ IVR_TEST_NOW = "IVR_TEST_NOW"
 
 DAEMON_ONLY = frozenset({IVR_CONFIG_VERSION, IVR_CB_PLACEMENT, IVR_TEST_NOW})
 
-# The dialplan's settings that `ivr asterisk generate` writes (extensions_daemons.conf): where the daemons are.
+# The dialplan's setting that `ivr asterisk generate` writes (extensions_daemons.conf): where the daemons are.
+# Every route reaches them through [ivr-agi], in turn.
 IVR_AGI_HOSTS = "IVR_AGI_HOSTS"
-IVR_AGI_CALLBACK_URL = "IVR_AGI_CALLBACK_URL"
-IVR_AGI_AGENT_URL = "IVR_AGI_AGENT_URL"
-IVR_AGI_SPY_URL = "IVR_AGI_SPY_URL"
-IVR_AGI_SURVEY_URL = "IVR_AGI_SURVEY_URL"
-IVR_AGI_STEER_URL = "IVR_AGI_STEER_URL"
-IVR_OUT_AGI_URL = "IVR_OUT_AGI_URL"
 
 # The dialplan's own: its settings ([globals]) and what it keeps between its own steps. The daemon never
 # sees them; they are listed so that a new name in extensions.conf is a decision, not an accident.
 DIALPLAN_ONLY = frozenset({
-    IVR_AGI_HOSTS, IVR_AGI_CALLBACK_URL, IVR_AGI_AGENT_URL, IVR_AGI_SPY_URL, IVR_AGI_SURVEY_URL, IVR_AGI_STEER_URL,
-    IVR_OUT_AGI_URL,
-    "IVR_AGI_COUNT", "IVR_AGI_TRIED", "IVR_AGI_INDEX", "IVR_AGI_TRYING",
+    IVR_AGI_HOSTS,
+    "IVR_AGI_COUNT", "IVR_AGI_TRIED", "IVR_AGI_INDEX", "IVR_AGI_TRYING", "IVR_AGI_ARGS",
     "IVR_AGI_WATCHDOG", "IVR_CALLBACK_WATCHDOG", "IVR_OUT_WATCHDOG", "IVR_SURVEY_WATCHDOG", "IVR_QUEUE_OPTS",
     "IVR_DEFAULT_QUEUE", "IVR_DEFAULT_QUEUE_MAX_WAIT", "IVR_QUEUE_MAX_WAIT", "IVR_TRANSFER_RING", "IVR_OUT_RING",
     "IVR_FALLBACK_REASON", "IVR_WAIT", "IVR_POS", "IVR_CB_EARLIER",

@@ -4,8 +4,8 @@
   operator's calls reach the nodes through Kamailio, so they arrive from the edge, not from the
   operator's addresses; they enter [main-number] like the trunk's, with the trunk's codecs and the
   same trust in the operator's identity headers (Kamailio passes them through unchanged).
-- `extensions_daemons.conf` (every node): the daemons the dialplan tries in turn for each call
-  (`IVR_AGI_HOSTS`, extensions.conf [ivr-entry]).
+- `extensions_daemons.conf` (every node): the daemons the dialplan tries in turn for each route
+  (`IVR_AGI_HOSTS`, extensions.conf [ivr-agi]).
 - `pjsip_node.conf` (one node, `ivr asterisk generate --node NAME`): that node's own transport towards
   Kamailio, bound to its address. It is the only file that differs between nodes and stays out of git.
 """
@@ -13,15 +13,7 @@
 from __future__ import annotations
 
 from ivr.config.model import Cluster, ClusterNode, Trunk
-from ivr.dialplan_variables import (
-    IVR_AGI_AGENT_URL,
-    IVR_AGI_CALLBACK_URL,
-    IVR_AGI_HOSTS,
-    IVR_AGI_SPY_URL,
-    IVR_AGI_STEER_URL,
-    IVR_AGI_SURVEY_URL,
-    IVR_OUT_AGI_URL,
-)
+from ivr.dialplan_variables import IVR_AGI_HOSTS
 
 ENDPOINT = "edge"
 TRANSPORT = "transport-edge"
@@ -56,15 +48,10 @@ def daemons_conf(cluster: Cluster | None) -> str:
         return HEADER + "; No `cluster:`: the one daemon of extensions.conf [globals] (IVR_AGI_HOSTS).\n"
     hosts = "&".join(f"{daemon.address}:{daemon.port}" for daemon in cluster.daemons)
     return "\n".join([
-        HEADER + "; Included in [globals]: the daemons each call tries in turn, from a random first one",
-        "; (extensions.conf [ivr-entry]); the other routes start at the first daemon, and the callback",
-        "; and agent routes try the others of the list when it is down.",
+        HEADER + "; Included in [globals]: the daemons every route tries in turn (extensions.conf [ivr-agi]).",
+        "; Inbound calls start at a random one; the other routes (callbacks, agents' and supervisors'",
+        "; codes, the survey, steering, outbound calls) at the first, the next while one is down.",
         f"{IVR_AGI_HOSTS} = {hosts}",
-        *(f"{name} = agi://{cluster.daemons[0].address}:{cluster.daemons[0].port}/{route}"
-          for name, route in ((IVR_AGI_CALLBACK_URL, "callback"), (IVR_AGI_AGENT_URL, "agent"),
-                              (IVR_AGI_SPY_URL, "spy"), (IVR_AGI_SURVEY_URL, "survey"),
-                              (IVR_AGI_STEER_URL, "steer"),
-                              (IVR_OUT_AGI_URL, "outbound"))),
         "",
     ])
 

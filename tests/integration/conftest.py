@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from harness import kinds
+from harness import agi_hosts, kinds
 from harness.ami import AmiClient
 from harness.citizens import Citizens
 from harness.daemon import DaemonProcess
@@ -105,6 +105,14 @@ async def ami(asterisk: Sandbox) -> AsyncIterator[AmiClient]:
     finally:
         await client.hangup_all_sim_calls()
         await client.close()
+
+
+@pytest.fixture
+async def first_daemon_down(ami: AmiClient) -> AsyncIterator[str]:
+    """IVR_AGI_HOSTS with a dead port first (harness/agi_hosts.py): every route of the dialplan meets
+    a refused connection before it reaches the test's daemon. Yields the dead host:port."""
+    async with agi_hosts.first_daemon_down(ami) as dead:
+        yield dead
 
 
 @pytest.fixture

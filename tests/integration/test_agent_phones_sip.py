@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness.ami import AmiClient, AmiMessage
+from harness.agi_hosts import agi_tries
+from harness.ami import AmiClient
 from harness.citizens import Citizens
 from harness.sandbox import Sandbox
 from harness.sipp import AgentPhone, SippError, agent_phone, operator_uas
@@ -30,7 +30,6 @@ from test_queues_agents import members, settings_for, started, until
 
 from ivr.callbacks import store
 from ivr.daemon import Daemon
-from ivr.dialplan_variables import IVR_AGI_CALLBACK_URL, IVR_AGI_HOSTS
 from ivr.store.db import open_database
 
 EXTENSION, AGENT = "1006", "farah.ali"
@@ -67,36 +66,6 @@ async def daemon(tmp_path: Path, phone_logged_out: None) -> AsyncIterator[Daemon
         yield running
     finally:
         await running.stop(grace=2)
-
-
-@pytest.fixture
-async def first_daemon_down(ami: AmiClient) -> AsyncIterator[str]:
-    """The dialplan's daemons as a cluster's extensions_daemons.conf sets them, with the first one
-    down (a port nobody listens on) and the test's daemon second; the globals are restored after."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead = f"127.0.0.1:{probe.getsockname()[1]}"
-    saved = {name: await ami.get_var(name) or "" for name in (IVR_AGI_HOSTS, IVR_AGI_CALLBACK_URL)}
-    await ami.set_global(IVR_AGI_HOSTS, f"{dead}&{saved[IVR_AGI_HOSTS]}")
-    await ami.set_global(IVR_AGI_CALLBACK_URL, f"agi://{dead}/callback")
-    try:
-        yield dead
-    finally:
-        for name, value in saved.items():
-            await ami.set_global(name, value)
-
-
-def callback_tries(events: list[AmiMessage], step: str) -> list[tuple[str, str]]:
-    """One channel's AGI() calls of the route `callback` (`step`) and how each ended (AGISTATUS)."""
-    tries: list[tuple[str, str]] = []
-    url = ""
-    for e in events:
-        if e.Event == "Newexten" and e.Application == "AGI":
-            url = e.AppData or ""
-        elif e.Event == "VarSet" and e.Variable == "AGISTATUS" and url.endswith(f"/callback,{step}"):
-            tries.append((url, e.Value or ""))
-            url = ""
-    return tries
 
 
 async def contact_status(ami: AmiClient, phone: AgentPhone) -> str:
@@ -183,7 +152,7 @@ async def test_queued_callback_rings_the_phone_then_the_citizen_showing_the_main
                            20, what="the callback booked")
     await citizen.wait_hangup(15)
     # The first daemon refused at once (FAILURE); the second took the request (SUCCESS).
-    assert callback_tries(citizen.events(), "request") == [(f"agi://{dead}/callback,request", "FAILURE"),
+    assert agi_tries(citizen.events(), "callback,request") == [(f"agi://{dead}/callback,request", "FAILURE"),
                                                            (f"agi://{live}/callback,request", "SUCCESS")]
     standin = await ami.recorder.wait_for(
         lambda e: e.Event == "QueueCallerJoin" and bool(STANDIN.match(e.Channel or "")), 15, what="the stand-in")
@@ -214,7 +183,7 @@ async def test_queued_callback_rings_the_phone_then_the_citizen_showing_the_main
             # The stand-in's ;1 in [ivr-callback-connect] got the number from the second daemon.
             connect = f"Local/cb{callback_id}@ivr-callback-hold-"
             leg = ami.recorder.find(lambda e: connect in (e.Channel or "") and (e.Channel or "").endswith(";1"), since)
-            assert callback_tries(leg, "connect") == [(f"agi://{dead}/callback,connect", "FAILURE"),
+            assert agi_tries(leg, "callback,connect") == [(f"agi://{dead}/callback,connect", "FAILURE"),
                                                       (f"agi://{live}/callback,connect", "SUCCESS")]
             db = open_database(f"sqlite:///{daemon.settings.state_dir / 'ivr.db'}", migrate=False)
             try:

@@ -1,7 +1,9 @@
 """Supervisors' steering on the real Asterisk with the real daemon (docs/steering.md): a temporary message
 before the menu only inside its window (the daemon's test clock), a group switched off, and the line's
 switch closing and re-opening the line with the daemon running and stopped. `ivr messages` / `ivr switch`
-run as a supervisor would run them, against this instance's AMI; citizens call over SIP."""
+run as a supervisor would run them, against this instance's AMI; citizens call over SIP. With the
+dialplan's first daemon down (a dead port first in IVR_AGI_HOSTS), a supervisor's *54 still records its
+message: `ask` and `commit` each go on to the next daemon."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness.agi_hosts import agi_tries
 from harness.ami import AmiClient
 from harness.citizens import CitizenHandle, Citizens
 from harness.daemon import REPO, DaemonProcess
@@ -252,5 +255,31 @@ async def test_supervisor_closes_and_opens_the_line_by_phone(
         entries = [(row["actor"], row["via"], row["action"]) for row in json.loads(rows.stdout)]
         assert entries == [("lena.strand", "phone", "switch.clear"), ("lena.strand", "phone", "switch.set")]
         assert "1901" not in rows.stdout  # the phone's number is not in the audit
+    finally:
+        asterisk.cli(f"database deltree {FAMILY}")
+
+
+async def test_with_the_first_daemon_down_the_next_one_takes_the_message(
+        daemon: DaemonProcess, ami: AmiClient, lenas_phone: str, asterisk: Sandbox, first_daemon_down: str) -> None:
+    dead, live = first_daemon_down, f"127.0.0.1:{daemon.agi_port}"
+    try:
+        since = await dial(ami, lenas_phone, "*541")  # a message for the whole line, for one hour
+        await ami.recorder.wait_for(lambda e: e.Event == "Newexten" and e.Context == "supervisor-steer"
+                                    and e.Application == "Record", 30, since=since, what="Record()")
+        await asyncio.sleep(2)  # Lena speaks, then presses #
+        phone_leg = ami.recorder.first(lambda e: e.Event == "Newchannel"
+                                       and str(e.Channel).startswith(f"PJSIP/{lenas_phone}-"), since)
+        assert phone_leg is not None
+        await ami.action("PlayDTMF", Channel=phone_leg.Channel, Digit="#", Duration="200")
+        await ami.recorder.wait_for(lambda e: e.Event == "AGIExecStart" and "steer-message-set" in (e.Command or ""),
+                                    30, since=since, what="the confirmation")
+        await ami.recorder.wait_for(lambda e: e.Event == "Hangup" and str(e.Channel).startswith("PJSIP/1901-"), 20,
+                                    since=since, what="the dialplan hanging up after `commit`")
+        steer_leg = ami.recorder.find(lambda e: str(e.Channel).startswith("PJSIP/1901-"), since)
+        for step in ("ask", "commit"):
+            route = f"steer,{step},message1"
+            assert agi_tries(steer_leg, route) == [(f"agi://{dead}/{route}", "FAILURE"),
+                                                   (f"agi://{live}/{route}", "SUCCESS")], step
+        assert sound_dir(asterisk, "message/all")  # what the second daemon's `commit` wrote
     finally:
         asterisk.cli(f"database deltree {FAMILY}")

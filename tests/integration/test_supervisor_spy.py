@@ -21,6 +21,8 @@
 - Social services forbids listening: refused on the page (403 listening_forbidden) and on the phone (no
   ChanSpy at all), each refusal audited; every spy's audit rows have who, whom, when, mode, and after the
   hang-up, how long (`spy.ended` with seconds, from the spy channel's hangup handler).
+- With the dialplan's first daemon down (a dead port first in IVR_AGI_HOSTS), *49 goes on to the next
+  daemon, which lets Lena listen and audits it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 import pytest
+from harness.agi_hosts import agi_tries
 from harness.ami import AmiClient, AmiMessage, SimCall, new_token
 from harness.daemon import REPO, DaemonProcess
 from harness.desk import set_password
@@ -289,6 +292,26 @@ async def test_feature_code_spies_on_the_agents_call(ami: AmiClient, desk: Desk,
     assert ended[0] >= started[0]
     # The caller's call goes on without the supervisor.
     assert call.first(lambda e: e.Event == "Hangup" and e.Uniqueid == call.uniqueid) is None
+    await call.hangup()
+
+
+async def test_with_the_first_daemon_down_the_next_one_lets_her_listen(
+        ami: AmiClient, desk: Desk, lenas_phone: str, first_daemon_down: str) -> None:
+    dead, live = first_daemon_down, f"127.0.0.1:{desk.daemon.agi_port}"
+    call, bridge = await connected_call(ami, "kc-general")
+    since = await dial_from_phone(ami, lenas_phone, "*491002")
+    start = await spy_started(ami, since, "PJSIP/1901-")
+    assert (await channel_bridges(ami))[str(start.SpyeeChannel)] == bridge
+    assert await spy_result(ami, since) == "ok"
+    spy_leg = ami.recorder.find(lambda e: str(e.Channel).startswith("PJSIP/1901-"), since)
+    assert agi_tries(spy_leg, "spy,listen,1002") == [(f"agi://{dead}/spy,listen,1002", "FAILURE"),
+                                                     (f"agi://{live}/spy,listen,1002", "SUCCESS")]
+    phone_side = ami.recorder.first(lambda e: e.Event == "Newchannel" and str(e.Channel).startswith("PJSIP/loop-1901-"),
+                                    since)
+    assert phone_side is not None
+    done = await hang_up_spy(ami, str(phone_side.Channel), since)
+    [started] = await audit_row(desk, "spy.started")
+    assert started[1:4] == (LENA, "spy.started", BILAL) and started[4]["spy_id"] == done.SpyId
     await call.hangup()
 
 

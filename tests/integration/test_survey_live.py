@@ -13,6 +13,8 @@ What the caller heard is read from Asterisk's own account of the daemon's comman
   the question leaves no score and no error; a key outside 1-5 is asked again once.
 - With no daemon at all, a caller who had opted in (IVR_SURVEY=1 set as the daemon would) is hung up
   at once when the agent hangs up: no survey, no silence.
+- With the dialplan's first daemon down (a dead port first in IVR_AGI_HOSTS, as a cluster's list with
+  one daemon gone), the call and then the survey go on to the next daemon, which asks the question.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from harness.agi_hosts import agi_tries
 from harness.ami import AmiClient, AmiMessage
 from harness.citizens import CitizenHandle, Citizens
 from harness.daemon import DaemonProcess
@@ -250,3 +253,22 @@ async def test_with_the_daemon_down_the_opted_in_caller_is_hung_up_cleanly(ami: 
     assert ended.received_at - complete.received_at < 3  # at once: no silence while nothing answers
     status = caller.first(lambda e: e.Event == "VarSet" and e.Variable == "AGISTATUS" and e.index > tried.index)
     assert status is not None and status.Value == "FAILURE"
+
+
+@pytest.mark.real_daemon
+async def test_with_the_first_daemon_down_the_next_one_asks(citizens: Citizens, daemon: DaemonProcess,
+                                                            first_daemon_down: str) -> None:
+    dead, live = first_daemon_down, f"127.0.0.1:{daemon.agi_port}"
+    citizen = await citizens.call(caller_id="+46701119936", dtmf=STREETS, then=["1", "5"], hold=60,
+                                  variables=QUICK_AGENT)
+    await opt_in(citizen)
+    complete = await agent_hung_up(citizen, "kc-streets")
+    await citizen.wait_for(played("survey-question"), 20, since=complete.index, what="the question")
+    await citizen.press()  # 5
+    await citizen.wait_for(played("survey-thanks"), 20, what="the thanks")
+    await citizen.wait_hangup(20)
+    # The dead daemon refused the survey at once (FAILURE) and the next one asked (SUCCESS).
+    assert agi_tries(citizen.events(), "survey") == [(f"agi://{dead}/survey", "FAILURE"),
+                                                     (f"agi://{live}/survey", "SUCCESS")]
+    row = await settled_record(daemon, citizen.uniqueid, lambda r: r["survey_score"] == 5, "the score in the record")
+    assert (row["outcome"], row["survey_opt_in"], row["queue"]) == ("answered", 1, "kc-streets")

@@ -59,15 +59,16 @@ async def school_agents_away(ami: AmiClient) -> AsyncIterator[None]:
     await ami.set_global("AGENT_TALK", "")
 
 
-def book(url: str, citizens: tuple[str, ...]) -> list[int]:
-    """Callbacks as the `callback` route stores them (their numbers sealed), due at once."""
+def book(url: str, citizens: tuple[str, ...], *, queue: str = "kc-school", group: str = "school",
+         key: str = KEY) -> list[int]:
+    """Callbacks as the `callback` route stores them (their numbers sealed with `key`), due at once."""
     db = open_database(url)
     try:
         now = time.time()
-        return [store.create(db, NewCallback(queue="kc-school", group="school", language="sv", priority=0,
+        return [store.create(db, NewCallback(queue=queue, group=group, language="sv", priority=0,
                                              position=None, joined_at=now, caller_ref=f"clusterref{i}",
                                              origin_uniqueid=f"cluster-{i}", expires_at=now + 900),
-                             NumberSeal(KEY.encode()), number, now).id
+                             NumberSeal(key.encode()), number, now).id
                 for i, number in enumerate(citizens)]
     finally:
         db.close()

@@ -7,6 +7,10 @@ schema and the shared broker. Both tests share one cluster (starting it takes 33
 2. An agent's phone registers at Kamailio once; a citizen's call through the edge rings it from the
    node that took the call; that node is SIGKILLed; the next call lands on the other node and rings
    the same registration.
+3. A queued callback booked in the shared store: a daemon places its stand-in in its node's queue, the
+   queue rings the agent's phone registered at Kamailio, and once the phone has answered, the node
+   calls the citizen through the operator's trunk (a SIPp operator on each node's trunk) showing the
+   city's main number.
 
 It needs neither the session's sandbox (instance N) nor anything of another run: the module turns
 the directory's autouse sandbox fixture off. A second run beside another one: IVR_CLUSTER_PREFIX,
@@ -16,17 +20,24 @@ IVR_CLUSTER_SUBNET and IVR_CLUSTER_INSTANCES (harness/cluster.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from harness.cluster import CALLER_ADDRESS, HOST_ADDRESS, PREFIX, ClusterRun, Node
+from harness.cluster import CALLBACK_KEY, CALLER_ADDRESS, HOST_ADDRESS, PREFIX, ClusterRun, Node
 from harness.cluster_calls import CallRecord, Traffic
 from harness.cluster_drill import drill
-from harness.sipp import SipMessage, agent_passwords, agent_phone
+from harness.sandbox import Sandbox
+from harness.sipp import OperatorUas, SipMessage, agent_passwords, agent_phone, operator_uas
+from harness.trunk import operator_trunk
+from test_agent_phones_sip import user_of
+from test_cluster_callbacks import book
 
+from ivr.callbacks import store
+from ivr.store.db import open_database
 from ivr.testing.postgres import pg_schema
 
 pytestmark = pytest.mark.real_daemon(started_by="harness/cluster.py: each node's `ivr run` in its own namespace")
@@ -78,6 +89,15 @@ MEMBER = f"PJSIP/{EXTENSION}"
 STAND_INS = ("Local/5001@agent-sim/n", "Local/5002@agent-sim/n")  # the sandbox's static kc-streets members
 
 
+def pause_stand_ins(nodes: list[Node], paused: bool) -> None:
+    """The sandbox's static kc-streets members paused (only the real agent answers) or back."""
+    for node in nodes:
+        for stand_in in STAND_INS:
+            action = "pause" if paused else "unpause"
+            reason = " reason cluster-test" if paused else ""
+            node.sandbox("cli", f"queue {action} member {stand_in} queue kc-streets{reason}")
+
+
 def member_line(node: Node) -> str:
     """The agent's line in the node's `queue show kc-streets` ("" when not a member)."""
     text = node.sandbox("cli", "queue show kc-streets").stdout
@@ -120,9 +140,7 @@ async def test_a_phone_registered_at_the_edge_is_rung_from_whichever_node_takes_
     edge = cluster.network.cluster.edge
     nodes = list(cluster.nodes.values())
     password = agent_passwords(cluster.passwords.parent)[EXTENSION]
-    for node in nodes:  # only the real agent answers kc-streets here
-        for stand_in in STAND_INS:
-            node.sandbox("cli", f"queue pause member {stand_in} queue kc-streets reason cluster-test")
+    pause_stand_ins(nodes, True)  # only the real agent answers kc-streets here
     figures: dict[str, float | str] = {}
     started = time.monotonic()
     async with agent_phone(EXTENSION, password, answer_after=0.5, talk=3.0, stay=250, workdir=tmp_path / "phone",
@@ -186,8 +204,77 @@ async def test_a_phone_registered_at_the_edge_is_rung_from_whichever_node_takes_
         await asyncio.to_thread(first_daemon.start)
         await on_every_node(nodes, lambda line: not line, "the logout on every node")
         figures["daemon_restarted_logout_applied_s"] = round(time.monotonic() - restarted, 2)
-    for node in nodes:
-        for stand_in in STAND_INS:
-            node.sandbox("cli", f"queue unpause member {stand_in} queue kc-streets")
+    pause_stand_ins(nodes, False)
     figures["first_node"], figures["second_node"] = taker.name, other.name
+    print("\n" + json.dumps(figures))  # docs/cluster.md's figures, for the record
+
+
+# --- a queued callback through the edge and the trunk ------------------------------------------------
+
+CITIZEN = "+46701117401"
+
+
+@contextlib.asynccontextmanager
+async def operators(cluster: ClusterRun, work: Path) -> AsyncIterator[dict[str, OperatorUas]]:
+    """A SIPp operator on each node's loopback (in its namespace), and each node's trunk pointed at it
+    (harness/trunk.py, with the node's ports): node address → its operator."""
+    async with contextlib.AsyncExitStack() as stack:
+        found: dict[str, OperatorUas] = {}
+        for node in cluster.nodes.values():
+            sip_port = 5060 + 100 * node.instance
+            found[node.address] = await stack.enter_async_context(operator_uas(
+                ring=0.2, port=sip_port + 20, netns=node.namespace, workdir=work / f"operator-{node.name}"))
+            stack.enter_context(operator_trunk(Sandbox(env=node.env()), port=sip_port + 20, sip_port=sip_port))
+        yield found
+
+
+@pytest.mark.timeout(180)
+async def test_a_queued_callback_rings_the_phone_at_the_edge_then_the_citizen_through_the_trunk(
+        cluster: ClusterRun, tmp_path: Path) -> None:
+    assert cluster.edge is not None and cluster.network is not None and cluster.passwords is not None
+    assert cluster.config is not None
+    edge = cluster.network.cluster.edge
+    nodes = list(cluster.nodes.values())
+    main = "+46403410000"  # routing_rules.yaml main_number: what the citizen's phone shows
+    password = agent_passwords(cluster.passwords.parent)[EXTENSION]
+    pause_stand_ins(nodes, True)
+    figures: dict[str, float | str] = {}
+    try:
+        async with operators(cluster, tmp_path) as by_node, \
+                agent_phone(EXTENSION, password, answer_after=0.5, talk=3.0, stay=120, workdir=tmp_path / "phone",
+                            host=HOST_ADDRESS, registrar=f"{edge.address}:{edge.port}") as phone:
+            await phone.dial("*45")
+            await on_every_node(nodes, bool, "the login")
+            started = time.monotonic()
+            [callback_id] = book(cluster.db_url, (CITIZEN,), queue="kc-streets", group="streets", key=CALLBACK_KEY)
+            rung = await phone.rung(timeout=30, count=1)
+            figures["booked_to_phone_rung_s"] = round(time.monotonic() - started, 2)
+            node = next(n for n in nodes if n.address in via_hosts(rung))  # the node whose queue held the stand-in
+            assert edge.address in (rung.header("Record-Route") or "")  # through Kamailio
+            out = await by_node[node.address].wait_invite(30)
+            figures["booked_to_citizen_invited_s"] = round(time.monotonic() - started, 2)
+            # On the wire to the operator: the citizen's number dialled, the city's main number shown.
+            assert user_of(out.uri) == CITIZEN
+            assert user_of(out.headers.get("From")) == main
+            assert user_of(out.headers.get("P-Asserted-Identity")) == main
+            # The agent first, then the citizen: the phone had answered before the operator's INVITE.
+            answered = next(m for m in phone.messages() if m.direction == "sent" and m.status == 200
+                            and m.cseq_method == "INVITE" and m.header("Call-ID") == rung.header("Call-ID"))
+            assert answered.logged_at < out.logged_at
+            others = [op for address, op in by_node.items() if address != node.address]
+            assert all(op.invites() == [] for op in others)  # the citizen called once, from that node
+            db = open_database(cluster.db_url, migrate=False)
+            try:
+                deadline = time.monotonic() + 30
+                while (row := store.get(db, callback_id)) is None or row.state != "done":
+                    assert time.monotonic() < deadline, f"callback {callback_id} not done: {row}"
+                    await asyncio.sleep(0.3)
+                figures["booked_to_done_s"] = round(time.monotonic() - started, 2)
+            finally:
+                db.close()
+            await phone.dial("*46")
+            await on_every_node(nodes, lambda line: not line, "the logout")
+        figures["node"] = node.name
+    finally:
+        pause_stand_ins(nodes, False)
     print("\n" + json.dumps(figures))  # docs/cluster.md's figures, for the record

@@ -1,14 +1,17 @@
 """The dialplan's side of the outbound and returning-caller contract, with a fake FastAGI daemon that
 sets what a broken or hostile daemon might: the call is always placed (or queued), never with an
-injected argument."""
+injected argument. With the dialplan's first daemon down (a dead port first in IVR_AGI_HOSTS), the
+route `outbound` goes on to the next daemon, whose caller ID the citizen sees."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from harness.agi_hosts import agi_tries
 from harness.ami import AmiClient, SimCall
 from harness.fake_agi import AgiScript, FakeAgi
+from harness.ports import AGI_PORT
 
 pytestmark = pytest.mark.asterisk_only
 
@@ -46,6 +49,20 @@ async def test_daemon_failures_still_place_the_call(ami: AmiClient, fake_agi: Fa
         assert call.first(lambda e: e.Event == "Newexten" and e.Context == "ivr-outbound-fallback"), name
         assert len(call.events(lambda e: e.Event == "DialBegin" and "outbound-trunk" in (e.DestChannel or ""))) == 1
     assert calls["hung"].first(lambda e: e.Event == "Newexten" and e.Context == "ivr-outbound" and e.Exten == "T")
+
+
+async def test_with_the_first_daemon_down_the_next_one_decides(ami: AmiClient, fake_agi: FakeAgi,
+                                                              first_daemon_down: str) -> None:
+    dead, live = first_daemon_down, f"127.0.0.1:{AGI_PORT}"
+    call = await phone_dials(ami, fake_agi, "2999", "0701130004", [
+        "SET VARIABLE CALLERID(num) +46403410000", "SET VARIABLE IVR_OUT_NUMBER 0701130004",
+        "SET VARIABLE IVR_OUT_RESULT dial"])
+    trunk = await call.wait_event(20, Event="UserEvent", UserEvent="TrunkCall")
+    assert (trunk.Number, trunk.CallerIDNum) == ("0701130004", "+46403410000")  # the second daemon's decision
+    route = "outbound,0701130004,2999,"  # dialled, the phone, no purpose
+    assert agi_tries(call.events(), route) == [(f"agi://{dead}/{route}", "FAILURE"),
+                                               (f"agi://{live}/{route}", "SUCCESS")]
+    assert not call.first(lambda e: e.Event == "Newexten" and e.Context == "ivr-outbound-fallback")
 
 
 async def test_transfer_queue_is_checked_before_use(ami: AmiClient, fake_agi: FakeAgi) -> None:

@@ -247,8 +247,9 @@ async def test_with_the_daemon_down_the_opted_in_caller_is_hung_up_cleanly(ami: 
                                                    "IVR_LANG": "sv", **QUICK_AGENT})
     complete = await caller.wait_event(60, Event="AgentComplete", Queue="kc-streets")
     assert complete.Reason == "agent"
-    tried = await caller.wait_for(lambda e: e.Event == "Newexten" and e.Context == "ivr-survey"
-                                  and e.Application == "AGI", 10, what="the survey's AGI tried")
+    tried = await caller.wait_for(lambda e: e.Event == "Newexten" and e.Context == "ivr-agi"
+                                  and e.Application == "AGI" and str(e.AppData).endswith("/survey"), 10,
+                                  what="the survey's AGI tried")
     ended = await caller.wait_hangup(10)
     assert ended.received_at - complete.received_at < 3  # at once: no silence while nothing answers
     status = caller.first(lambda e: e.Event == "VarSet" and e.Variable == "AGISTATUS" and e.index > tried.index)

@@ -56,6 +56,8 @@ INSTANCES = dict(zip(("ast-a", "ast-b"),
 AMI_SECRET = "ivr-dev-secret"
 # The daemons' shared keyed-hash key (a caller's hash must be the same whichever daemon took the call).
 HASH_KEY = "cluster-demo-key-0123456789abcdef"
+# Likewise the callbacks' key: a number one daemon sealed, another opens when the agent answers.
+CALLBACK_KEY = "cluster-demo-callback-key-0123456789abcdef"
 DEMO_DB = "postgresql://postgres@127.0.0.1:5432/ivr_cluster_demo"
 
 
@@ -239,6 +241,7 @@ class Daemon:
                "IVR_AMI_HOST": self.node.address, "IVR_AMI_PORT": str(self.node.ami_port), "IVR_AMI_USER": "ivr",
                "IVR_AMI_SECRET": AMI_SECRET, "IVR_DB_URL": self.db_url, "IVR_MQTT_HOST": "127.0.0.1",
                "IVR_WALLBOARD_PORT": "0", "IVR_HASH_KEY": HASH_KEY,
+               "IVR_CALLBACK_KEY": CALLBACK_KEY, "IVR_CALLBACK_SCAN_S": "1",
                # One name per daemon: the broker drops a client whose id (ivr-node-<node>) another takes.
                "IVR_NODE_ID": self.name}
         with log.open("ab") as out:

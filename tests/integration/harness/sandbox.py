@@ -17,6 +17,9 @@ class SandboxError(RuntimeError):
 @dataclass
 class Sandbox:
     script: Path = SCRIPT
+    # The script's environment; None = this process's (IVR_SANDBOX_INSTANCE). A cluster node passes its own
+    # (harness/cluster.py Node.env: its instance and network namespace).
+    env: dict[str, str] | None = None
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -26,6 +29,7 @@ class Sandbox:
             timeout=timeout,
             stdin=subprocess.DEVNULL,
             check=False,
+            env=self.env,
         )
 
     @property

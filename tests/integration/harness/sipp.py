@@ -308,6 +308,7 @@ class Sipp:
         extra: Iterable[str] = (),
         name: str = "sipp",
         host: str = HOST,
+        netns: str | None = None,
     ) -> None:
         self.workdir = workdir
         self.host = host
@@ -338,7 +339,8 @@ class Sipp:
         cmd += list(extra)
         if remote is not None:
             cmd.append(remote)
-        self.command = cmd
+        # In a network namespace (a cluster node's, harness/cluster.py): its own loopback and ports.
+        self.command = ["ip", "netns", "exec", netns, *cmd] if netns is not None else cmd
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -744,13 +746,15 @@ class OperatorUas:
 async def operator_uas(
     *, calls: int = 1, answer: bool = True, ring: float = 0.2, hangup_after: float | None = None,
     hold: float = 120.0, port: int = OPERATOR_PORT, workdir: Path | None = None, timeout: float = 120,
+    netns: str | None = None,
 ) -> AsyncIterator[OperatorUas]:
     """The operator trunk's far end on `port`: for each of up to `calls` INVITEs, rings for `ring` s
     and answers (or, with answer=False, declines with 486 Busy Here), then waits up to `hold` s for
-    Asterisk's BYE, or hangs up itself after `hangup_after` s. Stopped (killed) on exit."""
+    Asterisk's BYE, or hangs up itself after `hangup_after` s. Stopped (killed) on exit. `netns`: on the
+    loopback of that network namespace (a cluster node's)."""
     scenario = uas_scenario("operator", ring=ring, answer=answer, hangup_after=hangup_after, hold=hold)
     sipp = Sipp(scenario, workdir=_workdir(workdir), remote=None, port=port, calls=calls, timeout=timeout,
-                name="operator")
+                name="operator", netns=netns)
     await sipp.start()
     try:
         yield OperatorUas(sipp, calls)

@@ -27,9 +27,10 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def trunk_text(*, operator_port: int | None = None, caller_id_header: str | None = None,
-               auth: TrunkAuth | None = None) -> str:
-    """The sandbox trunk's pjsip_trunk.conf for this instance (ports already moved)."""
-    trunk = sandbox_trunk(load_config([REPO]).rules.trunk, sip_port=SIP_PORT, operator_port=operator_port,
+               auth: TrunkAuth | None = None, sip_port: int = SIP_PORT) -> str:
+    """The sandbox trunk's pjsip_trunk.conf for the instance whose SIP port is `sip_port` (this run's
+    unless told; ports already moved)."""
+    trunk = sandbox_trunk(load_config([REPO]).rules.trunk, sip_port=sip_port, operator_port=operator_port,
                           caller_id_header=caller_id_header)
     if auth is not None:
         trunk = trunk.model_copy(update={"auth": auth})
@@ -55,11 +56,12 @@ def _install(sandbox: Sandbox, text: str, port: int, secret: str | None = None) 
 
 @contextlib.contextmanager
 def operator_trunk(sandbox: Sandbox, *, caller_id_header: str | None = None, port: int = OPERATOR_PORT,
-                   auth: TrunkAuth | None = None, password: str = "") -> Iterator[str]:
+                   auth: TrunkAuth | None = None, password: str = "", sip_port: int = SIP_PORT) -> Iterator[str]:
     """Outbound calls go to a SIPp operator on 127.0.0.1:`port` while inside; yields the installed
     pjsip_trunk.conf text (for a test to show what Asterisk ran with). With `auth`, the trunk
-    authenticates (and registers, if auth.registration) with `password` from pjsip_trunk_auth.conf."""
-    text = trunk_text(operator_port=port, caller_id_header=caller_id_header, auth=auth)
+    authenticates (and registers, if auth.registration) with `password` from pjsip_trunk_auth.conf.
+    `sip_port`: another instance's (a cluster node's, with `port` its SIP port + 20)."""
+    text = trunk_text(operator_port=port, caller_id_header=caller_id_header, auth=auth, sip_port=sip_port)
     secret = None
     if auth is not None:
         secret = (f"; TEST ONLY: written by tests/integration/harness/trunk.py\n[{AUTH}]\ntype = auth\n"
@@ -68,4 +70,4 @@ def operator_trunk(sandbox: Sandbox, *, caller_id_header: str | None = None, por
     try:
         yield text
     finally:
-        _install(sandbox, trunk_text(), SIP_PORT + 21)
+        _install(sandbox, trunk_text(sip_port=sip_port), sip_port + 21)

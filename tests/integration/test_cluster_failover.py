@@ -1,6 +1,6 @@
 """The cluster of docs/cluster.md (harness/cluster.py, cluster_drill.py): Kamailio in front of two
 Asterisk nodes (sandbox instances 7 and 8 in network namespaces), two daemons on one PostgreSQL
-schema and the shared broker. Both tests share one cluster (starting it takes 33-40 s here):
+schema and the shared broker. The three tests share one cluster (starting it takes 33-40 s here):
 
 1. Steady SIP traffic, SIPp citizens calling through Kamailio into the main menu and kc-streets; a
    daemon and then an Asterisk node are SIGKILLed and restarted.
@@ -39,6 +39,7 @@ from test_cluster_callbacks import book
 from ivr.callbacks import store
 from ivr.store.db import open_database
 from ivr.testing.postgres import pg_schema
+from ivr.validate import load_config
 
 pytestmark = pytest.mark.real_daemon(started_by="harness/cluster.py: each node's `ivr run` in its own namespace")
 
@@ -235,7 +236,7 @@ async def test_a_queued_callback_rings_the_phone_at_the_edge_then_the_citizen_th
     assert cluster.config is not None
     edge = cluster.network.cluster.edge
     nodes = list(cluster.nodes.values())
-    main = "+46403410000"  # routing_rules.yaml main_number: what the citizen's phone shows
+    main = load_config([cluster.config]).rules.main_number  # what the citizen's phone shows
     password = agent_passwords(cluster.passwords.parent)[EXTENSION]
     pause_stand_ins(nodes, True)
     figures: dict[str, float | str] = {}

@@ -327,13 +327,22 @@ class ClusterRun:
         hosts = cluster.edge.hosts
         for space, interface in self.network.edge_spaces().items():
             host = next((h for h in hosts if f"{PREFIX}-{h.name}" == space), None)
-            edge = Edge(space, self.work / ("kamailio" if host is None else f"kamailio-{host.name}"),
-                        name=host.name if host else None, address=host.address if host else cluster.edge.address,
-                        interface=interface, service_address=cluster.edge.address)
-            self.edges[space] = edge
+            self.edges[space] = Edge(space, self.work / ("kamailio" if host is None else f"kamailio-{host.name}"),
+                                     name=host.name if host else None,
+                                     address=host.address if host else cluster.edge.address,
+                                     interface=interface, service_address=cluster.edge.address)
+        # The second edge's Kamailio first: DMQ (Kamailio 5.6) marks a peer that did not answer its first
+        # notification "pending" until its next ping (60 s at the least), and the first edge, which takes
+        # the address, must replicate the phones' registrations to the other from the start.
+        for edge in reversed(self.edges.values()):
             edge.start(self.config, self.passwords)
         for edge in self.edges.values():  # each probes the nodes from its own address
             self.wait_states({n.address: "A" for n in cluster.nodes}, timeout=15, edge=edge)
+            if edge.name is not None:
+                edge.start_keepalived()
+        if hosts:
+            first, second = self.edges.values()
+            self.wait_dmq(first, second.address, timeout=10)
         holder = self.wait_holder(timeout=15)
         log(f"kamailio: {cluster.edge.address}:{cluster.edge.port} held by {holder.name or 'the single edge'}"
             f"{' (keepalived)' if hosts else ''}; nodes {holder.states()}")
@@ -354,6 +363,15 @@ class ClusterRun:
             if time.monotonic() > deadline:
                 raise ClusterError(f"service address held by {[e.namespace for e in holders]} after {timeout} s")
             time.sleep(0.05)
+
+    def wait_dmq(self, edge: Edge, peer: str, timeout: float) -> float:
+        """Seconds until `edge` counts the DMQ peer at `peer` active (it replicates to it)."""
+        started = time.monotonic()
+        while (nodes := edge.dmq_nodes()).get(peer) != "active":
+            if time.monotonic() - started > timeout:
+                raise ClusterError(f"DMQ at {edge.namespace}: {nodes}, {peer} not active after {timeout} s")
+            time.sleep(0.1)
+        return time.monotonic() - started
 
     def wait_states(self, wanted: dict[str, str], timeout: float, edge: Edge | None = None) -> float:
         """Wait until each node's dispatcher flags (at `edge`, default: the holder) start with the wanted

@@ -66,6 +66,7 @@ class Edge:
         return f"unix:{self.folder / 'kamailio_ctl'}"
 
     def start(self, config: Path, passwords: Path, timeout: float = 15) -> None:
+        """Kamailio with generated files; keepalived after it (a pair's: `start_keepalived()`, by the caller)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "kamailio" / "kamailio.cfg", self.folder / "kamailio.cfg")
         _run(sys.executable, "-m", "ivr", "kamailio", "generate", "--config", str(config), "--out", str(self.folder),
@@ -74,8 +75,6 @@ class Edge:
         if self.name is not None:
             _run("ip", "netns", "exec", self.namespace, "sysctl", "-q", "-w", "net.ipv4.ip_nonlocal_bind=1")
         self.start_kamailio(timeout)
-        if self.name is not None:
-            self.start_keepalived()
 
     def start_kamailio(self, timeout: float = 15) -> None:
         with (self.folder / "kamailio.log").open("ab") as out:
@@ -114,6 +113,21 @@ class Edge:
             elif text.startswith("FLAGS:") and uri:
                 states[uri] = text.split(":", 1)[1].strip()
         return states
+
+    def dmq_nodes(self) -> dict[str, str]:
+        """The other DMQ nodes this Kamailio knows (`dmq.list_nodes`): address → status (active, pending...)."""
+        done = _run("kamcmd", "-s", self.socket, "dmq.list_nodes", check=False, timeout=10)
+        nodes: dict[str, str] = {}
+        host, status = "", ""
+        for line in done.stdout.splitlines():
+            key, _, value = line.strip().partition(": ")
+            if key == "host":
+                host = value
+            elif key == "status":
+                status = value
+            elif key == "local" and value == "0":
+                nodes[host] = status
+        return nodes
 
     def registered(self) -> set[str]:
         """The AORs in this Kamailio's location table (`ul.dump`): its own and those DMQ brought."""

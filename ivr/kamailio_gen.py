@@ -50,7 +50,7 @@ def settings_cfg(cluster: Cluster, list_path: Path, trunk_path: Path | None = No
     """`#!substdef` text substitutions for kamailio.cfg. `list_path`, `trunk_path`: where dispatcher.list
     and trunk.list are read; `host`: which of a pair this edge is (None: the single edge)."""
     own = host.address if host is not None else cluster.edge.address
-    peer = next((h.address for h in cluster.edge.hosts if h is not host), own)
+    peer = next((h.address for h in cluster.edge.hosts if h is not host), own) if host is not None else own
     values = {
         "EDGE_ADDR": cluster.edge.address,
         "EDGE_PORT": str(cluster.edge.port),

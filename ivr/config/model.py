@@ -454,7 +454,13 @@ class Trunk(Frozen):
 # Addresses only: the edge and the nodes never look a name up in DNS while a call is set up.
 
 
-InterfaceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,15}$")]
+def _interface_name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", text):
+        raise ValueError(f"'{text}' is not a network interface name (Linux: 1 to 15 letters, digits, '_', '.', '-')")
+    return text
+
+
+InterfaceName = Annotated[str, AfterValidator(_interface_name)]
 
 
 class ClusterEdgeHost(Frozen):

@@ -1,12 +1,17 @@
-"""The cluster of docs/cluster.md (harness/cluster.py, cluster_drill.py): Kamailio in front of two
-Asterisk nodes (sandbox instances 7 and 8 in network namespaces), two daemons on one PostgreSQL
-schema and the shared broker. Both tests share one cluster (starting it takes 33-40 s here):
+"""The cluster of docs/cluster.md (harness/cluster.py, cluster_edge.py, cluster_drill.py): a pair of
+Kamailios sharing the service address through keepalived, in front of two Asterisk nodes (sandbox
+instances 7 and 8 in network namespaces), two daemons on one PostgreSQL schema and the shared broker.
+All four tests share one cluster (starting it takes 35-45 s here; the module about 3.5 minutes):
 
 1. Steady SIP traffic, SIPp citizens calling through Kamailio into the main menu and kc-streets; a
    daemon and then an Asterisk node are SIGKILLed and restarted.
 2. An agent's phone registers at Kamailio once; a citizen's call through the edge rings it from the
    node that took the call; that node is SIGKILLed; the next call lands on the other node and rings
    the same registration.
+3. A stranger's INVITE (not from the operator's addresses, no phone, no node) gets 403; the
+   operator's goes through.
+4. The edge holding the service address is lost as a machine under steady calls; the other edge takes
+   the address, the calls and the phone's registration; the lost edge rejoins without taking it back.
 
 It needs neither the session's sandbox (instance N) nor anything of another run: the module turns
 the directory's autouse sandbox fixture off. A second run beside another one: IVR_CLUSTER_PREFIX,

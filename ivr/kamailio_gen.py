@@ -4,7 +4,12 @@ kamailio/kamailio.cfg is written by hand and is the same everywhere; what depend
 generated next to it:
 - `dispatcher.list`: the Asterisk nodes (dispatcher set 1), one line each, probed with OPTIONS;
 - `cluster.cfg`: the edge's address and the probing and failover timings, as `#!substdef` lines that
-  kamailio.cfg imports (`import_file "cluster.cfg"`);
+  kamailio.cfg imports (`import_file "cluster.cfg"`); with two edges (`edge.hosts`) also this host's
+  own address and its peer's, and `#!define EDGE_PAIR` (DMQ replication of the phones' registrations);
+- `trunk.list`: the operator's addresses (permissions module's address file, group 1): an INVITE that is
+  neither an authenticated phone's nor a node's must come from one of them;
+- `keepalived.conf` (two edges only, `--edge NAME`): VRRP moving the service address to this host
+  (ivr/keepalived_gen.py);
 - `phones_auth.cfg` (SECRET, never in git): the agents' and supervisors' desk phones that may register,
   each with the digest hash (HA1) of its password from pjsip_agents_auth.conf (`ivr asterisk
   passwords`), loaded into the htable `phones` when Kamailio starts. Kamailio authenticates the phones
@@ -14,13 +19,17 @@ generated next to it:
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from pathlib import Path
 
 from ivr.config.loader import ConfigSet
-from ivr.config.model import Cluster
+from ivr.config.model import Cluster, ClusterEdgeHost
+from ivr.keepalived_gen import DEFAULT_CTL_SOCKET, KEEPALIVED_FILE, keepalived_conf
 
 DISPATCHER_FILE = "dispatcher.list"
 SETTINGS_FILE = "cluster.cfg"
+TRUNK_FILE = "trunk.list"
+TRUNK_GROUP = 1  # kamailio.cfg: allow_source_address("1")
 PHONES_FILE = "phones_auth.cfg"
 REALM = "ivr-edge"  # the digest realm of the phones' challenges (part of each HA1)
 # The edge sends the phones' own requests (feature codes, outbound calls) to the nodes from this port
@@ -36,12 +45,21 @@ def dispatcher_list(cluster: Cluster) -> str:
     return HEADER + "# set destination flags priority attributes\n" + "\n".join(lines) + "\n"
 
 
-def settings_cfg(cluster: Cluster, list_path: Path) -> str:
-    """`#!substdef` text substitutions for kamailio.cfg. `list_path`: where dispatcher.list is read."""
+def settings_cfg(cluster: Cluster, list_path: Path, trunk_path: Path | None = None,
+                 host: ClusterEdgeHost | None = None) -> str:
+    """`#!substdef` text substitutions for kamailio.cfg. `list_path`, `trunk_path`: where dispatcher.list
+    and trunk.list are read; `host`: which of a pair this edge is (None: the single edge)."""
+    own = host.address if host is not None else cluster.edge.address
+    peer = next((h.address for h in cluster.edge.hosts if h is not host), own) if host is not None else own
     values = {
         "EDGE_ADDR": cluster.edge.address,
         "EDGE_PORT": str(cluster.edge.port),
+        # This host's own address (the pair's probes and DMQ leave from it) and the other edge's.
+        "OWN_ADDR": own,
+        "PEER_ADDR": peer,
+        "EDGE_NAME": host.name if host is not None else "edge",
         "DISPATCHER_LIST": str(list_path),
+        "TRUNK_LIST": str(trunk_path if trunk_path is not None else list_path.with_name(TRUNK_FILE)),
         "PROBE_INTERVAL": str(cluster.probe_interval),
         "PROBE_THRESHOLD": str(cluster.probe_threshold),
         # A probe unanswered for one interval counts as lost (tm's fr_timer is also the probe's timeout).
@@ -51,7 +69,35 @@ def settings_cfg(cluster: Cluster, list_path: Path) -> str:
         "AUTH_REALM": REALM,
     }
     lines = [f'#!substdef "!{name}!{value}!g"' for name, value in values.items()]
+    if host is not None:
+        lines.append("#!define EDGE_PAIR")
     return HEADER + "\n".join(lines) + "\n"
+
+
+def trunk_list(sources: tuple[str, ...] | list[str]) -> str:
+    """The permissions module's address file: group, address, netmask (port 0: any)."""
+    lines = []
+    for source in sources:
+        network = ipaddress.ip_network(source, strict=False)
+        address = f"[{network.network_address}]" if network.version == 6 else str(network.network_address)
+        lines.append(f"{TRUNK_GROUP} {address} {network.prefixlen} 0 trunk")
+    return HEADER + "# group address netmask port tag: the operator's SBCs\n" + "\n".join(lines) + "\n"
+
+
+def edge_host(cluster: Cluster, name: str | None) -> ClusterEdgeHost | None:
+    """The pair's host `name`; None for a single edge. KeyError with what is wrong otherwise."""
+    hosts = cluster.edge.hosts
+    if not hosts:
+        if name is not None:
+            raise KeyError(f"--edge {name}: routing_rules.yaml cluster.edge has no hosts (a single edge)")
+        return None
+    if name is None:
+        raise KeyError(f"cluster.edge.hosts lists two edges ({', '.join(h.name for h in hosts)}): "
+                       "--edge NAME says which one this is")
+    for host in hosts:
+        if host.name == name:
+            return host
+    raise KeyError(f"no edge {name!r} in cluster.edge.hosts (there are: {', '.join(h.name for h in hosts)})")
 
 
 def phones_port(cluster: Cluster) -> int:
@@ -80,8 +126,14 @@ def phones_cfg(credentials: dict[str, tuple[str, str]]) -> str:
         f'\txlog("L_NOTICE", "{len(lines)} phone(s) may register\\n");', "}", ""])
 
 
-def generate(cluster: Cluster, out_dir: Path) -> dict[str, str]:
-    return {
+def generate(cluster: Cluster, out_dir: Path, trunk_sources: tuple[str, ...] | list[str] = (),
+             host: ClusterEdgeHost | None = None, ctl_socket: str = DEFAULT_CTL_SOCKET) -> dict[str, str]:
+    files = {
         DISPATCHER_FILE: dispatcher_list(cluster),
-        SETTINGS_FILE: settings_cfg(cluster, out_dir.resolve() / DISPATCHER_FILE),
+        SETTINGS_FILE: settings_cfg(cluster, out_dir.resolve() / DISPATCHER_FILE, out_dir.resolve() / TRUNK_FILE,
+                                    host),
+        TRUNK_FILE: trunk_list(trunk_sources),
     }
+    if host is not None:
+        files[KEEPALIVED_FILE] = keepalived_conf(cluster, host, ctl_socket)
+    return files

@@ -35,7 +35,8 @@ def main() -> int:
         run.start()
         figures = drill(run, work, rate=args.rate)
     finally:
-        print("cluster-demo: stopping Kamailio, the daemons, the Asterisk nodes; deleting the namespaces")
+        print("cluster-demo: stopping both Kamailio edges and keepalived, the daemons, the Asterisk nodes; "
+              "deleting the namespaces")
         run.stop()
     print(json.dumps(figures.as_dict(), indent=2))
     if args.json:

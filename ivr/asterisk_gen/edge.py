@@ -1,6 +1,7 @@
 """The Asterisk side of the cluster (routing_rules.yaml `cluster:`, docs/cluster.md).
 
-- `pjsip_edge.conf` (every node): the PJSIP endpoint `edge`, identified by Kamailio's address. The
+- `pjsip_edge.conf` (every node): the PJSIP endpoint `edge`, identified by Kamailio's address (with two
+  edges: the service address and each edge's own, from which it probes the nodes). The
   operator's calls reach the nodes through Kamailio, so they arrive from the edge, not from the
   operator's addresses; they enter [main-number] like the trunk's, with the trunk's codecs and the
   same trust in the operator's identity headers (Kamailio passes them through unchanged).
@@ -38,8 +39,9 @@ def pjsip_edge(cluster: Cluster | None, trunk: Trunk | None) -> str:
         "send_connected_line = no", "",
         f"[{ENDPOINT}-identify]", "type = identify", f"endpoint = {ENDPOINT}",
         "; The port too: the phones' own calls come from the edge's other port (kamailio.cfg PHONES_PORT) and",
-        "; are identified by the phone's user name (pjsip_agents.conf).",
-        f"match = {cluster.edge.address}:{cluster.edge.port}", "",
+        "; are identified by the phone's user name (pjsip_agents.conf). With two edges also each edge's own",
+        "; address: their probes leave from there (the standby knows the nodes' state when it takes over).",
+        f"match = {','.join(f'{address}:{cluster.edge.port}' for address in cluster.edge.sources())}", "",
     ])
 
 

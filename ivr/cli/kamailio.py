@@ -22,11 +22,17 @@ def register(sub: Any) -> None:
                      help="pjsip_agents_auth.conf (`ivr asterisk passwords`): write phones_auth.cfg, the desk "
                           "phones' digest hashes (secret, mode 0600); without it an empty one is written if none "
                           "exists (no phone can register)")
+    gen.add_argument("--edge", help="with two edges (cluster.edge.hosts): which one this is; also writes its "
+                                    "keepalived.conf")
+    gen.add_argument("--ctl-socket", default=None,
+                     help="Kamailio's control socket, for keepalived's check (default: kamailio.cfg's "
+                          "unix:/run/kamailio/kamailio_ctl)")
     gen.set_defaults(func=run_generate)
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from ivr.kamailio_gen import PHONES_FILE, generate
+    from ivr.kamailio_gen import PHONES_FILE, edge_host, generate
+    from ivr.keepalived_gen import DEFAULT_CTL_SOCKET
 
     try:
         config = load_config(args.config)
@@ -38,7 +44,12 @@ def run_generate(args: argparse.Namespace) -> int:
     if cluster is None:
         print("routing_rules.yaml has no `cluster:` (docs/cluster.md): nothing to generate", file=sys.stderr)
         return 1
-    files = generate(cluster, args.out)
+    try:
+        host = edge_host(cluster, args.edge)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 1
+    files = generate(cluster, args.out, config.rules.trunk_sources(), host, args.ctl_socket or DEFAULT_CTL_SOCKET)
     secret: dict[str, str] = {}
     if args.passwords is not None:
         secret[PHONES_FILE] = _phones(config, args.passwords)

@@ -454,11 +454,66 @@ class Trunk(Frozen):
 # Addresses only: the edge and the nodes never look a name up in DNS while a call is set up.
 
 
+def _interface_name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", text):
+        raise ValueError(f"'{text}' is not a network interface name (Linux: 1 to 15 letters, digits, '_', '.', '-')")
+    return text
+
+
+InterfaceName = Annotated[str, AfterValidator(_interface_name)]
+
+
+class ClusterEdgeHost(Frozen):
+    """One of the two Kamailio hosts of an edge pair: its own address (probes, DMQ, VRRP) and the
+    network interface the service address is added to when it holds it."""
+
+    name: Identifier
+    address: IpAddress
+    interface: InterfaceName = "eth0"
+
+
 class ClusterEdge(Frozen):
-    """Kamailio: where the operator's trunk and the phones send SIP, and where the nodes see it from."""
+    """Kamailio: where the operator's trunk and the phones send SIP, and where the nodes see it from.
+    With `hosts`, `address` is a service (virtual) address that keepalived moves between two
+    Kamailios; without, it is the one Kamailio's own address."""
 
     address: IpAddress
     port: int = Field(5060, ge=1, le=65535)
+    # Two edges sharing `address` (docs/cluster.md): none for a single edge, or exactly two.
+    hosts: tuple[ClusterEdgeHost, ...] = ()
+    # VRRP (keepalived) between the two hosts: the virtual router's id on their network, and the
+    # interval of the holder's advertisements (the other takes over after about three missed ones).
+    vrrp_router_id: int = Field(51, ge=1, le=255)
+    advert_interval_ms: int = Field(1000, ge=100, le=10000, multiple_of=10)
+    # Where the operator's calls may come from (IP addresses or networks); default: trunk.inbound_from.
+    # Any other INVITE that is neither an authenticated phone's nor a node's is refused (403).
+    trunk_from: tuple[IpNetwork, ...] = ()
+
+    @model_validator(mode="after")
+    def _pair(self) -> ClusterEdge:
+        if len(self.hosts) not in (0, 2):
+            raise ValueError(f"hosts lists {len(self.hosts)} edge(s): give exactly two (a pair sharing the "
+                             f"address {self.address} through keepalived), or leave hosts out for a single edge")
+        if self.hosts:
+            first, second = self.hosts
+            if first.name == second.name:
+                raise ValueError(f"edge host name {first.name!r} is used twice")
+            if first.address == second.address:
+                raise ValueError(f"both edge hosts have the address {first.address}")
+            for host in self.hosts:
+                if host.address == self.address:
+                    raise ValueError(f"edge host {host.name} has the shared address {self.address} as its own: "
+                                     "each host needs an address of its own besides it")
+        return self
+
+    @property
+    def paired(self) -> bool:
+        return bool(self.hosts)
+
+    def sources(self) -> list[str]:
+        """Every address the nodes see the edge's requests from: the service address, and each host's own
+        (dispatcher's probes leave from there, so that the standby knows the nodes' state)."""
+        return [self.address, *(host.address for host in self.hosts)]
 
 
 class ClusterNode(Frozen):
@@ -501,6 +556,11 @@ class Cluster(Frozen):
                 raise ValueError(f"two {kind}s at {again[0]}")
         if any(node.address == self.edge.address and node.port == self.edge.port for node in self.nodes):
             raise ValueError("a node has the edge's own address and port")
+        taken = {item.address: f"{kind} {item.name}" for kind, items in (("node", self.nodes),
+                                                                        ("daemon", self.daemons)) for item in items}
+        for host in self.edge.hosts:
+            if host.address in taken:
+                raise ValueError(f"edge host {host.name} has the address of {taken[host.address]} ({host.address})")
         return self
 
 
@@ -519,6 +579,19 @@ class RoutingRules(Frozen):
     trunk: Trunk | None = None
     # Several Asterisk nodes behind Kamailio (docs/cluster.md); without it, one Asterisk and one daemon.
     cluster: Cluster | None = None
+
+    @model_validator(mode="after")
+    def _trunk_reaches_the_edge(self) -> RoutingRules:
+        if self.cluster is not None and not self.cluster.edge.trunk_from and self.trunk is None:
+            raise ValueError("cluster: the edge takes the operator's calls only from cluster.edge.trunk_from "
+                             "(or trunk.inbound_from): give one of them")
+        return self
+
+    def trunk_sources(self) -> tuple[str, ...]:
+        """Where the edge accepts the operator's calls from (cluster.edge.trunk_from, else trunk.inbound_from)."""
+        if self.cluster is not None and self.cluster.edge.trunk_from:
+            return self.cluster.edge.trunk_from
+        return self.trunk.inbound_from if self.trunk is not None else ()
 
 
 class GroupsFile(Frozen):

@@ -1,6 +1,7 @@
-"""The cluster of docs/cluster.md (harness/cluster.py, cluster_drill.py): Kamailio in front of two
-Asterisk nodes (sandbox instances 7 and 8 in network namespaces), two daemons on one PostgreSQL
-schema and the shared broker. The three tests share one cluster (starting it takes 33-40 s here):
+"""The cluster of docs/cluster.md (harness/cluster.py, cluster_edge.py, cluster_drill.py): a pair of
+Kamailios sharing the service address through keepalived, in front of two Asterisk nodes (sandbox
+instances 7 and 8 in network namespaces), two daemons on one PostgreSQL schema and the shared broker.
+All five tests share one cluster (starting it takes 35-45 s here; the module about 4 minutes):
 
 1. Steady SIP traffic, SIPp citizens calling through Kamailio into the main menu and kc-streets; a
    daemon and then an Asterisk node are SIGKILLed and restarted.
@@ -11,6 +12,10 @@ schema and the shared broker. The three tests share one cluster (starting it tak
    queue rings the agent's phone registered at Kamailio, and once the phone has answered, the node
    calls the citizen through the operator's trunk (a SIPp operator on each node's trunk) showing the
    city's main number.
+4. A stranger's INVITE (not from the operator's addresses, no phone, no node) gets 403; the
+   operator's goes through.
+5. The edge holding the service address is lost as a machine under steady calls; the other edge takes
+   the address, the calls and the phone's registration; the lost edge rejoins without taking it back.
 
 It needs neither the session's sandbox (instance N) nor anything of another run: the module turns
 the directory's autouse sandbox fixture off. A second run beside another one: IVR_CLUSTER_PREFIX,
@@ -21,8 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +37,7 @@ import pytest
 from harness.cluster import CALLBACK_KEY, CALLER_ADDRESS, HOST_ADDRESS, PREFIX, ClusterRun, Node
 from harness.cluster_calls import CallRecord, Traffic
 from harness.cluster_drill import drill
+from harness.cluster_edge import invite_answer, options_answer
 from harness.sandbox import Sandbox
 from harness.sipp import OperatorUas, SipMessage, agent_passwords, agent_phone, operator_uas
 from harness.trunk import operator_trunk
@@ -279,3 +287,131 @@ async def test_a_queued_callback_rings_the_phone_at_the_edge_then_the_citizen_th
     finally:
         pause_stand_ins(nodes, False)
     print("\n" + json.dumps(figures))  # docs/cluster.md's figures, for the record
+
+
+# --- the edge pair ---------------------------------------------------------------------------------
+
+def service_answers_from(source: str, address: str, port: int, edge_name: str, timeout: float) -> float:
+    """Seconds until an OPTIONS to the service address is answered by edge `edge_name` (Server header)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        server = options_answer(source, address, port, timeout=0.1)
+        if server is not None and server.endswith(f" {edge_name}"):
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError(f"the service address was not answered by {edge_name} within {timeout} s")
+
+
+@pytest.mark.timeout(120)
+def test_an_invite_from_a_stranger_is_refused_and_the_operators_goes_through(cluster: ClusterRun,
+                                                                             tmp_path: Path) -> None:
+    """Only the operator's addresses (cluster.edge.trunk_from: the callers' namespace here) may send the
+    edge calls that are no authenticated phone's and no node's: this machine's own address may not."""
+    assert cluster.network is not None and cluster.edge is not None
+    edge = cluster.network.cluster.edge
+    operator = [ipaddress.ip_network(source) for source in edge.trunk_from]
+    assert any(ipaddress.ip_address(CALLER_ADDRESS) in net for net in operator)
+    assert not any(ipaddress.ip_address(HOST_ADDRESS) in net for net in operator)
+    assert invite_answer(HOST_ADDRESS, edge.address, edge.port, "4034100") == 403
+    log = (cluster.edge.folder / "kamailio.log").read_text(encoding="utf-8", errors="replace")
+    assert f"INVITE from {HOST_ADDRESS}:" in log and "not an address of the operator's: refused" in log
+    call = one_call(cluster, tmp_path / "trunk-call", 3.0)
+    assert call.final_status == 200 and not call.failed, call
+
+
+@pytest.mark.timeout(300)
+async def test_the_edge_pair_survives_the_loss_of_the_edge_holding_the_address(cluster: ClusterRun,
+                                                                                tmp_path: Path) -> None:
+    """Steady calls through the service address; the edge holding it is lost as a whole machine
+    (network down, Kamailio and keepalived SIGKILLed). keepalived moves the address to the other edge,
+    which already knows the nodes' state (it probed them from its own address) and the agent's phone
+    (DMQ replicated its registration); the lost edge comes back and the address stays (nopreempt)."""
+    assert cluster.network is not None and cluster.passwords is not None
+    spec = cluster.network.cluster.edge
+    assert len(cluster.edges) == 2, "the example's cluster has an edge pair"
+    holder = cluster.wait_holder(timeout=10)
+    standby = next(e for e in cluster.edges.values() if e is not holder)
+    assert standby.name is not None and holder.name is not None
+    nodes = list(cluster.nodes.values())
+    all_active = {n.address: "A" for n in nodes}
+    cluster.wait_states(all_active, timeout=10, edge=standby)  # the standby probes too
+    figures: dict[str, object] = {"holder": holder.name, "standby": standby.name}
+    password = agent_passwords(cluster.passwords.parent)[EXTENSION]
+    async with agent_phone(EXTENSION, password, answer_after=0.5, talk=3.0, stay=250, workdir=tmp_path / "phone",
+                           host=HOST_ADDRESS, registrar=f"{spec.address}:{spec.port}") as phone:
+        started = time.monotonic()
+        while f"{EXTENSION}" not in " ".join(standby.registered()):
+            assert time.monotonic() - started < 10, f"DMQ did not bring the phone to {standby.name}"
+            await asyncio.sleep(0.1)
+        figures["registration_replicated_s"] = round(time.monotonic() - started, 2)
+
+        rate, warmup, after, hold = 2.0, 6.0, 14.0, 8.0
+        traffic = Traffic(tmp_path / "sipp", f"{PREFIX}-call", CALLER_ADDRESS, f"{spec.address}:{spec.port}",
+                          rate=rate, total=int((warmup + after) * rate), hold=hold)
+        traffic.start()
+        try:
+            await asyncio.sleep(warmup)
+            killed_at = time.time()
+            await asyncio.to_thread(holder.lose)
+            figures["failover_s"] = round(await asyncio.to_thread(
+                service_answers_from, HOST_ADDRESS, spec.address, spec.port, standby.name, 20.0), 2)
+            assert standby.holds_address()
+            await asyncio.to_thread(traffic.wait, after + hold + 60)
+        finally:
+            traffic.stop()
+        calls = traffic.calls()
+        in_progress = [c for c in calls if c.answered_at is not None and c.answered_at < killed_at
+                       and (c.ended_at is None or c.ended_at > killed_at)]
+        in_setup = [c for c in calls if c.invited_at < killed_at and c not in in_progress
+                    and (c.ended_at is None or c.ended_at > killed_at)]
+        new = [c for c in calls if c.invited_at >= killed_at]
+        figures.update({
+            "calls": len(calls), "failed": sum(c.failed for c in calls),
+            "in_progress_at_kill": len(in_progress),
+            "in_progress_fate": dict(Counter(c.ended for c in in_progress)),
+            "in_setup_at_kill": len(in_setup), "in_setup_failed": sum(c.failed for c in in_setup),
+            "new_calls_after_kill": len(new), "new_calls_after_kill_failed": sum(c.failed for c in new),
+            "slowest_new_answer_s": round(max((c.answered_at - c.invited_at for c in new
+                                               if c.answered_at is not None), default=0.0), 2),
+        })
+        print("\n" + json.dumps(figures))
+        assert len(new) > 10 and len(in_progress) > 0
+        # SIPp retransmits an unanswered INVITE (0.5, 1, 2, 4 s): the new calls reach the other edge.
+        assert figures["new_calls_after_kill_failed"] == 0, figures
+        # Calls in progress were record-routed via the service address: their BYEs pass the other edge,
+        # which needs no state of theirs.
+        assert all(c.ended in ("asterisk-bye", "caller-bye") for c in in_progress), figures
+
+        # The phone registered once, before the loss: the surviving edge finds it (DMQ's copy).
+        for node in nodes:
+            for stand_in in STAND_INS:
+                node.sandbox("cli", f"queue pause member {stand_in} queue kc-streets reason cluster-test")
+        try:
+            await phone.dial("*45")
+            await on_every_node(nodes, bool, "the login")
+            call = await asyncio.to_thread(one_call, cluster, tmp_path / "call", 20.0)
+            assert call.final_status == 200 and not call.failed, call
+            rung = await phone.rung(timeout=10, count=1)
+            assert spec.address in (rung.header("Record-Route") or "")
+            registers = [m for m in phone.messages() if m.method == "REGISTER" and m.direction == "sent"]
+            assert len(registers) == 2, [m.start_line for m in registers]
+            await phone.dial("*46")
+            await on_every_node(nodes, lambda line: not line, "the logout")
+        finally:
+            for node in nodes:
+                for stand_in in STAND_INS:
+                    node.sandbox("cli", f"queue unpause member {stand_in} queue kc-streets")
+
+        # The lost edge comes back: it probes the nodes, DMQ gives it the phone again, and the address
+        # stays where it is (nopreempt), though the returning edge has the higher priority.
+        rejoined = time.monotonic()
+        await asyncio.to_thread(holder.rejoin)
+        cluster.wait_states(all_active, timeout=15, edge=holder)
+        while EXTENSION not in " ".join(holder.registered()):
+            assert time.monotonic() - rejoined < 15, f"DMQ did not give the phone back to {holder.name}"
+            await asyncio.sleep(0.1)
+        figures["rejoined_has_phone_s"] = round(time.monotonic() - rejoined, 2)
+        await asyncio.sleep(3 * spec.advert_interval_ms / 1000 + 1)
+        assert standby.holds_address() and not holder.holds_address()
+        assert options_answer(HOST_ADDRESS, spec.address, spec.port, timeout=1.0) == f"ivr-edge {standby.name}"
+    print("\n" + json.dumps(figures))  # docs/cluster.md's and docs/reliability.md's figures, for the record

@@ -144,12 +144,13 @@ def test_kamailio_generate_writes_the_phones_secret_file(cluster_config: ConfigS
     passwords = tmp_path / "pjsip_agents_auth.conf"
     assert main(["asterisk", "passwords", "--out", str(passwords)]) == 0
     out = tmp_path / "k"
-    assert main(["kamailio", "generate", "--out", str(out), "--passwords", str(passwords)]) == 0
+    assert main(["kamailio", "generate", "--out", str(out), "--edge", "edge-1", "--passwords", str(passwords)]) == 0
     secret = out / "phones_auth.cfg"
     assert secret.stat().st_mode & 0o777 == 0o600
     users = re.findall(r"\$sht\(phones=>(\w+)\)", secret.read_text(encoding="utf-8"))
     assert users == phone_extensions(cluster_config) and "web1001" not in users
-    assert main(["kamailio", "generate", "--out", str(out), "--passwords", str(passwords), "--check"]) == 0
+    assert main(["kamailio", "generate", "--out", str(out), "--edge", "edge-1", "--passwords", str(passwords),
+                 "--check"]) == 0
     settings = (out / "cluster.cfg").read_text(encoding="utf-8")
     assert '"!PHONES_PORT!5070!g"' in settings and f'"!AUTH_REALM!{REALM}!g"' in settings
 

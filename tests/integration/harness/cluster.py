@@ -1,10 +1,13 @@
 """The whole cluster of docs/cluster.md on one machine, for scripts/cluster-demo and
-test_cluster_failover.py: Kamailio, two Asterisk nodes and two daemons, each with an address of its
-own, and SIPp citizens calling the main number through Kamailio.
+test_cluster_failover.py: the SIP edge (two Kamailios sharing the service address through keepalived,
+harness/cluster_edge.py; or one, when the YAML has no `edge.hosts`), two Asterisk nodes and two daemons,
+each with an address of its own, and SIPp citizens calling the main number through the edge.
 
 Network (all made here, all deleted by `stop()`): a bridge in namespace `ivrc-br`; namespaces for
-Kamailio (`ivrc-edge`), the Asterisk nodes (`ivrc-ast-a`, `ivrc-ast-b`) and the callers
-(`ivrc-call`), each joined to the bridge by a veth pair; and one more veth pair into this machine's
+the edges (`ivrc-edge-1`, `ivrc-edge-2` with the hosts' own addresses and their interface named as
+the YAML says; a single edge: `ivrc-edge`), the Asterisk nodes (`ivrc-ast-a`, `ivrc-ast-b`) and the
+callers (`ivrc-call`, the operator's address of `edge.trunk_from`), each joined to the bridge by a
+veth pair; and one more veth pair into this machine's
 own namespace, where the daemons run (they reach PostgreSQL and Mosquitto on 127.0.0.1 there) with
 their cluster addresses added to it. The addresses are kamailio/cluster.example.yaml's (10.98.7.0/24,
 or IVR_CLUSTER_SUBNET's);
@@ -20,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -35,6 +37,8 @@ from ivr.cluster.reader import publish
 from ivr.config.model import Cluster
 from ivr.events.mqtt import MessageBuilder, MqttConfig, OutMessage
 from ivr.validate import load_config
+
+from .cluster_edge import Edge
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "kamailio" / "cluster.example.yaml"
@@ -113,9 +117,19 @@ class Network:
     cluster: Cluster
     made: list[str] = field(default_factory=list)
 
+    def edge_spaces(self) -> dict[str, str]:
+        """Edge namespace → its interface's name inside (the pair's: the YAML's, where keepalived puts
+        the service address)."""
+        if not self.cluster.edge.hosts:
+            return {f"{PREFIX}-edge": ""}
+        return {f"{PREFIX}-{host.name}": host.interface for host in self.cluster.edge.hosts}
+
     def namespaces(self) -> dict[str, str]:
         """Namespace → address."""
-        spaces = {f"{PREFIX}-edge": self.cluster.edge.address, f"{PREFIX}-call": CALLER_ADDRESS}
+        edge = self.cluster.edge
+        spaces = ({f"{PREFIX}-{host.name}": host.address for host in edge.hosts} if edge.hosts
+                  else {f"{PREFIX}-edge": edge.address})
+        spaces[f"{PREFIX}-call"] = CALLER_ADDRESS
         spaces.update({f"{PREFIX}-{node.name}": node.address for node in self.cluster.nodes})
         return spaces
 
@@ -132,7 +146,7 @@ class Network:
         for i, (space, address) in enumerate(self.namespaces().items()):
             _run("ip", "netns", "add", space)
             self.made.append(space)
-            inside, port = f"{PREFIX}{i}n", f"{PREFIX}{i}b"
+            inside, port = self.edge_spaces().get(space) or f"{PREFIX}{i}n", f"{PREFIX}{i}b"
             _run("ip", "link", "add", inside, "netns", space, "type", "veth", "peer", "name", port, "netns", bridge)
             _run("ip", "-n", bridge, "link", "set", port, "master", "br0", "up")
             _run("ip", "-n", space, "addr", "add", f"{address}/{NETMASK}", "dev", inside)
@@ -275,68 +289,6 @@ class Daemon:
 
 
 @dataclass
-class Edge:
-    """Kamailio in its namespace, in the foreground, with its control socket in the run folder."""
-
-    namespace: str
-    folder: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def socket(self) -> str:
-        return f"unix:{self.folder / 'kamailio_ctl'}"
-
-    def start(self, config: Path, passwords: Path, timeout: float = 15) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "kamailio" / "kamailio.cfg", self.folder / "kamailio.cfg")
-        _run(sys.executable, "-m", "ivr", "kamailio", "generate", "--config", str(config), "--out", str(self.folder),
-             "--passwords", str(passwords))
-        with (self.folder / "kamailio.log").open("ab") as out:
-            self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.namespace, "kamailio", "-f", str(self.folder / "kamailio.cfg"),
-                 "-DD", "-E", "-Y", str(self.folder), "-P", str(self.folder / "kamailio.pid"),
-                 "-A", f'CTL_SOCKET="{self.socket}"'],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ClusterError(f"kamailio exited {self.proc.returncode}: "
-                                   f"{(self.folder / 'kamailio.log').read_text(errors='replace')[-2000:]}")
-            if self.states():
-                return
-            time.sleep(0.2)
-        raise ClusterError(f"kamailio not answering on {self.socket} within {timeout} s")
-
-    def states(self) -> dict[str, str]:
-        """Node address → dispatcher flags (AP: active and probed, IP: inactive, probing)."""
-        done = _run("kamcmd", "-s", self.socket, "dispatcher.list", check=False, timeout=10)
-        states: dict[str, str] = {}
-        uri = ""
-        for line in done.stdout.splitlines():
-            text = line.strip()
-            if text.startswith("URI:"):
-                uri = text.split("sip:", 1)[-1].split(":")[0]
-            elif text.startswith("FLAGS:") and uri:
-                states[uri] = text.split(":", 1)[1].strip()
-        return states
-
-    def moved_calls(self, address: str) -> set[str]:
-        """Call-IDs that kamailio.cfg's failure_route took from the node at `address` to the next one."""
-        log = self.folder / "kamailio.log"
-        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
-        return set(re.findall(rf"node sip:{re.escape(address)}:\d+ failed call (\S+) ", text))
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
-@dataclass
 class ClusterRun:
     """Everything of the module's docstring, started by `start()` and stopped by `stop()`."""
 
@@ -345,7 +297,7 @@ class ClusterRun:
     network: Network | None = None
     nodes: dict[str, Node] = field(default_factory=dict)
     daemons: dict[str, Daemon] = field(default_factory=dict)
-    edge: Edge | None = None
+    edges: dict[str, Edge] = field(default_factory=dict)  # namespace → edge
     config: Path | None = None
     passwords: Path | None = None  # pjsip_agents_auth.conf of `ivr asterisk passwords`: phone → password
 
@@ -375,27 +327,73 @@ class ClusterRun:
             self.daemons[dspec.name] = daemon
             daemon.start()
             log(f"daemon {dspec.name}: FastAGI on {dspec.address}:{dspec.port}, AMI of {daemon.node.name}")
-        self.edge = Edge(f"{PREFIX}-edge", self.work / "kamailio")
-        self.edge.start(self.config, self.passwords)
-        self.wait_states({n.address: "A" for n in cluster.nodes}, timeout=15)
-        log(f"kamailio: {cluster.edge.address}:{cluster.edge.port}, nodes {self.edge.states()}")
+        hosts = cluster.edge.hosts
+        for space, interface in self.network.edge_spaces().items():
+            host = next((h for h in hosts if f"{PREFIX}-{h.name}" == space), None)
+            self.edges[space] = Edge(space, self.work / ("kamailio" if host is None else f"kamailio-{host.name}"),
+                                     name=host.name if host else None,
+                                     address=host.address if host else cluster.edge.address,
+                                     interface=interface, service_address=cluster.edge.address)
+        # The second edge's Kamailio first: DMQ (Kamailio 5.6) marks a peer that did not answer its first
+        # notification "pending" until its next ping (60 s at the least), and the first edge, which takes
+        # the address, must replicate the phones' registrations to the other from the start.
+        for edge in reversed(self.edges.values()):
+            edge.start(self.config, self.passwords)
+        for edge in self.edges.values():  # each probes the nodes from its own address
+            self.wait_states({n.address: "A" for n in cluster.nodes}, timeout=15, edge=edge)
+            if edge.name is not None:
+                edge.start_keepalived()
+        if hosts:
+            first, second = self.edges.values()
+            self.wait_dmq(first, second.address, timeout=10)
+        holder = self.wait_holder(timeout=15)
+        log(f"kamailio: {cluster.edge.address}:{cluster.edge.port} held by {holder.name or 'the single edge'}"
+            f"{' (keepalived)' if hosts else ''}; nodes {holder.states()}")
 
-    def wait_states(self, wanted: dict[str, str], timeout: float) -> float:
-        """Wait until each node's dispatcher flags start with the wanted letter (A or I); the seconds."""
-        assert self.edge is not None
+    @property
+    def edge(self) -> Edge | None:
+        """The edge that holds the service address now (the first, while none does)."""
+        edges = list(self.edges.values())
+        return next((e for e in edges if e.holds_address()), edges[0] if edges else None)
+
+    def wait_holder(self, timeout: float, other_than: Edge | None = None) -> Edge:
+        """Wait until exactly one edge (not `other_than`) holds the service address."""
+        deadline = time.monotonic() + timeout
+        while True:
+            holders = [e for e in self.edges.values() if e is not other_than and e.holds_address()]
+            if len(holders) == 1:
+                return holders[0]
+            if time.monotonic() > deadline:
+                raise ClusterError(f"service address held by {[e.namespace for e in holders]} after {timeout} s")
+            time.sleep(0.05)
+
+    def wait_dmq(self, edge: Edge, peer: str, timeout: float) -> float:
+        """Seconds until `edge` counts the DMQ peer at `peer` active (it replicates to it)."""
+        started = time.monotonic()
+        while (nodes := edge.dmq_nodes()).get(peer) != "active":
+            if time.monotonic() - started > timeout:
+                raise ClusterError(f"DMQ at {edge.namespace}: {nodes}, {peer} not active after {timeout} s")
+            time.sleep(0.1)
+        return time.monotonic() - started
+
+    def wait_states(self, wanted: dict[str, str], timeout: float, edge: Edge | None = None) -> float:
+        """Wait until each node's dispatcher flags (at `edge`, default: the holder) start with the wanted
+        letter (A or I); the seconds."""
+        edge = edge or self.edge
+        assert edge is not None
         started = time.monotonic()
         while True:
-            states = self.edge.states()
+            states = edge.states()
             if all(states.get(address, "").startswith(letter) for address, letter in wanted.items()):
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
-                raise ClusterError(f"dispatcher states {states}, wanted {wanted}")
+                raise ClusterError(f"dispatcher states {states} at {edge.namespace}, wanted {wanted}")
             time.sleep(0.05)
 
     def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            if self.edge is not None:
-                self.edge.stop()
+        for edge in self.edges.values():
+            with contextlib.suppress(Exception):
+                edge.stop()
         for daemon in self.daemons.values():  # all at once: each may wait for its calls' grace time
             if daemon.proc is not None and daemon.proc.poll() is None:
                 daemon.proc.terminate()

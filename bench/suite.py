@@ -163,21 +163,21 @@ def print_workers(result: dict[str, Any]) -> None:
     print("\n### 6. Using both cores: FastAGI burst, the calls to the daemons' ports in turn (no Asterisk)\n")
     print(table(["daemons", "store", "N", "calls ok", "failed", "calls/s", "think p99 ms", "e2e p50 ms",
                  "daemons' CPU ms/call", "store CPU ms/call", "each daemon % of a core", "loadgen % of a core",
-                 "machine busy %"],
+                 "rest of the machine % of a core", "machine busy %"],
                 [[r["daemons"], r["store"], r["n"], r["ok"], r["failed"], r["calls_per_s"], r["think_ms"]["p99"],
                   r["e2e_ms"]["p50"], r["cpu_ms_per_call"], r["store_ms_per_call"],
                   " / ".join(f"{v:g}" for v in r["daemon_pct_of_core"]), r["loadgen_pct_of_core"],
-                  r["machine_busy_pct"]] for r in result["burst"]]))
+                  r.get("rest_pct_of_core"), r["machine_busy_pct"]] for r in result["burst"]]))
     asterisk = result["asterisk"]
     print(f"\n### 6. Using both cores: real Asterisk (sandbox instance {asterisk['instance']}), the menu through "
           "IVR_AGI_HOSTS, store PostgreSQL\n")
     print(table(["route", "offered calls/s", "calls", "queued", "not queued", "wrong queue",
                  "daemons' ms CPU/call", "Asterisk ms CPU/call", "store ms CPU/call", "daemons % of a core",
-                 "Asterisk % of a core", "machine busy %"],
+                 "Asterisk % of a core", "rest of the machine % of a core", "machine busy %"],
                 [[r["route"], r["rate"], r["calls"], r["ok"], r["not_queued"], r["wrong_queue"],
                   r.get("daemon_ms_per_call"), r.get("asterisk_ms_per_call"), r.get("store_ms_per_call"),
-                  r.get("daemon_cpu_pct_of_core"), r.get("asterisk_cpu_pct_of_core"), r.get("machine_busy_pct")]
-                 for r in asterisk["rows"]]))
+                  r.get("daemon_cpu_pct_of_core"), r.get("asterisk_cpu_pct_of_core"), r.get("rest_pct_of_core"),
+                  r.get("machine_busy_pct")] for r in asterisk["rows"]]))
     for route, found in asterisk["ceiling"].items():
         menus = asterisk["menus_per_daemon"].get(route, [])
         print(f"- {route}: ceiling {found['rate'] if found['rate'] is not None else 'none'} calls/s with zero "
@@ -278,6 +278,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         share = by_mode["daemon"]["events_per_s"] / max(by_mode["floor"]["events_per_s"], 1e-9)
         found.append(_verdict(f"AMI ingestion ≥ {TARGETS['ami_vs_floor']:g} × raw parse floor", f"{share:.2f} ×",
                               share >= TARGETS["ami_vs_floor"]))
+    workers = results.get("workers")
+    if workers:
+        found += workers_section.targets(workers)
     for section, what in (("asterisk", "real Asterisk"), ("sip", "over SIP")):
         result = results.get(section)
         if result:

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,35 +208,37 @@ async def _run_route(route: str, plan: AsteriskPlan, sandbox: Sandbox, daemon: D
                      progress: Any, recordings: list[bytes]) -> list[dict[str, Any]]:
     rates = [r for r in plan.rates if r <= plan.unfiltered_up_to] if route == UNFILTERED else plan.rates
     recorder = Recorder(sandbox.ami_port) if route == "ivr run" else None
-    return await climb(route, ROUTES[route], rates, plan, sandbox, {"daemon": [daemon.pid]}, driver, progress,
+    return await climb(route, ROUTES[route], rates, plan, sandbox, {"daemon": lambda: [daemon.pid]}, driver,
+                       progress,
                        recording=(plan.record_rate, recorder, recordings) if recorder else None,
                        stop_when_saturated=route != UNFILTERED)  # that route runs its rates for the comparison
 
 
 async def climb(route: str, context: str, rates: Sequence[float], plan: AsteriskPlan, sandbox: Sandbox,
-                measured: dict[str, list[int]], driver: LoadDriver, progress: Any, *,
+                measured: dict[str, Callable[[], list[int]]], driver: LoadDriver, progress: Any, *,
                 recording: tuple[float, Recorder, list[bytes]] | None = None,
                 stop_when_saturated: bool = True) -> list[dict[str, Any]]:
     """One route's steps at rising rates into `context`, until a step fails or the machine is saturated.
     Over each step the CPU of Asterisk and of each named group of processes in `measured` (summed within a
-    group: "daemon" is every daemon sharing the calls). `recording`: (rate, recorder, recordings) keeps the
+    group: "daemon" is every daemon sharing the calls; each group listed again at every step and at its end,
+    so that a process started meanwhile counts). `recording`: (rate, recorder, recordings) keeps the
     AMI events of that step."""
     rows = []
-    pids = {"asterisk": [sandbox.pid], **measured}
+    groups = {"asterisk": lambda: [sandbox.pid], **measured}
     for rate in rates:
         recorder = recording[1] if recording is not None and rate == recording[0] else None
         if recorder is not None:
             await recorder.start()
-        before = {name: cpu_by_pid(group) for name, group in pids.items()}
+        before = {name: cpu_by_pid(group()) for name, group in groups.items()}
         idle_before = cpu_idle()
         started = time.perf_counter()
         result = await driver.step(context, rate, plan.window_s, plan.settle_s)
-        after = {name: cpu_by_pid(group) for name, group in pids.items()}
+        after = {name: cpu_by_pid(group()) for name, group in groups.items()}
         idle_after = cpu_idle()
         if recorder is not None and recording is not None:
             recording[2].append(await recorder.stop())
         idle_share = (idle_after[0] - idle_before[0]) / max(idle_after[1] - idle_before[1], 1e-9)
-        used = {name: used_between(before[name], after[name]) for name in pids}
+        used = {name: used_between(before[name], after[name]) for name in groups}
         row = {"route": route, "rate": rate, **result, **_share(used, time.perf_counter() - started),
                **{f"{name}_ms_per_call": round(value / max(result["calls"], 1) * 1000, 2)
                   for name, value in used.items()},

@@ -57,8 +57,9 @@ def cpu_by_pid(pids: Sequence[int]) -> dict[int, float]:
 
 
 def used_between(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds used between two cpu_by_pid samples by the processes present in both."""
-    return sum(after[pid] - before[pid] for pid in before if pid in after)
+    """CPU seconds used between two cpu_by_pid samples: a process only in `after` started in between and
+    counts whole; one only in `before` ended in between and its last moments are lost."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def reset_peak(pid: int) -> None:

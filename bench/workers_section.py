@@ -126,7 +126,8 @@ def burst_row(plan: WorkersPlan, config: Path, work: Path, count: int, kind: str
             spec = {"ports": [d.port for d in daemons], "concurrency": plan.burst_size, "calls": plan.burst_calls,
                     "walks": [walk.as_dict() for walk in WALKS], "dnid": MAIN_DNID}
             result = run_loadgen(spec, work)
-            after, pg_after, idle_after = cpu_by_pid(pids), cpu_by_pid(backends), section2.cpu_idle()
+            after, pg_after = cpu_by_pid(pids), cpu_by_pid(backend_pids(application))
+            idle_after = section2.cpu_idle()
     ok = max(result["calls_ok"], 1)
     wall = max(result["wall_s"], 1e-9)
     idle_share = (idle_after[0] - idle_before[0]) / max(idle_after[1] - idle_before[1], 1e-9)
@@ -180,8 +181,8 @@ async def _asterisk_route(count: int, plan: WorkersPlan, config: Path, work: Pat
             await driver.drain()
             began = time.time()
             rows = await section2.climb(route, "main-number", plan.asterisk.rates, plan.asterisk, sandbox,
-                               {"daemon": [d.pid for d in daemons], "store": backend_pids(application)}, driver,
-                               progress)
+                               {"daemon": lambda: [d.pid for d in daemons],
+                                "store": lambda: backend_pids(application)}, driver, progress)
             menus = [sum(daemon_outcomes(Path(d.log_path), began, time.time()).values()) for d in daemons]
     cores = os.cpu_count() or 1
     for row in rows:  # everything else the machine ran meanwhile (the bench's AMI driver, other jobs)

@@ -20,13 +20,14 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.procs import REPO, DaemonUnderTest
 from bench.prompts import write_short_prompts
-from bench.stats import ProcSample, sample
+from bench.stats import cpu_by_pid, used_between
 from bench.walks import MAIN_DNID, WALKS
 from ivr.ami.client import AmiClient
 from ivr.ami.reply import header
@@ -196,8 +197,7 @@ class LoadDriver:
             await asyncio.sleep(0.5)
 
 
-def _share(before: dict[str, ProcSample], after: dict[str, ProcSample], seconds: float) -> dict[str, float]:
-    used = {name: after[name].cpu_s - before[name].cpu_s for name in before}
+def _share(used: dict[str, float], seconds: float) -> dict[str, float]:
     total = sum(used.values()) or 1e-9
     found = {f"{name}_cpu_pct_of_core": round(100 * value / seconds, 1) for name, value in used.items()}
     found["daemon_share_pct"] = round(100 * used.get("daemon", 0.0) / total, 1)
@@ -206,25 +206,42 @@ def _share(before: dict[str, ProcSample], after: dict[str, ProcSample], seconds:
 
 async def _run_route(route: str, plan: AsteriskPlan, sandbox: Sandbox, daemon: DaemonUnderTest, driver: LoadDriver,
                      progress: Any, recordings: list[bytes]) -> list[dict[str, Any]]:
-    rows = []
     rates = [r for r in plan.rates if r <= plan.unfiltered_up_to] if route == UNFILTERED else plan.rates
+    recorder = Recorder(sandbox.ami_port) if route == "ivr run" else None
+    return await climb(route, ROUTES[route], rates, plan, sandbox, {"daemon": lambda: [daemon.pid]}, driver,
+                       progress,
+                       recording=(plan.record_rate, recorder, recordings) if recorder else None,
+                       stop_when_saturated=route != UNFILTERED)  # that route runs its rates for the comparison
+
+
+async def climb(route: str, context: str, rates: Sequence[float], plan: AsteriskPlan, sandbox: Sandbox,
+                measured: dict[str, Callable[[], list[int]]], driver: LoadDriver, progress: Any, *,
+                recording: tuple[float, Recorder, list[bytes]] | None = None,
+                stop_when_saturated: bool = True) -> list[dict[str, Any]]:
+    """One route's steps at rising rates into `context`, until a step fails or the machine is saturated.
+    Over each step the CPU of Asterisk and of each named group of processes in `measured` (summed within a
+    group: "daemon" is every daemon sharing the calls; each group listed again at every step and at its end,
+    so that a process started meanwhile counts). `recording`: (rate, recorder, recordings) keeps the
+    AMI events of that step."""
+    rows = []
+    groups = {"asterisk": lambda: [sandbox.pid], **measured}
     for rate in rates:
-        pids = {"asterisk": sandbox.pid, "daemon": daemon.pid}
-        recorder = Recorder(sandbox.ami_port) if route == "ivr run" and rate == plan.record_rate else None
+        recorder = recording[1] if recording is not None and rate == recording[0] else None
         if recorder is not None:
             await recorder.start()
-        before = {name: sample(pid) for name, pid in pids.items()}
+        before = {name: cpu_by_pid(group()) for name, group in groups.items()}
         idle_before = cpu_idle()
         started = time.perf_counter()
-        result = await driver.step(ROUTES[route], rate, plan.window_s, plan.settle_s)
-        after = {name: sample(pid) for name, pid in pids.items()}
+        result = await driver.step(context, rate, plan.window_s, plan.settle_s)
+        after = {name: cpu_by_pid(group()) for name, group in groups.items()}
         idle_after = cpu_idle()
-        if recorder is not None:
-            recordings.append(await recorder.stop())
+        if recorder is not None and recording is not None:
+            recording[2].append(await recorder.stop())
         idle_share = (idle_after[0] - idle_before[0]) / max(idle_after[1] - idle_before[1], 1e-9)
-        row = {"route": route, "rate": rate, **result, **_share(before, after, time.perf_counter() - started),
-               **{f"{name}_ms_per_call": round((after[name].cpu_s - before[name].cpu_s) / max(result["calls"], 1)
-                                               * 1000, 2) for name in pids},
+        used = {name: used_between(before[name], after[name]) for name in groups}
+        row = {"route": route, "rate": rate, **result, **_share(used, time.perf_counter() - started),
+               **{f"{name}_ms_per_call": round(value / max(result["calls"], 1) * 1000, 2)
+                  for name, value in used.items()},
                "machine_busy_pct": round(100 * (1 - idle_share), 1)}
         rows.append(row)
         progress(f"  {route:<26} {rate:>5} calls/s offered: {row['ok']}/{row['calls']} queued, "
@@ -234,7 +251,7 @@ async def _run_route(route: str, plan: AsteriskPlan, sandbox: Sandbox, daemon: D
         if row["ok"] != row["calls"]:
             row["stopped"] = "failed"
             break
-        if idle_share < SATURATED_IDLE and route != UNFILTERED:  # that route runs its rates for the comparison
+        if idle_share < SATURATED_IDLE and stop_when_saturated:
             row["stopped"] = "machine saturated"
             break
     return rows

@@ -3,11 +3,11 @@ script's pipes), in a process of its own so that its work is not counted as the 
 
     python -m bench.loadgen SPEC.json   → prints a JSON result on stdout
 
-The spec names the target (`tcp` host/port, or `spawn`: a command run once per call, spoken to over
-its stdin/stdout as Asterisk speaks to a classic AGI script), the concurrency, how many calls or for
-how long, and the pacing: `null` answers every command at once (throughput), otherwise STREAM FILE
-answers after `play_s` and WAIT FOR DIGIT after `key_s`, each ±50 % at random, as a caller listening
-to prompts would (latency with N calls held at once).
+The spec names the target (`tcp` host/port, or several ports taken in turn, or `spawn`: a command run
+once per call, spoken to over its stdin/stdout as Asterisk speaks to a classic AGI script), the
+concurrency, how many calls or for how long, and the pacing: `null` answers every command at once
+(throughput), otherwise STREAM FILE answers after `play_s` and WAIT FOR DIGIT after `key_s`, each ±50 %
+at random, as a caller listening to prompts would (latency with N calls held at once).
 
 Latency is measured here, on the caller's side: "think time" runs from writing a reply (or the
 header block) to reading the next command, i.e. the server's time to decide plus both socket hops.
@@ -38,6 +38,7 @@ class Spec:
     target: str = "tcp"  # "tcp" or "spawn"
     host: str = "127.0.0.1"
     port: int = 4573
+    ports: list[int] = field(default_factory=list)  # several servers: the calls go to each in turn
     command: list[str] = field(default_factory=list)  # spawn: argv of the per-call AGI script
     concurrency: int = 10
     calls: int = 100  # total calls when `duration_s` is 0
@@ -241,9 +242,10 @@ class LoadGenerator:
         walk = next(self._walks)
         number = next(self._ids)
         uniqueid = f"bench-{number}"
+        port = spec.ports[number % len(spec.ports)] if spec.ports else spec.port
         # A different (made-up) caller each call: a repeat caller takes another path (priority boost).
         headers = agi_headers("inbound", uniqueid=uniqueid, caller=f"+4670{number % 10_000_000:07d}", dnid=spec.dnid,
-                              port=spec.port, extra={"agi_arg_1": walk["name"]})
+                              port=port, extra={"agi_arg_1": walk["name"]})
         done: asyncio.Future[None] = loop.create_future()
         state = CallState(totals, list(walk["keys"]), self._delay, done)
         totals.in_flight += 1
@@ -261,8 +263,7 @@ class LoadGenerator:
                     await done
                     await pipe.exited
                 else:
-                    transport, _ = await loop.create_connection(lambda: TcpCaller(state, headers), spec.host,
-                                                                spec.port)
+                    transport, _ = await loop.create_connection(lambda: TcpCaller(state, headers), spec.host, port)
                     await done
         except TimeoutError:
             totals.fail("timeout", f"{uniqueid} after {spec.call_timeout_s:g} s")

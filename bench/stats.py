@@ -45,6 +45,23 @@ def sample(pid: int) -> ProcSample:
     return ProcSample(cpu, _kb(status.get("VmRSS", "0 kB")), _kb(status.get("VmHWM", "0 kB")))
 
 
+def cpu_by_pid(pids: Sequence[int]) -> dict[int, float]:
+    """CPU seconds so far of each process still there (one may have ended since it was listed)."""
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = sample(pid).cpu_s
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def used_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two cpu_by_pid samples: a process only in `after` started in between and
+    counts whole; one only in `before` ended in between and its last moments are lost."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def reset_peak(pid: int) -> None:
     """Make VmHWM start again from the current RSS (Linux: write 5 to clear_refs)."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")

@@ -8,6 +8,8 @@ on a shared, noisy machine; see BENCHMARKS.md).
                               bench/data/instructions_baseline.json (under a minute; scripts/test runs it)
     bench/run --skip asterisk without the real-Asterisk section
     bench/run --only sip      only the load over SIP (SIPp through the operator's trunk, about 4 minutes)
+    bench/run --only workers  only "using both cores": two `ivr run` sharing the calls against one (FastAGI
+                              burst, then the real-Asterisk menu; PostgreSQL on 127.0.0.1:5432)
     bench/run --what-if       also the daemon with its GC tuned and on uvloop (rows not counted in targets)
     bench/run --smoke         a few seconds: tiny sizes, no Asterisk (tests/unit/test_bench_smoke.py)
     bench/run --smoke --only sip   two SIP calls a route (tests/integration/test_bench_sip_smoke.py)
@@ -28,15 +30,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import agi_section, ami_section, asterisk_section, config_section, instructions, sip_section
+from bench import (
+    agi_section,
+    ami_section,
+    asterisk_section,
+    config_section,
+    instructions,
+    sip_section,
+    workers_section,
+)
 from bench.benchconfig import write_bench_config
 from bench.procs import REPO
 from bench.stats import raise_open_files_limit
 from bench.tables import table
 
-SECTIONS = ("instructions", "agi", "asterisk", "ami", "config", "sip")
-# Sections that need a real Asterisk (the sandbox): never in --smoke.
-REAL_ASTERISK = ("asterisk", "sip")
+SECTIONS = ("instructions", "agi", "asterisk", "ami", "config", "sip", "workers")
+# Sections that need a real Asterisk (the sandbox; workers also PostgreSQL): never in --smoke unless --only.
+REAL_ASTERISK = ("asterisk", "sip", "workers")
 # Sections --smoke leaves out unless named with --only (valgrind: slow to start).
 SMOKE_SKIPS = (*REAL_ASTERISK, "instructions")
 # Issue #13's targets, judged on the shipped rows only (never a what-if or /dev/null row).
@@ -57,13 +67,16 @@ def plans(smoke: bool, what_if: bool, inject_work: int = 0) -> dict[str, Any]:
             # Only with --only (they need the sandbox): one short step per route.
             "asterisk": asterisk_section.AsteriskPlan(rates=(1,), window_s=2.0, settle_s=15.0),
             "sip": sip_section.SipPlan(rates=(1,), window_s=2.0, settle_s=10.0, idle_s=1.0),
+            "workers": workers_section.WorkersPlan(
+                burst_size=4, burst_calls=30,
+                asterisk=asterisk_section.AsteriskPlan(rates=(1,), window_s=2.0, settle_s=15.0, unfiltered_up_to=0)),
         }
     # The what-if rows need the bench extra (uvloop: pip install -e '.[bench]').
     what_if_size = 2000 if what_if and importlib.util.find_spec("uvloop") else 0
     return {"instructions": instructions.InstructionPlan(inject_work=inject_work),
             "agi": agi_section.AgiPlan(what_if_size=what_if_size), "ami": ami_section.AmiPlan(),
             "asterisk": asterisk_section.AsteriskPlan(), "config": config_section.ConfigPlan(),
-            "sip": sip_section.SipPlan()}
+            "sip": sip_section.SipPlan(), "workers": workers_section.WorkersPlan()}
 
 
 def machine() -> dict[str, Any]:
@@ -144,6 +157,31 @@ def print_sip(result: dict[str, Any]) -> None:
                   f"SIPp: {row['sipp_successful']} successful, {row['sipp_failed']} failed, exit "
                   f"{row['sipp_returncode']}, logged: {'; '.join(row['sipp_errors']) or 'nothing'}; the daemon's menus "
                   f"ended: {row['daemon_menu_outcomes'] or 'none'}")
+
+
+def print_workers(result: dict[str, Any]) -> None:
+    print("\n### 6. Using both cores: FastAGI burst, the calls to the daemons' ports in turn (no Asterisk)\n")
+    print(table(["daemons", "store", "N", "calls ok", "failed", "calls/s", "think p99 ms", "e2e p50 ms",
+                 "daemons' CPU ms/call", "store CPU ms/call", "each daemon % of a core", "loadgen % of a core",
+                 "rest of the machine % of a core", "machine busy %"],
+                [[r["daemons"], r["store"], r["n"], r["ok"], r["failed"], r["calls_per_s"], r["think_ms"]["p99"],
+                  r["e2e_ms"]["p50"], r["cpu_ms_per_call"], r["store_ms_per_call"],
+                  " / ".join(f"{v:g}" for v in r["daemon_pct_of_core"]), r["loadgen_pct_of_core"],
+                  r.get("rest_pct_of_core"), r["machine_busy_pct"]] for r in result["burst"]]))
+    asterisk = result["asterisk"]
+    print(f"\n### 6. Using both cores: real Asterisk (sandbox instance {asterisk['instance']}), the menu through "
+          "IVR_AGI_HOSTS, store PostgreSQL\n")
+    print(table(["route", "offered calls/s", "calls", "queued", "not queued", "wrong queue",
+                 "daemons' ms CPU/call", "Asterisk ms CPU/call", "store ms CPU/call", "daemons % of a core",
+                 "Asterisk % of a core", "rest of the machine % of a core", "machine busy %"],
+                [[r["route"], r["rate"], r["calls"], r["ok"], r["not_queued"], r["wrong_queue"],
+                  r.get("daemon_ms_per_call"), r.get("asterisk_ms_per_call"), r.get("store_ms_per_call"),
+                  r.get("daemon_cpu_pct_of_core"), r.get("asterisk_cpu_pct_of_core"), r.get("rest_pct_of_core"),
+                  r.get("machine_busy_pct")] for r in asterisk["rows"]]))
+    for route, found in asterisk["ceiling"].items():
+        menus = asterisk["menus_per_daemon"].get(route, [])
+        print(f"- {route}: ceiling {found['rate'] if found['rate'] is not None else 'none'} calls/s with zero "
+              f"failures ({found['why']}); menus finished per daemon: {' / '.join(map(str, menus)) or 'none'}")
 
 
 def print_ami(result: dict[str, Any]) -> None:
@@ -240,6 +278,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         share = by_mode["daemon"]["events_per_s"] / max(by_mode["floor"]["events_per_s"], 1e-9)
         found.append(_verdict(f"AMI ingestion ≥ {TARGETS['ami_vs_floor']:g} × raw parse floor", f"{share:.2f} ×",
                               share >= TARGETS["ami_vs_floor"]))
+    workers = results.get("workers")
+    if workers:
+        found += workers_section.targets(workers)
     for section, what in (("asterisk", "real Asterisk"), ("sip", "over SIP")):
         result = results.get(section)
         if result:
@@ -306,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         "ami": lambda: ami_section.run(chosen_plans["ami"], _progress),
         "config": lambda: config_section.run(chosen_plans["config"], config, args.work / "config-bench", _progress),
         "sip": lambda: sip_section.run(chosen_plans["sip"], config, args.work / "sip", _progress),
+        "workers": lambda: workers_section.run(chosen_plans["workers"], config, args.work / "workers", _progress),
     }
     for section in chosen:
         (args.work / section).mkdir(exist_ok=True)
@@ -321,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_instructions_baseline and "instructions" in results and not args.inject_work and not args.smoke:
         instructions.write_baseline(results["instructions"], results["commit"])
     printers = {"instructions": print_instructions, "agi": print_agi, "asterisk": print_asterisk, "ami": print_ami,
-                "config": print_config, "sip": print_sip}
+                "config": print_config, "sip": print_sip, "workers": print_workers}
     print("\n## Results")
     for section in chosen:
         printers[section](results[section])

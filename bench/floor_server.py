@@ -1,7 +1,7 @@
 """The floor: the least an asyncio FastAGI server can do for the same calls.
 
 It reads the header block, then sends the command lines the daemon sends for that walk (recorded from
-the daemon at the start of the run, chosen by `agi_arg_1`), one at a time, each after the previous
+the daemon at the start of the run, chosen by `agi_arg_2`), one at a time, each after the previous
 reply, and closes. No parsing of replies, no config, no logs, no events: what is left is asyncio and
 the socket, on the same streams API the daemon's server uses.
 
@@ -27,7 +27,7 @@ class FloorServer:
         try:
             walk = ""
             while (line := await reader.readline()) not in (b"\n", b""):
-                if line.startswith(b"agi_arg_1:"):
+                if line.startswith(b"agi_arg_2:"):
                     walk = line[10:].strip().decode()
             for command in self._sequences.get(walk, ()):
                 writer.write(command)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import raise_open_files_limit, summary_ms
+from bench.walks import walk_headers
 from ivr.testing.fake_asterisk import FakeChannel, agi_headers
 
 _MAX_EXAMPLES = 5
@@ -245,7 +246,7 @@ class LoadGenerator:
         port = spec.ports[number % len(spec.ports)] if spec.ports else spec.port
         # A different (made-up) caller each call: a repeat caller takes another path (priority boost).
         headers = agi_headers("inbound", uniqueid=uniqueid, caller=f"+4670{number % 10_000_000:07d}", dnid=spec.dnid,
-                              port=port, extra={"agi_arg_1": walk["name"]})
+                              port=port, extra=walk_headers(walk["name"]))
         done: asyncio.Future[None] = loop.create_future()
         state = CallState(totals, list(walk["keys"]), self._delay, done)
         totals.in_flight += 1

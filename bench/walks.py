@@ -29,13 +29,19 @@ WALKS = (
 )
 
 
+def walk_headers(walk: str) -> dict[str, str]:
+    """The route's arguments as the shipped dialplan gives them ([ivr-entry]: "0", no steering set in
+    AstDB), then the walk's name for the floor."""
+    return {"agi_arg_1": "0", "agi_arg_2": walk}
+
+
 async def record_sequences(port: int, *, dnid: str = MAIN_DNID) -> dict[str, list[str]]:
     """The exact command lines the server on `port` sends for each walk (the floor replays them; the
-    floor picks the walk by `agi_arg_1`, which the daemon ignores)."""
+    floor picks the walk by `agi_arg_2`, which the daemon ignores)."""
     sequences: dict[str, list[str]] = {}
     for walk in WALKS:
         result = await fake_call(port, keys=walk.keys, dnid=dnid, uniqueid=f"record-{walk.name}",
-                                 caller="+46700000000", extra_headers={"agi_arg_1": walk.name})
+                                 caller="+46700000000", extra_headers=walk_headers(walk.name))
         if result.variables.get("IVR_QUEUE") != walk.queue or result.variables.get("IVR_RESULT") != "queue":
             raise RuntimeError(f"walk {walk.name} did not reach {walk.queue}: {result.variables}")
         sequences[walk.name] = result.commands

@@ -79,6 +79,10 @@ IVR_OVERLOAD = "IVR_OVERLOAD"
 # read by the daemon (AGI DATABASE GET) and by the dialplan (DB_EXISTS). The daemon sets IVR_STEER_HEARD
 # once the caller heard the line's message, so the dialplan's fallback does not play it twice.
 STEER_FAMILY = "ivr-steer"
+# [ivr-entry] passes the daemon's route `inbound` one argument: the length of ${DB_KEYS(ivr-steer)}, so
+# "0" when AstDB holds no steering entry at all; the daemon then reads none for the line (issue #13:
+# four AGI commands a call were spent finding nothing). Absent (an older dialplan): it reads them.
+INBOUND_ARG_STEERING = 0
 IVR_STEER_HEARD = "IVR_STEER_HEARD"
 # Route `steer` (a supervisor's feature code): the dialplan names the phone and what was asked, the daemon
 # answers (ok, or why not) and where to record; IVR_STEER_RESULT goes last.
@@ -127,6 +131,6 @@ DIALPLAN_ONLY = frozenset({
     "IVR_FALLBACK_REASON", "IVR_WAIT", "IVR_POS", "IVR_CB_EARLIER",
     "IVR_OUT_DIALLED", "IVR_OUT_FROM", "IVR_OUT_OWN_NAME", "IVR_OUT_OWN_NUM", "IVR_OUT_OWN_PRES", "IVR_OUT_TABLE",
     "IVR_SPY_MODE", "IVR_SPY_STARTED", "IVR_RECORDING_ON",
-    "IVR_STEER", "IVR_STEER_DIR", "IVR_STEER_LANGS", "IVR_STEER_I", "IVR_STEER_PLAYED", "IVR_STEER_FROM",
+    "IVR_STEER", "IVR_STEER_KEYS", "IVR_STEER_DIR", "IVR_STEER_LANGS", "IVR_STEER_I", "IVR_STEER_PLAYED", "IVR_STEER_FROM",
     "IVR_STEER_UNTIL",
 })

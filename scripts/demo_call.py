@@ -80,9 +80,9 @@ async def main() -> int:
     await ami.close()
     print("\nIVR path (from the daemon's log):")
     for line in daemon_lines(log):
-        if line.get("event") == "node entered":
-            print(f"  → {line['node']:<18} [{line['kind']}]")
-        elif line.get("event") == "menu finished":
+        if line.get("event") == "menu finished":
+            for node in line.get("nodes") or []:
+                print(f"  → {node}")
             print(f"  = {line['outcome']} → {line.get('queue')} (language {line.get('language')})")
     print("\nQueue (from Asterisk's AMI events):")
     for message in seen:

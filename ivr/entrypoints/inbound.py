@@ -63,12 +63,14 @@ async def handle(app: App, session: AgiSession) -> None:
                     caller_ref=call.caller_ref)
 
     def on_step(step: TraceStep) -> None:
-        log.info("node entered", node=step.node, kind=step.kind)
+        # Debug only: "menu finished" lists the path, and the call record keeps it (a line per node
+        # was most of the daemon's logging work per call, issue #13).
+        log.debug("node entered", node=step.node, kind=step.kind)
         app.events.emit(names.IVR_NODE, call, node=step.node, kind=step.kind)
 
     # A citizen the city tried to reach is offered a connection first (docs/privacy-and-caller-id.md).
     result = await offer_connection(app.contacts, app.events, call, channel, config, plan) \
-        or await run_call(config, plan, channel, now=now, on_step=on_step, steering=AstdbSteering(session))
+        or await run_call(config, plan, channel, now=now, on_step=on_step, steering=AstdbSteering.for_inbound(session))
     call.finish_menu(result)
     summary = result.as_dict()
     if any(step.kind == "language" for step in result.steps):

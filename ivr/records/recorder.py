@@ -31,7 +31,9 @@ _CALL_EVENTS = _MILESTONES | {names.LANGUAGE_CHOSEN, names.POSITION_CHANGED}
 
 
 class RowSink(Protocol):
-    def submit(self, row: dict[str, Any]) -> None: ...
+    def submit_later(self, key: str, build: Callable[[], dict[str, Any]]) -> None:
+        """Write the row `build()` returns, built when it is written; a newer `build` of the same key
+        replaces one not yet written."""
 
 
 class CallRecorder:
@@ -59,7 +61,7 @@ class CallRecorder:
             record.caller_ref = call.caller_ref
         self._apply(record, event, data, now)
         if event in _MILESTONES:
-            self.writer.submit(record.row(now))
+            self.writer.submit_later(uniqueid, lambda: record.row(self._clock()))
         self._sweep(now)
 
     def _apply(self, record: CallRecord, event: str, data: dict[str, Any], now: float) -> None:

@@ -1,10 +1,14 @@
 """RecordWriter: gets record rows to the database without ever making a call wait.
 
 `submit(row)` only stores the row in memory (a newer row of the same call replaces an older one not
-yet written) and wakes the worker task. The worker writes batches through `AsyncDatabase` (one
-thread). When the database cannot be opened or a write fails, the batch goes to the spool file
-instead, and the worker retries the database every `retry_s`; once it answers, the spool is
-replayed in order, then emptied, before anything newer is written. A database that stops answering
+yet written) and wakes the worker task; `submit_later(key, build)` stores how to build it, and the row
+is built once, when its batch is taken (a call's record changes at every menu node: building a row for
+each change that a newer one replaces before it is written was wasted work, issue #13). The worker
+writes batches through `AsyncDatabase` (one thread), at once when it was idle, else at most one batch
+per `min_interval_s`: under load, rows of many calls share one transaction. When the database cannot
+be opened or a write fails, the batch goes to the spool file instead, and the worker retries the
+database every `retry_s`; once it answers, the spool is replayed in order, then emptied, before
+anything newer is written. A database that stops answering
 without closing the connection (hung server, dead network path) counts as failed after
 `write_timeout_s`, so records never pile up in memory behind it.
 """
@@ -26,6 +30,8 @@ from ivr.records import store
 from ivr.records.spool import Spool
 from ivr.store.db import AsyncDatabase, Database, open_database
 
+Row = dict[str, Any]
+
 
 def with_connect_timeout(url: str, seconds: int = 5) -> str:
     """A PostgreSQL URL that gives up connecting after `seconds` (an unreachable host can hang long)."""
@@ -38,7 +44,7 @@ class RecordWriter:
     def __init__(self, url: str, spool_path: Path, *, retry_s: float = 5.0, write_timeout_s: float = 15.0,
                  opener: Callable[[str], Database] = open_database, logger: FilteringBoundLogger | None = None,
                  write: Callable[[Database, list[dict[str, Any]]], int] = store.upsert,
-                 key: str = "uniqueid") -> None:
+                 key: str = "uniqueid", min_interval_s: float = 0.1) -> None:
         self.url = with_connect_timeout(url)
         self.spool = Spool(spool_path)
         self.retry_s = retry_s
@@ -55,18 +61,26 @@ class RecordWriter:
         self._store_rows = write
         self._key = key
         self._db: AsyncDatabase | None = None
-        self._pending: dict[str, dict[str, Any]] = {}
+        self._min_interval_s = min_interval_s
+        self._pending: dict[str, Row | Callable[[], Row]] = {}
         self._inflight: list[dict[str, Any]] = []  # the batch being written, kept for stop() if cut short
         self._wake = asyncio.Event()
         self._next_try = 0.0
         self._task: asyncio.Task[None] | None = None
         self._log: FilteringBoundLogger = logger or structlog.get_logger("ivr.records")
 
-    def submit(self, row: dict[str, Any]) -> None:
-        self._pending.pop(row[self._key], None)  # keep arrival order: the newest version goes last
-        self._pending[row[self._key]] = row
+    def submit(self, row: Row) -> None:
+        self.submit_later(row[self._key], row)
+
+    def submit_later(self, key: str, build: Row | Callable[[], Row]) -> None:
+        self._pending.pop(key, None)  # keep arrival order: the newest version goes last
+        self._pending[key] = build
         self.flushed.clear()
         self._wake.set()
+
+    def _take_pending(self) -> list[Row]:
+        pending, self._pending = self._pending, {}
+        return [build() if callable(build) else build for build in pending.values()]
 
     async def start(self) -> None:
         if self._task is None:
@@ -83,7 +97,7 @@ class RecordWriter:
                 await self._task
             self._task = None
         if self._inflight or self._pending:  # the database was too slow: keep the rows for the next start
-            rows, self._inflight, self._pending = [*self._inflight, *self._pending.values()], [], {}
+            rows, self._inflight = [*self._inflight, *self._take_pending()], []
             self.spooled += await asyncio.to_thread(self.spool.append, rows)
         await self._close_db()
 
@@ -92,9 +106,11 @@ class RecordWriter:
             try:
                 await self._ensure_db()
                 if self._pending:
-                    self._inflight, self._pending = list(self._pending.values()), {}
+                    self._inflight = self._take_pending()
                     await self._write(self._inflight)
                     self._inflight = []
+                    if self._pending:  # more came meanwhile: let it gather a little
+                        await asyncio.sleep(self._min_interval_s)
             except Exception:
                 self._log.exception("record writer failed; retrying", retry_in_s=self.retry_s)
                 # Nothing is dropped: the batch goes back before newer rows and is tried again later.

@@ -18,7 +18,7 @@ from ivr.dialplan_variables import STEER_FAMILY
 # The AstDB family; the keys below it are `<kind>/all` or `<kind>/queue/<the group's queue>`.
 FAMILY: Final = STEER_FAMILY
 Kind = Literal["message", "switch"]
-KINDS: Final = ("message", "switch")
+KINDS: Final[tuple[Kind, ...]] = ("message", "switch")
 ALL: Final = "all"
 
 # What the dialplan accepts before a value reaches Playback (no comma, no "..", no spaces).

@@ -8,11 +8,15 @@ script consumed by the commands that read keys (an interruptible STREAM FILE tak
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
+
+# `${...}` in GET FULL VARIABLE (no nesting).
+_EXPRESSION = re.compile(r"\$\{([^{}]*)\}")
 
 # What Asterisk does while it executes a command: return at once, play a sound, or wait for a key.
 Wait = Literal["", "play", "key"]
@@ -134,6 +138,8 @@ class FakeChannel:
         if verb == "GET VARIABLE" and len(parts) >= 3:
             value = self.variables.get(parts[2])
             return FakeReply(f"200 result=1 ({value})" if value is not None else "200 result=0")
+        if verb == "GET FULL" and len(parts) >= 4 and parts[2].upper() == "VARIABLE":
+            return FakeReply(f"200 result=1 ({self._expand(parts[3])})")
         if verb in ("DATABASE GET", "DATABASE PUT", "DATABASE DEL") and len(parts) >= 4:
             key = f"{parts[2]}/{parts[3]}"
             if verb == "DATABASE PUT" and len(parts) >= 5:
@@ -150,6 +156,18 @@ class FakeChannel:
         if verb == "CHANNEL STATUS":
             return FakeReply("200 result=6")  # AST_STATE_UP
         return FakeReply("510 Invalid or unknown command")
+
+    def _expand(self, expression: str) -> str:
+        """What Asterisk makes of `${DB_KEYS(prefix)}` (the next level of keys below the prefix, joined
+        by commas, in order) and `${NAME}`; no other functions."""
+        def substitute(match: re.Match[str]) -> str:
+            inner = match.group(1)
+            if inner.startswith("DB_KEYS(") and inner.endswith(")"):
+                prefix = inner[len("DB_KEYS("):-1].strip("/") + "/"
+                below = {key[len(prefix):].split("/")[0] for key in self.astdb if key.startswith(prefix)}
+                return ",".join(sorted(below))
+            return self.variables.get(inner, "")
+        return _EXPRESSION.sub(substitute, expression)
 
     def _key_reply(self) -> str:
         key = self.keys.popleft() if self.keys else ""

@@ -64,10 +64,10 @@ async def test_returning_caller_reaches_the_official_or_the_departments_queue(
     assert joined.Queue == "kc-school"
     assert unanswered.first(lambda e: e.Event == "VarSet" and e.Variable == "IVR_FALLBACK_REASON"
                             and e.Value == "transfer-NOANSWER")
-    # Nobody tried to reach the third caller: the menu starts at once.
-    first_node = next(line for line in daemon.log_lines()
-                      if line.get("event") == "node entered" and line.get("uniqueid") == menu.uniqueid)
-    assert first_node["node"] == "welcome"
+    # Nobody tried to reach the third caller: the menu starts at once, with its greeting.
+    first_prompt = await menu.wait_for(lambda e: e.Event == "AGIExecStart" and "STREAM FILE" in (e.Command or ""),
+                                       15, what="the menu's first prompt")
+    assert "/welcome" in (first_prompt.Command or "")
     offered = [line for line in daemon.log_lines() if line.get("event") == "returning caller offered a connection"]
     assert sorted(line["uniqueid"] for line in offered) == sorted([answered.uniqueid, unanswered.uniqueid])
     assert all(line["accepted"] for line in offered)

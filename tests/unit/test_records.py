@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -292,8 +292,8 @@ async def test_older_row_never_overwrites_a_newer_one(tmp_path: Path) -> None:
     captured: list[dict[str, Any]] = []
 
     class Keep:
-        def submit(self, row: dict[str, Any]) -> None:
-            captured.append(row)
+        def submit_later(self, key: str, build: Callable[[], dict[str, Any]]) -> None:
+            captured.append(build())
 
     Script(CallRecorder(Keep(), clock=clock), clock, "u").ivr(names.CALL_STARTED).at(5).menu("abandoned")
     store.upsert(db, [captured[-1]])

@@ -23,6 +23,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,8 +52,8 @@ class Rows:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
 
-    def submit(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
+    def submit_later(self, key: str, build: Callable[[], dict[str, Any]]) -> None:
+        self.rows.append(build())  # built at once: each milestone's row, as the writer would get it
 
 
 class Clock:

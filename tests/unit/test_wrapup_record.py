@@ -3,6 +3,7 @@ has left the recorder's memory (the stored row keeps everything else), on SQLite
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ivr.events import names
@@ -17,8 +18,8 @@ class Rows:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
 
-    def submit(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
+    def submit_later(self, key: str, build: Callable[[], dict[str, Any]]) -> None:
+        self.rows.append(build())  # built at once: each milestone's row, as the writer would get it
 
 
 class Clock:

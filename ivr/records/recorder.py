@@ -1,7 +1,9 @@
 """CallRecorder: an EventSink that folds a call's product events into its `CallRecord`.
 
 The record is handed to the writer (never awaited) at each milestone: call start, each menu node,
-end of the menu, first queueing, answer, abandon, callback, transfer and hang-up. So a call that ends
+end of the menu, first queueing, answer, abandon, callback, transfer and hang-up. The writer builds its
+row when it writes (at once when idle, within its min_interval_s when busy), so a record that changes
+several times before it is written is built once. So a call that ends
 in the menu (menu_finished says `abandoned`) is on disk at once, `call_ended` only adds the end time,
 and if the daemon dies mid-call the record already says how far into the menu the caller got. Events
 may arrive in either order around a hang-up (AMI's Hangup can beat the route's menu_finished), so a

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,3 +301,39 @@ async def test_older_row_never_overwrites_a_newer_one(tmp_path: Path) -> None:
     store.upsert(db, [captured[0]])  # a replay of the older version
     assert store.fetch(db, 0, 2**40)[0]["outcome"] == "menu_hangup"
     db.close()
+
+
+async def test_a_row_is_built_once_when_its_batch_is_written_and_busy_batches_gather(tmp_path: Path) -> None:
+    """submit_later: what is written is the record as it stands when the batch is taken, built once
+    however often it changed before; while rows keep coming, batches are min_interval_s apart."""
+    written: list[list[dict[str, Any]]] = []
+    times: list[float] = []
+
+    def keep(db: object, batch: list[dict[str, Any]]) -> int:
+        written.append(batch)
+        times.append(time.monotonic())
+        return len(batch)
+
+    writer = RecordWriter(f"sqlite:///{tmp_path / 'ivr.db'}", tmp_path / "spool.jsonl", write=keep,
+                          min_interval_s=0.3)
+    builds: list[int] = []
+
+    def build(version: int) -> Callable[[], dict[str, Any]]:
+        return lambda: builds.append(version) or {"uniqueid": "u", "version": version}
+
+    await writer.start()
+    try:
+        writer.submit_later("u", build(1))  # an idle writer writes at once
+        await asyncio.wait_for(writer.flushed.wait(), WAIT)
+        for version in range(2, 12):  # ten changes while the writer is busy gathering
+            writer.submit_later("u", build(version))
+            writer.submit({"uniqueid": f"other{version}"})
+            if version == 2:
+                await asyncio.sleep(0)  # the write of version 2 starts; the rest gather behind it
+        await asyncio.wait_for(writer.flushed.wait(), WAIT)
+    finally:
+        await writer.stop()
+    assert builds == [1, 2, 11]  # versions 3..10 were replaced before their batch was taken
+    assert [len(batch) for batch in written] == [1, 2, 10]
+    assert times[2] - times[1] >= 0.25  # the third batch gathered behind the second
+    assert written[-1][-1] == {"uniqueid": "other11"} and {"uniqueid": "u", "version": 11} in written[-1]

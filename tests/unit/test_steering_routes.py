@@ -51,6 +51,43 @@ async def test_inbound_with_a_group_switched_off(daemon: Daemon) -> None:
     assert result.variables["IVR_RESULT"] == "hangup" and "IVR_QUEUE" not in result.variables
 
 
+def astdb_reads(commands: list[str]) -> list[str]:
+    return [line for line in commands if line.startswith(("DATABASE GET", "GET FULL VARIABLE"))]
+
+
+NOTHING_SET = {"agi_arg_1": "0"}  # [ivr-entry]'s argument: the length of ${DB_KEYS(ivr-steer)}
+
+
+async def test_with_nothing_set_a_call_looks_once_before_the_queue(daemon: Daemon) -> None:
+    """The dialplan found no steering as the call came in: no read for the line; one look at which
+    queues have entries when the caller reaches the group (nothing listed: no key is read)."""
+    result = await fake_call(daemon.server.port, keys=["2", "4"], variables=WEEKDAY, astdb={},
+                             extra_headers=NOTHING_SET)
+    assert astdb_reads(result.commands) == [
+        'GET FULL VARIABLE "${DB_KEYS(ivr-steer/message/queue)}|${DB_KEYS(ivr-steer/switch/queue)}"']
+    assert result.variables["IVR_QUEUE"] == "kc-streets"
+
+
+async def test_a_group_switched_off_during_the_menu_still_ends_the_call(daemon: Daemon) -> None:
+    """The argument only spares the line's reads: a group's switch set after the call came in (the
+    dialplan saw nothing) is found when the caller reaches the group, and only its keys are read."""
+    astdb = {"ivr-steer/switch/queue/kc-streets": f"0|0|{FOLDER}|sv",
+             "ivr-steer/message/queue/kc-school": f"{TEN}|{NOON}|{FOLDER}|sv"}
+    result = await fake_call(daemon.server.port, keys=["2", "4"], variables=WEEKDAY, astdb=astdb,
+                             extra_headers=NOTHING_SET)
+    assert astdb_reads(result.commands)[1:] == ['DATABASE GET "ivr-steer" "switch/queue/kc-streets"']
+    assert result.variables["IVR_RESULT"] == "hangup" and streamed(result.commands)[-1] == f"{FOLDER}/sv"
+
+
+async def test_without_the_argument_the_line_is_read_as_before(daemon: Daemon) -> None:
+    """An older dialplan (no argument) or a non-zero one: the line's switch and message are read."""
+    for headers in ({}, {"agi_arg_1": "14"}):
+        result = await fake_call(daemon.server.port, keys=["2", "4"], variables=WEEKDAY, astdb={},
+                                 extra_headers=headers)
+        assert astdb_reads(result.commands)[:2] == ['DATABASE GET "ivr-steer" "switch/all"',
+                                                    'DATABASE GET "ivr-steer" "message/all"']
+
+
 async def test_a_phone_that_is_not_a_supervisors_is_refused(daemon: Daemon) -> None:
     astdb: dict[str, str] = {}
     for phone in ("1002", "", "1901;x"):

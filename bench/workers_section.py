@@ -46,6 +46,8 @@ from ivr.validate import load_config
 # The same on every daemon (docs/cluster-operations.md: caller hashes and sealed numbers must match).
 CALLBACK_KEY = "bench-callback-key-0123456789abcdef"
 STORES = ("SQLite", "PostgreSQL")
+# Waited after a burst before the CPU counters are read (see burst_row).
+RECORDS_SETTLE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,11 @@ def burst_row(plan: WorkersPlan, config: Path, work: Path, count: int, kind: str
             spec = {"ports": [d.port for d in daemons], "concurrency": plan.burst_size, "calls": plan.burst_calls,
                     "walks": [walk.as_dict() for walk in WALKS], "dnid": MAIN_DNID}
             result = run_loadgen(spec, work)
-            after, pg_after = cpu_by_pid(pids), cpu_by_pid(backend_pids(application))
             idle_after = section2.cpu_idle()
+            # The daemons write the last calls' records in batches up to 0.1 s apart (ivr.records.writer):
+            # that work belongs to these calls.
+            time.sleep(RECORDS_SETTLE_S)
+            after, pg_after = cpu_by_pid(pids), cpu_by_pid(backend_pids(application))
     ok = max(result["calls_ok"], 1)
     wall = max(result["wall_s"], 1e-9)
     idle_share = (idle_after[0] - idle_before[0]) / max(idle_after[1] - idle_before[1], 1e-9)

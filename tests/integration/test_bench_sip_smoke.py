@@ -9,19 +9,12 @@ session's instance + 20 (ports move by 100 per instance, see scripts/asterisk-sa
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from harness.ports import INSTANCE
+from harness.bench_smoke import run_smoke_section
 
 pytestmark = pytest.mark.real_daemon(started_by="bench/procs.py: the benchmark starts `ivr run` itself")
-
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def _asterisk_running() -> None:
@@ -30,15 +23,10 @@ def _asterisk_running() -> None:
 
 @pytest.mark.timeout(300)
 def test_sip_section_sends_citizens_through_the_trunk_into_their_queues(tmp_path: Path) -> None:
-    instance = int(os.environ.get("IVR_BENCH_SANDBOX_INSTANCE", "") or INSTANCE + 20)
-    results_path = tmp_path / "results.json"
-    env = dict(os.environ, IVR_SANDBOX_INSTANCE=str(instance))
-    done = subprocess.run([sys.executable, "-m", "bench.suite", "--smoke", "--only", "sip", "--work",
-                           str(tmp_path / "work"), "--json", str(results_path)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=280, stdin=subprocess.DEVNULL, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "### 5. Load over SIP" in done.stdout
-    results = json.loads(results_path.read_text(encoding="utf-8"))
+    run = run_smoke_section("sip", tmp_path)
+    instance = run.instance
+    assert "### 5. Load over SIP" in run.stdout
+    results = run.results
     sip = results["sip"]
     assert sip["instance"] == instance and sip["audio"] is True
     rows = {row["route"]: row for row in sip["rows"]}

@@ -57,6 +57,7 @@ from ivr.records.writer import RecordWriter, with_connect_timeout
 from ivr.settings import Settings
 from ivr.store.db import open_database
 from ivr.supervision.wiring import spy_service
+from ivr.tasks import cancel_and_wait
 from ivr.validate import load_config
 from ivr.wallboard.server import Wallboard
 from ivr.wallboard.state import WallboardState
@@ -351,10 +352,7 @@ class Daemon:
     async def stop(self, grace: float = 10.0) -> None:
         log.info("stopping: no new sessions; waiting for running ones", active=len(self.app.calls))
         await self.server.stop(grace=grace)
-        if self._ami_task:
-            self._ami_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ami_task
+        await cancel_and_wait(self._ami_task)
         await self.ami.close()
         for service in reversed(self._services):
             try:

@@ -22,6 +22,7 @@ from ivr.cluster.agents import AgentSession, parse_session, session_message, ses
 from ivr.cluster.command import ReloadGate, reload_topic
 from ivr.cluster.health import NodeHealth, health_filter, health_message, parse_health
 from ivr.events.mqtt import MessageBuilder, MqttConfig, OutMessage, iso_utc
+from ivr.tasks import cancel_and_wait
 
 # What the daemon reports about itself at each publication: config_version, calls, healthy, ami, store.
 HealthProbe = Callable[[], Mapping[str, Any]]
@@ -71,11 +72,8 @@ class ClusterLink:
             with contextlib.suppress(Exception):
                 goodbye = self.health("stopped")
                 await client.publish(goodbye.topic, goodbye.payload, qos=1, retain=True, timeout=2.0)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def publish_now(self) -> None:
         """Publish the health at once (e.g. after a reload changed the config version)."""
@@ -131,9 +129,7 @@ class ClusterLink:
                 async for message in client.messages:
                     self._receive(message)
             finally:
-                beat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await beat
+                await cancel_and_wait(beat)
         raise aiomqtt.MqttError("message stream ended")
 
     async def _beat(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 from structlog.typing import FilteringBoundLogger
@@ -11,6 +10,7 @@ from structlog.typing import FilteringBoundLogger
 from ivr.config.holder import ConfigHolder
 from ivr.contacts.registry import ContactRegistry
 from ivr.store import leases
+from ivr.tasks import cancel_and_wait
 
 LEASE_NAME = "contacts-purge"
 
@@ -37,11 +37,8 @@ class PurgeLoop:
             self._task = asyncio.create_task(self._run(), name="contacts-purge")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def purge_once(self) -> None:
         settings = self.config.current.rules.contact_registry

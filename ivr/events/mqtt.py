@@ -28,6 +28,7 @@ import structlog
 from structlog.typing import FilteringBoundLogger
 
 from ivr.events import names
+from ivr.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from ivr.calls import ActiveCall
@@ -209,9 +210,7 @@ class MqttPublisher:
                 offline = self.builder.status("offline", reason="stopped")
                 await client.publish(offline.topic, offline.payload, qos=offline.qos, retain=offline.retain,
                                      timeout=1.0)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
         self._task = None
         if self.backlog:
             self._log.warning("mqtt.unpublished_at_stop", messages=len(self.backlog))

@@ -9,7 +9,6 @@ the hangup), or until the next sweep when the daemon was down at the hangup.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 
@@ -22,6 +21,7 @@ from ivr.recordings import access, store
 from ivr.recordings.store import RecordingRow, new_recording_id
 from ivr.recordings.vault import RecordingVault
 from ivr.store.db import AsyncDatabase, Database, open_database
+from ivr.tasks import cancel_and_wait
 
 DAEMON_ACTOR = "daemon"
 # A clear file no call is writing any more: untouched this long, the sweep seals it.
@@ -55,11 +55,8 @@ class RecordingKeeper:
             self._task = asyncio.create_task(self._run(), name="recordings-sweep")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._sealing:
             await asyncio.wait(self._sealing, timeout=10)
         if self._db is not None:

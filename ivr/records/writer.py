@@ -29,6 +29,7 @@ from structlog.typing import FilteringBoundLogger
 from ivr.records import store
 from ivr.records.spool import Spool
 from ivr.store.db import AsyncDatabase, Database, open_database
+from ivr.tasks import cancel_and_wait
 
 Row = dict[str, Any]
 
@@ -92,9 +93,7 @@ class RecordWriter:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self.flushed.wait()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         if self._inflight or self._pending:  # the database was too slow: keep the rows for the next start
             rows, self._inflight = [*self._inflight, *self._take_pending()], []

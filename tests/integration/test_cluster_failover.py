@@ -1,7 +1,7 @@
 """The cluster of docs/cluster.md (harness/cluster.py, cluster_edge.py, cluster_drill.py): a pair of
 Kamailios sharing the service address through keepalived, in front of two Asterisk nodes (sandbox
 instances 7 and 8 in network namespaces), two daemons on one PostgreSQL schema and the shared broker.
-All five tests share one cluster (starting it takes 35-45 s here; the module about 4 minutes):
+All six tests share one cluster (starting it takes 35-45 s here; the module about 4 minutes):
 
 1. Steady SIP traffic, SIPp citizens calling through Kamailio into the main menu and kc-streets; a
    daemon and then an Asterisk node are SIGKILLed and restarted.
@@ -16,6 +16,10 @@ All five tests share one cluster (starting it takes 35-45 s here; the module abo
    operator's goes through.
 5. The edge holding the service address is lost as a machine under steady calls; the other edge takes
    the address, the calls and the phone's registration; the lost edge rejoins without taking it back.
+6. Kamailio alone dies (SIGKILL) on the edge holding the address, under a short burst of calls, its
+   host and keepalived up: keepalived's check gives the address up, the other edge takes it and the
+   calls; restarted, the Kamailio gets the phone back (DMQ) and the address stays. Then the new
+   holder's Kamailio hangs (SIGSTOP): the address moves back.
 
 It needs neither the session's sandbox (instance N) nor anything of another run: the module turns
 the directory's autouse sandbox fixture off. A second run beside another one: IVR_CLUSTER_PREFIX,
@@ -414,4 +418,97 @@ async def test_the_edge_pair_survives_the_loss_of_the_edge_holding_the_address(c
         await asyncio.sleep(3 * spec.advert_interval_ms / 1000 + 1)
         assert standby.holds_address() and not holder.holds_address()
         assert options_answer(HOST_ADDRESS, spec.address, spec.port, timeout=1.0) == f"ivr-edge {standby.name}"
+    print("\n" + json.dumps(figures))  # docs/cluster.md's and docs/reliability.md's figures, for the record
+
+
+@pytest.mark.timeout(120)
+async def test_a_dead_or_hung_kamailio_on_a_live_edge_gives_the_address_up(cluster: ClusterRun,
+                                                                          tmp_path: Path) -> None:
+    """Kamailio alone fails on the edge holding the address; the host, its network and its keepalived
+    stay up, so only keepalived's `kamcmd` check (every second, two failures) can move the address.
+    After the previous test the address is on the edge that took it then (nopreempt kept it there).
+    First the holder's Kamailio is SIGKILLed under a short burst of calls, then started again (as the
+    harness starts it): DMQ gives it the phone back and the address stays. Then the new holder's
+    Kamailio is SIGSTOPped (hung): the address moves back; resumed, it stays a standby."""
+    assert cluster.network is not None and cluster.passwords is not None
+    spec = cluster.network.cluster.edge
+    holder = cluster.wait_holder(timeout=10)
+    standby = next(e for e in cluster.edges.values() if e is not holder)
+    assert standby.name is not None and holder.name is not None
+    all_active = {n.address: "A" for n in cluster.nodes.values()}
+    cluster.wait_states(all_active, timeout=10, edge=standby)
+    figures: dict[str, object] = {"holder": holder.name, "standby": standby.name}
+    password = agent_passwords(cluster.passwords.parent)[EXTENSION]
+    async with agent_phone(EXTENSION, password, answer_after=0.5, talk=3.0, stay=90, workdir=tmp_path / "phone",
+                           host=HOST_ADDRESS, registrar=f"{spec.address}:{spec.port}") as phone:
+        started = time.monotonic()
+        while EXTENSION not in " ".join(standby.registered()):
+            assert time.monotonic() - started < 10, f"DMQ did not bring the phone to {standby.name}"
+            await asyncio.sleep(0.1)
+
+        # Kamailio SIGKILLed under calls: new calls wait for the other edge (INVITE retransmissions).
+        rate, warmup, after, hold = 2.0, 2.0, 6.0, 3.0
+        traffic = Traffic(tmp_path / "sipp", f"{PREFIX}-call", CALLER_ADDRESS, f"{spec.address}:{spec.port}",
+                          rate=rate, total=int((warmup + after) * rate), hold=hold)
+        traffic.start()
+        try:
+            await asyncio.sleep(warmup)
+            log_at = holder.keepalived_log_size()
+            killed_at = time.time()
+            await asyncio.to_thread(holder.kill_kamailio)
+            figures["kill_failover_s"] = round(await asyncio.to_thread(
+                service_answers_from, HOST_ADDRESS, spec.address, spec.port, standby.name, 15.0), 2)
+            holder.wait_keepalived("FAULT", log_at, timeout=1)  # the check failed, not the network
+            assert standby.holds_address() and not holder.holds_address()
+            await asyncio.to_thread(traffic.wait, after + hold + 30)
+        finally:
+            traffic.stop()
+        calls = traffic.calls()
+        new = [c for c in calls if c.invited_at >= killed_at]
+        figures.update({
+            "calls": len(calls), "failed": sum(c.failed for c in calls),
+            "new_calls_after_kill": len(new), "new_calls_after_kill_failed": sum(c.failed for c in new),
+            "slowest_new_answer_s": round(max((c.answered_at - c.invited_at for c in new
+                                               if c.answered_at is not None), default=0.0), 2),
+        })
+        print("\n" + json.dumps(figures))
+        assert len(new) >= 8, figures
+        assert figures["new_calls_after_kill_failed"] == 0, figures
+        assert figures["failed"] == 0, figures  # those in progress ended through the other edge
+
+        # Started again: it probes the nodes, DMQ gives it the phone, keepalived's check passes again
+        # and the instance goes back to BACKUP; the address stays (nopreempt).
+        log_at = holder.keepalived_log_size()
+        restarted = time.monotonic()
+        await asyncio.to_thread(holder.start_kamailio)
+        cluster.wait_states(all_active, timeout=15, edge=holder)
+        while EXTENSION not in " ".join(holder.registered()):
+            assert time.monotonic() - restarted < 15, f"DMQ did not give the phone back to {holder.name}"
+            await asyncio.sleep(0.1)
+        figures["restarted_has_phone_s"] = round(time.monotonic() - restarted, 2)
+        await asyncio.to_thread(holder.wait_keepalived, "BACKUP", log_at, 10)
+        figures["restarted_backup_s"] = round(time.monotonic() - restarted, 2)
+        await asyncio.sleep(spec.advert_interval_ms / 1000 + 0.5)
+        assert standby.holds_address() and not holder.holds_address()
+
+        # The new holder's Kamailio hung: `kamcmd` times out twice, the address goes back.
+        log_at = standby.keepalived_log_size()
+        await asyncio.to_thread(standby.hang_kamailio)
+        try:
+            figures["hang_failover_s"] = round(await asyncio.to_thread(
+                service_answers_from, HOST_ADDRESS, spec.address, spec.port, holder.name, 15.0), 2)
+            standby.wait_keepalived("FAULT", log_at, timeout=1)
+            assert holder.holds_address() and not standby.holds_address()
+            log_at = standby.keepalived_log_size()
+        finally:
+            standby.resume_kamailio()
+        resumed = time.monotonic()
+        await asyncio.to_thread(standby.wait_keepalived, "BACKUP", log_at, 10)
+        figures["resumed_backup_s"] = round(time.monotonic() - resumed, 2)
+        await asyncio.sleep(spec.advert_interval_ms / 1000 + 0.5)
+        assert holder.holds_address() and not standby.holds_address()
+        assert EXTENSION in " ".join(standby.registered())  # its location table outlived the hang
+        assert options_answer(HOST_ADDRESS, spec.address, spec.port, timeout=1.0) == f"ivr-edge {holder.name}"
+        registers = [m for m in phone.messages() if m.method == "REGISTER" and m.direction == "sent"]
+        assert len(registers) == 2, [m.start_line for m in registers]  # registered once, before all this
     print("\n" + json.dumps(figures))  # docs/cluster.md's and docs/reliability.md's figures, for the record

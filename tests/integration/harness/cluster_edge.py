@@ -8,7 +8,9 @@ namespace lets the standby's Kamailio bind the service address it does not hold.
 
 `lose()` is a machine loss: the host's network goes down and its Kamailio and keepalived are SIGKILLed
 (no VRRP goodbye, no SIP goodbye); `rejoin()` brings it back as a rebooted machine (the address a
-killed keepalived left on the interface is gone, as after a reboot).
+killed keepalived left on the interface is gone, as after a reboot). `kill_kamailio()` and
+`hang_kamailio()` fail Kamailio alone on a host that stays up (keepalived's `kamcmd` check must see it);
+`start_kamailio()` and `resume_kamailio()` bring it back.
 """
 
 from __future__ import annotations
@@ -156,6 +158,33 @@ class Edge:
             if proc is not None:
                 proc.wait(10)
 
+    def kill_kamailio(self) -> None:
+        """Kamailio alone SIGKILLed, all its processes (a crash); the host and its keepalived stay up."""
+        _killpg(self.proc, signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(10)
+
+    def hang_kamailio(self) -> None:
+        """All of Kamailio's processes SIGSTOPped: alive, its sockets open, answering nothing."""
+        _killpg(self.proc, signal.SIGSTOP)
+
+    def resume_kamailio(self) -> None:
+        _killpg(self.proc, signal.SIGCONT)
+
+    def keepalived_log_size(self) -> int:
+        log = self.folder / "keepalived.log"
+        return log.stat().st_size if log.exists() else 0
+
+    def wait_keepalived(self, state: str, since: int, timeout: float) -> float:
+        """Seconds until keepalived's log, past byte `since`, says it entered `state` (FAULT, BACKUP, MASTER)."""
+        started = time.monotonic()
+        log = self.folder / "keepalived.log"
+        while f"Entering {state} STATE" not in log.read_bytes()[since:].decode(errors="replace"):
+            if time.monotonic() - started > timeout:
+                raise EdgeError(f"keepalived at {self.namespace} did not enter {state} within {timeout} s")
+            time.sleep(0.05)
+        return time.monotonic() - started
+
     def rejoin(self, timeout: float = 15) -> None:
         """Back as a rebooted machine: no service address on the interface, network up, Kamailio and
         keepalived started again."""
@@ -166,6 +195,7 @@ class Edge:
         self.start_keepalived()
 
     def stop(self) -> None:
+        self.resume_kamailio()  # a hung one would not hear SIGTERM
         for proc in (self.keepalived, self.proc):
             if proc is not None and proc.poll() is None:
                 proc.terminate()

@@ -5,48 +5,21 @@ exactly as a desk phone's would, and the daemon knows the agent by the authentic
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from harness.ami import AmiClient
-from harness.ports import SIP_PORT
+from harness.loop_phone import loop_phone
 from harness.sandbox import Sandbox
 from test_queues_agents import daemon, logged_out, members  # noqa: F401 (fixtures)
 
-from ivr.asterisk_gen.pjsip import auth_name, write_passwords
-from ivr.validate import load_config
-
 pytestmark = pytest.mark.in_process_daemon
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def farahs_phone(asterisk: Sandbox) -> Iterator[str]:
-    """Passwords for the agent phones (as `ivr asterisk passwords` writes them in production) and a
-    test endpoint that dials this Asterisk as phone 1006 would; removed again afterwards."""
-    auth = asterisk.root / "etc" / "asterisk" / "pjsip_agents_auth.conf"
-    write_passwords(load_config([REPO]), auth)
-    auth.write_text(auth.read_text() + f"""
-; TEST ONLY: phone 1006 calling in, from the sandbox itself
-[loop-1006]
-type = endpoint
-context = agent-phones
-disallow = all
-allow = alaw,ulaw
-outbound_auth = {auth_name("1006")}
-aors = loop-1006
-from_user = 1006
-[loop-1006]
-type = aor
-contact = sip:127.0.0.1:{SIP_PORT}
-""")
-    asterisk.cli("module reload res_pjsip.so")
-    try:
-        yield "loop-1006"
-    finally:
-        auth.unlink()
-        asterisk.cli("module reload res_pjsip.so")
+    """A test endpoint that dials this Asterisk as agent 1006's phone would."""
+    with loop_phone(asterisk, "1006", "agent-phones") as endpoint:
+        yield endpoint
 
 
 async def dial_from_phone(ami: AmiClient, endpoint: str, code: str) -> str:

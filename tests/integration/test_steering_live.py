@@ -23,12 +23,11 @@ from harness.agi_hosts import agi_tries
 from harness.ami import AmiClient
 from harness.citizens import CitizenHandle, Citizens
 from harness.daemon import REPO, DaemonProcess
-from harness.ports import AMI_PORT, SIP_PORT
+from harness.loop_phone import loop_phone
+from harness.ports import AMI_PORT
 from harness.sandbox import Sandbox
 
-from ivr.asterisk_gen.pjsip import auth_name, write_passwords
 from ivr.steering.entry import FAMILY
-from ivr.validate import load_config
 
 pytestmark = pytest.mark.real_daemon
 
@@ -183,30 +182,9 @@ async def test_dialplan_honours_the_window_when_the_daemon_is_down(
 
 @pytest.fixture
 def lenas_phone(asterisk: Sandbox) -> Iterator[str]:
-    """An endpoint that dials this Asterisk as Lena's phone 1901 would (digest auth with the phone's
-    password, as in test_supervisor_spy.py); removed again afterwards."""
-    auth = asterisk.root / "etc" / "asterisk" / "pjsip_agents_auth.conf"
-    write_passwords(load_config([REPO]), auth)
-    auth.write_text(auth.read_text() + f"""
-; TEST ONLY: supervisor phone 1901 calling in, from the sandbox itself
-[loop-1901]
-type = endpoint
-context = supervisor-phones
-disallow = all
-allow = alaw,ulaw
-outbound_auth = {auth_name("1901")}
-aors = loop-1901
-from_user = 1901
-[loop-1901]
-type = aor
-contact = sip:127.0.0.1:{SIP_PORT}
-""")
-    asterisk.cli("module reload res_pjsip.so")
-    try:
-        yield "loop-1901"
-    finally:
-        auth.unlink()
-        asterisk.cli("module reload res_pjsip.so")
+    """A test endpoint that dials this Asterisk as Lena's phone 1901 would (as in test_supervisor_spy.py)."""
+    with loop_phone(asterisk, "1901", "supervisor-phones") as endpoint:
+        yield endpoint
 
 
 async def dial(ami: AmiClient, phone: str, code: str) -> int:

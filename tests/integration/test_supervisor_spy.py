@@ -45,14 +45,13 @@ from harness.agi_hosts import agi_tries
 from harness.ami import AmiClient, AmiMessage, SimCall, new_token
 from harness.daemon import REPO, DaemonProcess
 from harness.desk import set_password
+from harness.loop_phone import loop_phone
 from harness.ports import SIP_PORT
 from harness.sandbox import Sandbox
 
-from ivr.asterisk_gen.pjsip import auth_name, write_passwords
 from ivr.desktop.store import read_audit
 from ivr.store.db import open_database
 from ivr.testing.mosquitto import free_port
-from ivr.validate import load_config
 
 pytestmark = pytest.mark.real_daemon
 
@@ -97,29 +96,11 @@ async def clean_queues(ami: AmiClient, *, pause_static: bool) -> None:
                              Paused="true" if pause_static else "false", Reason="spy_test", check=False)
 
 
-@pytest.fixture
-def lenas_phone(asterisk: Sandbox) -> Iterator[str]:
-    """Phone passwords (as `ivr asterisk passwords` writes them) and a test endpoint that dials this
-    Asterisk as Lena's phone 1901 would; removed again afterwards."""
-    auth = asterisk.root / "etc" / "asterisk" / "pjsip_agents_auth.conf"
-    write_passwords(load_config([REPO]), auth)
-    auth.write_text(auth.read_text() + f"""
-; TEST ONLY: supervisor phone 1901 calling in, from the sandbox itself
-[loop-1901]
-type = endpoint
-context = supervisor-phones
-disallow = all
-allow = alaw,ulaw
-outbound_auth = {auth_name("1901")}
-aors = loop-1901
-from_user = 1901
-[loop-1901]
-type = aor
-contact = sip:127.0.0.1:{SIP_PORT}
-
-; TEST ONLY: Lena's desk phone as the page rings it (IVR_SUPERVISOR_INTERFACE=PJSIP/{{extension}}@loop-answer):
-; Asterisk calls sip:1901@itself from "answer-1901", takes that for the endpoint answer-1901, and runs
-; [supervisor-sim] for it (answers, talks at 1000 Hz over RTP).
+# Lena's desk phone as the page rings it (IVR_SUPERVISOR_INTERFACE=PJSIP/{extension}@loop-answer): Asterisk
+# calls sip:1901@itself from "answer-1901", takes that for the endpoint answer-1901, and runs
+# [supervisor-sim] for it (answers, talks at 1000 Hz over RTP).
+DESK_PHONE_ANSWERING = f"""
+; TEST ONLY: Lena's desk phone as the page rings it
 [loop-answer]
 type = endpoint
 context = supervisor-sim
@@ -135,13 +116,14 @@ type = endpoint
 context = supervisor-sim
 disallow = all
 allow = alaw,ulaw
-""")
-    asterisk.cli("module reload res_pjsip.so")
-    try:
-        yield "loop-1901"
-    finally:
-        auth.unlink()
-        asterisk.cli("module reload res_pjsip.so")
+"""
+
+
+@pytest.fixture
+def lenas_phone(asterisk: Sandbox) -> Iterator[str]:
+    """A test endpoint that dials this Asterisk as Lena's phone 1901 would, and one the page rings."""
+    with loop_phone(asterisk, "1901", "supervisor-phones", DESK_PHONE_ANSWERING) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

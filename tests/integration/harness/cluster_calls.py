@@ -71,9 +71,12 @@ class Traffic:
         (self.work / "citizens.xml").write_text(scenario, encoding="utf-8")
         self.message_file.unlink(missing_ok=True)
         limit = int(self.total / self.rate + self.hold + 90)
+        # Room for every call the rate keeps up at once (a call lasts the hold plus its menu), so SIPp's
+        # cap on open calls never slows the offered rate down.
+        open_calls = max(200, int(self.rate * (self.hold + 15)))
         command = ["ip", "netns", "exec", self.namespace, "sipp", "-sf", str(self.work / "citizens.xml"),
                    "-i", self.local_address, "-p", "5060", "-mi", self.local_address, "-mp", "16000",
-                   "-s", MAIN_NUMBER, "-r", str(self.rate), "-m", str(self.total), "-l", "200",
+                   "-s", MAIN_NUMBER, "-r", str(self.rate), "-m", str(self.total), "-l", str(open_calls),
                    "-timeout", f"{limit}s", "-max_retrans", "6", "-trace_msg", "-message_file",
                    str(self.message_file), "-trace_err", "-error_file", str(self.work / "citizens.errors.log"),
                    "-nostdin", "-bind_local", self.edge]

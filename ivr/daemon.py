@@ -365,7 +365,7 @@ class Daemon:
 
 
 def tune_garbage_collector() -> None:
-    """Measured in bench/ (BENCHMARKS.md): with 2,000 calls in flight the default thresholds spent ~30 %
+    """Measured in bench/ on 26 November (BENCHMARKS.md): with 2,000 calls in flight the default thresholds spent ~30 %
     of the CPU in the collector and each full collection paused every call ~150 ms (p99 347 ms → 43 ms
     with this). Objects alive after start-up (config, modules) are frozen out of collections, and young
     collections run less often; reference counting still frees almost everything at once."""

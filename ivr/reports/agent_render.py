@@ -9,6 +9,7 @@ import json
 
 from ivr.reports.agent_figures import AgentFigures, AgentReport
 from ivr.reports.render import _mmss, _pct
+from ivr.reports.text_table import titled_table
 
 NOTICE = ("Per-agent figures are personal data about employees: for the supervisor {viewer} only "
           "(agents of their groups); do not pass them on.")
@@ -28,13 +29,7 @@ def _cells(row: AgentFigures, reasons: list[str]) -> tuple[str, ...]:
 
 def _table(title: str, rows: list[AgentFigures], reasons: list[str]) -> str:
     head = (*_HEAD, *(f"paused: {r}" for r in reasons), "occupancy")
-    body = [head, *(_cells(r, reasons) for r in rows)]
-    widths = [max(len(r[i]) for r in body) for i in range(len(head))]
-    lines = [title, "-" * len(title)]
-    for line in body:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(line, widths, strict=True))))
-    return "\n".join(lines)
+    return titled_table(title, [head, *(_cells(r, reasons) for r in rows)])
 
 
 def as_table(report: AgentReport) -> str:

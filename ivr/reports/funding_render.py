@@ -8,6 +8,7 @@ import json
 
 from ivr.reports.funding import FundingReport
 from ivr.reports.render import _mmss, _pct
+from ivr.reports.text_table import aligned_rows
 
 _HEAD = ("board", "calls", "handle time", "usage", "base (Bas)", "service (Tjänstebaserat)", "total")
 
@@ -26,16 +27,13 @@ def as_table(report: FundingReport) -> str:
             ("all boards", str(sum(b.calls for b in report.boards)),
              _hms(sum(b.handle_s for b in report.boards)), "", _kr(sum(b.base for b in report.boards)),
              _kr(sum(b.service for b in report.boards)), _kr(sum(b.total for b in report.boards)))]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEAD))]
     lines = [f"Funding {report.year}: yearly cost {_kr(report.yearly_cost)} = base {_kr(report.base_amount)} "
              f"(by the base key) + service {_kr(report.service_amount)} (by {_measure(report)})"]
     if report.by_base_key:
         lines.append("No call of the year used a board's services: the service part follows the base key.")
     lines.append(f"Calls without a department (paid through the base part): {report.unassigned_calls}")
     lines.append("")
-    for row in rows:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+    lines.extend(aligned_rows(rows))
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,7 @@ import io
 import json
 
 from ivr.reports.compute import Report, Stats
+from ivr.reports.text_table import titled_table
 
 CSV_COLUMNS = ("section", "group", "calls", "share", "offered", "answered", "abandoned", "short_abandoned",
                "answered_in_target", "service_level", "avg_wait_s", "p90_wait_s", "avg_handle_s",
@@ -35,13 +36,7 @@ def _cells(s: Stats) -> tuple[str, ...]:
 
 
 def _table(title: str, rows: list[Stats]) -> str:
-    body = [_HEAD, *(_cells(s) for s in rows)]
-    widths = [max(len(r[i]) for r in body) for i in range(len(_HEAD))]
-    lines = [title, "-" * len(title)]
-    for row in body:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths,
-                                                                                                    strict=True))))
-    return "\n".join(lines)
+    return titled_table(title, [_HEAD, *(_cells(s) for s in rows)])
 
 
 def as_table(report: Report) -> str:

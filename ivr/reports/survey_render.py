@@ -11,6 +11,7 @@ from typing import Any
 from ivr.reports.charts import _pyplot, save_all
 from ivr.reports.render import _csv_value, _pct
 from ivr.reports.survey import SCORES, SurveyReport, SurveyStats
+from ivr.reports.text_table import titled_table
 
 TITLES = {"group": "Per agent group", "department": "Per department", "month": "Per month"}
 CSV_COLUMNS = ("section", "group", "opted_in", "responses", "response_rate", "score", "satisfied",
@@ -28,13 +29,7 @@ def _cells(s: SurveyStats) -> tuple[str, ...]:
 
 
 def _table(title: str, rows: list[SurveyStats]) -> str:
-    body = [_HEAD, *(_cells(s) for s in rows)]
-    widths = [max(len(r[i]) for r in body) for i in range(len(_HEAD))]
-    lines = [title, "-" * len(title)]
-    for row in body:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
-    return "\n".join(lines)
+    return titled_table(title, [_HEAD, *(_cells(s) for s in rows)])
 
 
 def as_table(report: SurveyReport) -> str:

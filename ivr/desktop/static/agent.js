@@ -1,7 +1,7 @@
 // The agent's page: own state (log in with a device, pause with a reason, unpause, log out), the screen
 // pop, wrap-up, the browser phone's buttons, and the live picture of the agent's groups.
-import { announce, api, ApiError, el, events, listOf, pauseReasons, signOut, whoami } from "/desk/static/api.js";
-import { duration, known, mountSwitch, pick, t, toDate } from "/desk/static/i18n.js";
+import { announce, api, el, errorText, events, listOf, pauseReasons, signOut, whoami } from "/desk/static/api.js";
+import { duration, known, mountSwitch, pick, stateName, t, toDate } from "/desk/static/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const STATE_BUTTONS = ["login", "pause", "unpause", "logout"];
@@ -15,20 +15,11 @@ let targets = { groups: [], officials: [] };
 let softphone = null;    // H4's module, once started
 let phone = "off";       // off | ready | incoming | in_call | error
 
-function fail(err) {
-  const message = err instanceof ApiError ? (err.message || err.code) : String(err && err.message || err);
-  $("error").textContent = t("error.generic", { message });
-}
+function fail(err) { $("error").textContent = t("error.generic", { message: errorText(err) }); }
 
 function clearError() { $("error").textContent = ""; }
 
 // ---- state -----------------------------------------------------------------------------------------
-function stateName(state) {
-  const key = `state.${state || "unknown"}`;
-  const text = t(key);
-  return text === key ? String(state) : text;
-}
-
 function reasonLabel(code) {
   const found = pauseReasons(reasons, (c) => known("reason", c)).find((r) => r.code === code);
   return found ? pick(found.label) : (code || "–");

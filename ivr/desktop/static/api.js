@@ -11,6 +11,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What to show of a failure: the server's message for an API error, the error's own text otherwise. */
+export function errorText(err) {
+  return err instanceof ApiError ? (err.message || err.code) : String(err && err.message || err);
+}
+
 export function setCsrf(token) { csrf = token || ""; }
 
 export async function api(method, path, body) {

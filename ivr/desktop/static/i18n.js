@@ -307,6 +307,13 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
+/** An agent's state (`paused`, `in_call`...) in the page's language; an unknown one as it came. */
+export function stateName(state) {
+  const key = `state.${state || "unknown"}`;
+  const text = t(key);
+  return text === key ? String(state) : text;
+}
+
 /** A label that may be a plain string or {sv, en}. */
 export function pick(label) {
   if (label && typeof label === "object") return label[lang()] ?? label.sv ?? Object.values(label)[0] ?? "";

@@ -1,7 +1,7 @@
 // The supervisor's page: the agents of their groups (state, pause reason, time in state), callers
 // waiting per queue, force pause/logout, and listen/whisper/barge (ChanSpy, audited by the server).
-import { announce, api, ApiError, el, events, listOf, pauseReasons, signOut, whoami } from "/desk/static/api.js";
-import { duration, known, mountSwitch, pick, t, toDate } from "/desk/static/i18n.js";
+import { announce, api, el, errorText, events, listOf, pauseReasons, signOut, whoami } from "/desk/static/api.js";
+import { duration, known, mountSwitch, pick, stateName, t, toDate } from "/desk/static/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const SPY = ["listen", "whisper", "barge"];
@@ -10,16 +10,7 @@ let me = null;
 let reasons = [];
 const agents = new Map();  // id -> {data, row}
 
-function fail(err) {
-  const message = err instanceof ApiError ? (err.message || err.code) : String(err && err.message || err);
-  $("error").textContent = t("error.generic", { message });
-}
-
-function stateName(state) {
-  const key = `state.${state || "unknown"}`;
-  const text = t(key);
-  return text === key ? String(state) : text;
-}
+function fail(err) { $("error").textContent = t("error.generic", { message: errorText(err) }); }
 
 function reasonLabel(code) {
   const found = pauseReasons(reasons, (c) => known("reason", c)).find((r) => r.code === code);

@@ -1,22 +1,26 @@
 """The cluster of docs/cluster.md (harness/cluster.py, cluster_edge.py, cluster_drill.py): a pair of
 Kamailios sharing the service address through keepalived, in front of two Asterisk nodes (sandbox
 instances 7 and 8 in network namespaces), two daemons on one PostgreSQL schema and the shared broker.
-All six tests share one cluster (starting it takes 35-45 s here; the module about 4 minutes):
+All seven tests share one cluster (starting it takes 35-45 s here; the module about 5 minutes):
 
 1. Steady SIP traffic, SIPp citizens calling through Kamailio into the main menu and kc-streets; a
    daemon and then an Asterisk node are SIGKILLed and restarted.
 2. An agent's phone registers at Kamailio once; a citizen's call through the edge rings it from the
    node that took the call; that node is SIGKILLed; the next call lands on the other node and rings
    the same registration.
-3. A queued callback booked in the shared store: a daemon places its stand-in in its node's queue, the
+3. The agent's browser softphone (the real desktop page in headless Chromium, JsSIP) registers over
+   Kamailio's WebSocket at the service address; the agent logs in with it; a citizen's call rings it
+   from the node that took the call and it answers (media both ways, straight to the node); that node
+   is SIGKILLed; the next call, on the other node, rings the same registration.
+4. A queued callback booked in the shared store: a daemon places its stand-in in its node's queue, the
    queue rings the agent's phone registered at Kamailio, and once the phone has answered, the node
    calls the citizen through the operator's trunk (a SIPp operator on each node's trunk) showing the
    city's main number.
-4. A stranger's INVITE (not from the operator's addresses, no phone, no node) gets 403; the
+5. A stranger's INVITE (not from the operator's addresses, no phone, no node) gets 403; the
    operator's goes through.
-5. The edge holding the service address is lost as a machine under steady calls; the other edge takes
+6. The edge holding the service address is lost as a machine under steady calls; the other edge takes
    the address, the calls and the phone's registration; the lost edge rejoins without taking it back.
-6. Kamailio alone dies (SIGKILL) on the edge holding the address, under a short burst of calls, its
+7. Kamailio alone dies (SIGKILL) on the edge holding the address, under a short burst of calls, its
    host and keepalived up: keepalived's check gives the address up, the other edge takes it and the
    calls; restarted, the Kamailio gets the phone back (DMQ) and the address stays. Then the new
    holder's Kamailio hangs (SIGSTOP): the address moves back.

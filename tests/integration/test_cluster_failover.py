@@ -243,8 +243,8 @@ DESK_PASSWORD = "Kaffe och kanelbulle 42"  # the agent's web desktop password (n
 def set_desk_password(run: ClusterRun) -> None:
     """`ivr agents password` on the cluster's shared database (every daemon's desktop knows it)."""
     assert run.config is not None
-    done = subprocess.run([sys.executable, "-m", "ivr", "agents", "--config", str(run.config), "password", AGENT,
-                           "--stdin"], input=DESK_PASSWORD + "\n", capture_output=True, text=True, timeout=60,
+    done = subprocess.run([sys.executable, "-m", "ivr", "agents", "password", AGENT, "--stdin"], cwd=run.config,
+                          input=DESK_PASSWORD + "\n", capture_output=True, text=True, timeout=60,
                           env={**os.environ, "IVR_DB_URL": run.db_url}, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -23,6 +23,10 @@ from ivr.desktop.auth import require
 from ivr.desktop.context import DesktopContext
 from ivr.desktop.errors import api_error
 
+# Seconds between the page's keepalive requests on its socket to a cluster's edge (softphone.js): how
+# long a browser may stay unreachable after the edge holding its socket is lost, beside keepalived's move.
+KEEPALIVE_S = 10
+
 
 def edge_ws_url(cluster: Cluster | None) -> str:
     """In a cluster the browsers register at Kamailio, not at a node (docs/cluster.md): the edge's
@@ -92,11 +96,12 @@ def routes(ctx: DesktopContext) -> list[web.RouteDef]:
         if credentials is None:
             raise api_error(404, "no_softphone", "this agent's browser phone has no password yet "
                                                  "(`ivr asterisk passwords`)")
-        url = ws_url(request, settings.softphone_ws_url, settings.web_secure_cookies,
-                     edge_ws_url(ctx.app.config.current.rules.cluster))
+        cluster = ctx.app.config.current.rules.cluster
+        url = ws_url(request, settings.softphone_ws_url, settings.web_secure_cookies, edge_ws_url(cluster))
         username, password = credentials
         body = {"ws_url": url, "sip_uri": f"sip:{username}@{urlsplit(url).hostname or request.host}",
-                "username": username, "password": password, "display_name": agent.name}
+                "username": username, "password": password, "display_name": agent.name,
+                "keepalive_s": KEEPALIVE_S if cluster is not None else 0}
         return web.json_response(body, headers={"Cache-Control": "no-store"})
 
     return [web.get("/api/v1/agent/softphone", softphone)]

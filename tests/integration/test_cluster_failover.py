@@ -367,6 +367,30 @@ async def test_a_browser_registered_at_the_edges_websocket_is_rung_from_whicheve
             cluster.wait_states({taker.address: "A"}, timeout=15)
             await on_every_node([taker], bool, "the browser on the restarted node", timeout=60, member=WEB_MEMBER)
             figures["member_back_on_restarted_node_s"] = round(time.monotonic() - restarted, 2)
+            pause_stand_ins([taker], True)  # it came back with the sandbox's stand-ins unpaused
+
+            # The edge holding the browser's socket lost as a machine: the other edge takes the address
+            # and has the registration (DMQ) but no socket to the browser. The page's keepalive
+            # (keepalive_s) meets a TCP reset there; JsSIP connects again and registers at that edge.
+            standby = next(e for e in cluster.edges.values() if e is not holder)
+            assert config["keepalive_s"] > 0, config
+            lost = time.monotonic()
+            await asyncio.to_thread(holder.lose)
+            await asyncio.to_thread(cluster.wait_holder, 15, holder)
+            figures["edge_lost_to_address_moved_s"] = round(time.monotonic() - lost, 2)
+            while int(standby.contact(WEB_ENDPOINT).get("CSeq", "0")) <= int(registration["CSeq"]):
+                assert time.monotonic() - lost < 3 * config["keepalive_s"] + 20, \
+                    f"the browser did not register at {standby.name}: {standby.contact(WEB_ENDPOINT)}"
+                await asyncio.sleep(0.2)
+            figures["edge_lost_to_registered_at_other_edge_s"] = round(time.monotonic() - lost, 2)
+            moved = standby.contact(WEB_ENDPOINT)
+            assert moved.get("Socket") == f"tcp:{edge.address}:{edge.ws_port}", moved
+            await page.until(softphone("Softphone.status().registration === 'registered'"), 10, "registered again")
+            await answered_in_the_browser(cluster, page, nodes, tmp_path / "call-3", figures, "third")
+            # The lost edge back as a rebooted machine: a standby (nopreempt), the browser stays where it is.
+            await asyncio.to_thread(holder.rejoin)
+            cluster.wait_states({n.address: "A" for n in nodes}, timeout=15, edge=holder)
+            assert standby.holds_address() and not holder.holds_address()
             await page.until("!document.getElementById('logout').disabled", 10, "log-out possible")
             await page.js("document.getElementById('logout').click()")
             await on_every_node(nodes, lambda line: not line, "the logout", member=WEB_MEMBER)

@@ -268,8 +268,9 @@ class Daemon:
                "IVR_WALLBOARD_HOST": self.address, "IVR_WALLBOARD_PORT": str(WEB_PORT),
                "IVR_SOFTPHONE_AUTH_FILE": str(self.softphone_auth), "IVR_HASH_KEY": HASH_KEY,
                "IVR_CALLBACK_KEY": CALLBACK_KEY, "IVR_CALLBACK_SCAN_S": "1",
-               # One name per daemon: the broker drops a client whose id (ivr-node-<node>) another takes.
-               "IVR_NODE_ID": self.name}
+               # One name per daemon: the broker drops a client whose id (ivr-node-<node>) another takes,
+               # also another run's beside this one on the same broker (hence the prefix).
+               "IVR_NODE_ID": self.name if PREFIX == "ivrc" else f"{PREFIX}-{self.name}"}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ivr", "run", "--config", str(self.config), "--agi-port", str(self.port),

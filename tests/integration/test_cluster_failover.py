@@ -11,7 +11,8 @@ All seven tests share one cluster (starting it takes 35-45 s here; the module ab
 3. The agent's browser softphone (the real desktop page in headless Chromium, JsSIP) registers over
    Kamailio's WebSocket at the service address; the agent logs in with it; a citizen's call rings it
    from the node that took the call and it answers (media both ways, straight to the node); that node
-   is SIGKILLed; the next call, on the other node, rings the same registration.
+   is SIGKILLed; the next call, on the other node, rings the same registration. Then the edge holding
+   the browser's socket is lost: the browser registers at the other edge, which rings it.
 4. A queued callback booked in the shared store: a daemon places its stand-in in its node's queue, the
    queue rings the agent's phone registered at Kamailio, and once the phone has answered, the node
    calls the citizen through the operator's trunk (a SIPp operator on each node's trunk) showing the
@@ -310,7 +311,9 @@ async def test_a_browser_registered_at_the_edges_websocket_is_rung_from_whicheve
     WebSocket at the service address, where Kamailio challenges it like a desk phone; the agent logs in
     to the queues with the browser; a citizen's call on one node rings it through Kamailio and the
     browser answers with media both ways; that node is SIGKILLed and the next citizen, on the other
-    node, rings the same registration: the browser did not register again."""
+    node, rings the same registration: the browser did not register again. Last, the edge holding the
+    address and the browser's socket is lost as a machine: the page's keepalive meets a reset, the
+    browser registers at the other edge, and the next call rings it there."""
     assert cluster.edge is not None and cluster.network is not None and cluster.passwords is not None
     edge = cluster.network.cluster.edge
     nodes = list(cluster.nodes.values())

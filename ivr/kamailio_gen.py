@@ -10,7 +10,8 @@ generated next to it:
   neither an authenticated phone's nor a node's must come from one of them;
 - `keepalived.conf` (two edges only, `--edge NAME`): VRRP moving the service address to this host
   (ivr/keepalived_gen.py);
-- `phones_auth.cfg` (SECRET, never in git): the agents' and supervisors' desk phones that may register,
+- `phones_auth.cfg` (SECRET, never in git): the phones that may register — the agents' and
+  supervisors' desk phones and the agents' browser softphones (`web<extension>`, over WebSocket) —
   each with the digest hash (HA1) of its password from pjsip_agents_auth.conf (`ivr asterisk
   passwords`), loaded into the htable `phones` when Kamailio starts. Kamailio authenticates the phones
   itself: the Asterisk nodes trust its address, so a phone answers one challenge, not one per node.
@@ -22,6 +23,7 @@ import hashlib
 import ipaddress
 from pathlib import Path
 
+from ivr.asterisk_gen.pjsip import web_endpoint
 from ivr.config.loader import ConfigSet
 from ivr.config.model import Cluster, ClusterEdgeHost
 from ivr.keepalived_gen import DEFAULT_CTL_SOCKET, KEEPALIVED_FILE, keepalived_conf
@@ -66,6 +68,7 @@ def settings_cfg(cluster: Cluster, list_path: Path, trunk_path: Path | None = No
         "PROBE_TIMEOUT_MS": str(cluster.probe_interval * 1000),
         "INVITE_TIMEOUT_MS": str(cluster.invite_timeout_ms),
         "PHONES_PORT": str(phones_port(cluster)),
+        "WS_PORT": str(cluster.edge.ws_port),
         "AUTH_REALM": REALM,
     }
     lines = [f'#!substdef "!{name}!{value}!g"' for name, value in values.items()]
@@ -105,9 +108,10 @@ def phones_port(cluster: Cluster) -> int:
 
 
 def phone_extensions(config: ConfigSet) -> list[str]:
-    """The desk phones that register at the edge: agents' and supervisors' (browser softphones reach
-    a node's WebSocket directly)."""
-    return sorted({a.extension for a in config.agents.values()} | {s.extension for s in config.supervisors.values()})
+    """The phones that register at the edge: agents' and supervisors' desk phones, and each agent's
+    browser softphone (`web<extension>`, over the edge's WebSocket)."""
+    desks = {a.extension for a in config.agents.values()} | {s.extension for s in config.supervisors.values()}
+    return sorted(desks | {web_endpoint(a.extension) for a in config.agents.values()})
 
 
 def ha1(username: str, password: str) -> str:

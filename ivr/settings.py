@@ -86,7 +86,9 @@ class Settings:
     web_login_window_s: float = field(default_factory=lambda: float(_env("IVR_WEB_LOGIN_WINDOW_S", "900")))
     # The browser softphone (docs/webrtc.md): the WebSocket URL of Asterisk's SIP as the browser sees it
     # (empty: wss://<the desktop's host>/ws, i.e. the TLS reverse proxy forwards /ws to Asterisk's
-    # http.conf port), and the agents' phone passwords (`ivr asterisk passwords`), readable by the daemon.
+    # http.conf port, or in a cluster to the edge's WebSocket; a cluster's desktop on plain http: the
+    # edge's ws://<service address>:<ws_port>), and the agents' phone passwords (`ivr asterisk
+    # passwords`), readable by the daemon.
     softphone_ws_url: str = field(default_factory=lambda: _env("IVR_SOFTPHONE_WS_URL", ""))
     softphone_auth_file: Path = field(default_factory=lambda: Path(
         _env("IVR_SOFTPHONE_AUTH_FILE", "/etc/asterisk/pjsip_agents_auth.conf")))

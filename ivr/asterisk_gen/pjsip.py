@@ -11,11 +11,13 @@ listen/whisper/barge codes *49/*50/*51). Each endpoint's `auth`
 object lives in pjsip_agents_auth.conf, which holds the passwords and is never in git
 (`ivr asterisk passwords` writes it): without it no phone can register, which is the safe way to fail.
 
-With a `cluster:` (docs/cluster.md) the desk phones register at Kamailio, which authenticates them:
-on every node a desk phone's endpoint has no password but accepts requests from the edge's address
-only, and its AOR is a fixed contact at the edge (`sip:<extension>@<edge>`), which finds the phone
-wherever it registered. Each phone keeps its own endpoint, so its device state (busy, free) is its
-own on every node. Browser softphones still register at one node's WebSocket.
+With a `cluster:` (docs/cluster.md) the phones register at Kamailio, which authenticates them — the
+desk phones over UDP, the browser softphones over the edge's WebSocket: on every node a phone's
+endpoint has no password but accepts requests from the edge's address only, and its AOR is a fixed
+contact at the edge (`sip:<endpoint>@<edge>`), which finds the phone wherever it registered. Each
+phone keeps its own endpoint, so its device state (busy, free) is its own on every node. A browser's
+endpoint keeps its WebRTC media (`webrtc = yes`: DTLS-SRTP, ICE, AVPF) but its signalling to the
+node is plain UDP through Kamailio; the media goes straight between the browser and the node.
 """
 
 from __future__ import annotations
@@ -47,42 +49,43 @@ def web_endpoint(extension: str) -> str:
     return f"web{extension}"
 
 
-def _desk(extension: str, template: str, display: str, cluster: Cluster | None) -> list[str]:
-    """A desk phone's endpoint and AOR: authenticated by Asterisk, or (cluster) by Kamailio."""
+def _phone(endpoint: str, extension: str, templates: tuple[str, str], display: str,
+           cluster: Cluster | None) -> list[str]:
+    """A phone's endpoint and AOR (`templates`: the endpoint's and the AOR's): authenticated by
+    Asterisk, or (cluster) by Kamailio, which the node reaches it through."""
+    endpoint_template, aor_template = templates
     if cluster is None:
-        return [f"[{extension}]({template})", f"auth = {auth_name(extension)}", f"aors = {extension}",
-                f'callerid = "{display}" <{extension}>', f"[{extension}](agent-aor)"]
+        return [f"[{endpoint}]({endpoint_template})", f"auth = {auth_name(endpoint)}", f"aors = {endpoint}",
+                f'callerid = "{display}" <{extension}>', f"[{endpoint}]({aor_template})"]
     edge = cluster.edge
-    return [f"[{extension}]({template})", f"aors = {extension}", f'callerid = "{display}" <{extension}>',
+    return [f"[{endpoint}]({endpoint_template})", f"aors = {endpoint}", f'callerid = "{display}" <{extension}>',
             f"transport = {TRANSPORT}", "deny = 0.0.0.0/0.0.0.0", f"permit = {edge.address}/255.255.255.255",
-            f"[{extension}](agent-aor)", f"contact = sip:{extension}@{edge.address}:{edge.port}",
+            f"[{endpoint}]({aor_template})", f"contact = sip:{endpoint}@{edge.address}:{edge.port}",
             "qualify_frequency = 0"]
 
 
 def pjsip_agents(config: ConfigSet) -> str:
     cluster = config.rules.cluster
     parts = [HEADER if cluster is None else HEADER + (
-        "; Cluster: the desk phones register at Kamailio (kamailio/phones_auth.cfg), which authenticates\n"
-        "; them; the nodes reach them through it and trust only its address for them.\n")]
+        "; Cluster: the desk phones and the browser softphones (over its WebSocket) register at Kamailio\n"
+        "; (kamailio/phones_auth.cfg), which authenticates them; the nodes reach them through it and trust\n"
+        "; only its address for them. The browsers' media stays WebRTC, straight to the node.\n")]
     for agent_id, agent in sorted(config.agents.items(), key=lambda item: item[1].extension):
         # The display name is ASCII-folded: SIP headers and some phones mishandle UTF-8.
         display = unicodedata.normalize("NFKD", agent.name).encode("ascii", "ignore").decode().replace('"', "")
         web = web_endpoint(agent.extension)
         parts.append("\n".join([
             f"; {agent_id}",
-            *_desk(agent.extension, "agent-phone", display, cluster),
-            f"[{web}](agent-webrtc)",
-            f"auth = {auth_name(web)}",
-            f"aors = {web}",
-            f'callerid = "{display}" <{agent.extension}>',
-            f"[{web}](agent-webrtc-aor)",
+            *_phone(agent.extension, agent.extension, ("agent-phone", "agent-aor"), display, cluster),
+            *_phone(web, agent.extension, ("agent-webrtc", "agent-webrtc-aor"), display, cluster),
             "",
         ]))
     for supervisor_id, supervisor in sorted(config.supervisors.items(), key=lambda item: item[1].extension):
         display = unicodedata.normalize("NFKD", supervisor.name).encode("ascii", "ignore").decode().replace('"', "")
         parts.append("\n".join([
             f"; supervisor {supervisor_id}",
-            *_desk(supervisor.extension, "supervisor-phone", display, cluster),
+            *_phone(supervisor.extension, supervisor.extension, ("supervisor-phone", "agent-aor"), display,
+                    cluster),
             "",
         ]))
     return "\n".join(parts)

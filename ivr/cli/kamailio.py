@@ -20,8 +20,8 @@ def register(sub: Any) -> None:
     gen.add_argument("--check", action="store_true", help="write nothing; fail when the files are out of date")
     gen.add_argument("--passwords", type=Path,
                      help="pjsip_agents_auth.conf (`ivr asterisk passwords`): write phones_auth.cfg, the desk "
-                          "phones' digest hashes (secret, mode 0600); without it an empty one is written if none "
-                          "exists (no phone can register)")
+                          "phones' and browser softphones' digest hashes (secret, mode 0600); without it an empty "
+                          "one is written if none exists (no phone can register)")
     gen.add_argument("--edge", help="with two edges (cluster.edge.hosts): which one this is; also writes its "
                                     "keepalived.conf")
     gen.add_argument("--ctl-socket", default=None,

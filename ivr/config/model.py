@@ -488,9 +488,15 @@ class ClusterEdge(Frozen):
     # Where the operator's calls may come from (IP addresses or networks); default: trunk.inbound_from.
     # Any other INVITE that is neither an authenticated phone's nor a node's is refused (403).
     trunk_from: tuple[IpNetwork, ...] = ()
+    # The agents' browser softphones: SIP over WebSocket (plain ws, TCP) on the service address. In
+    # production a TLS proxy (wss) is in front of it (docs/webrtc.md); never the SIP port itself.
+    ws_port: int = Field(5066, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _pair(self) -> ClusterEdge:
+        # The edge's UDP ports: SIP, and the phones' own requests to the nodes (kamailio_gen PHONES_PORT).
+        if self.ws_port in (self.port, self.port + 10):
+            raise ValueError(f"ws_port {self.ws_port} is one of the edge's SIP ports ({self.port}, {self.port + 10})")
         if len(self.hosts) not in (0, 2):
             raise ValueError(f"hosts lists {len(self.hosts)} edge(s): give exactly two (a pair sharing the "
                              f"address {self.address} through keepalived), or leave hosts out for a single edge")

@@ -25,7 +25,7 @@ from ivr.desktop.context import DesktopContext
 from ivr.desktop.feed import StateFeed
 from ivr.desktop.hub import DesktopHub
 from ivr.desktop.ratelimit import LoginLimiter
-from ivr.desktop.routes_softphone import socket_policy
+from ivr.desktop.routes_softphone import default_socket, socket_policy
 from ivr.desktop.states import AgentStates
 from ivr.desktop.store import WebStore
 from ivr.desktop.users import agent_groups
@@ -40,7 +40,10 @@ ROUTE_MODULES = (routes_session, routes_agent, routes_supervisor, routes_events,
 def install(app: web.Application, ctx: DesktopContext) -> None:
     """Add the desktop to a not yet started aiohttp app (the wallboard's)."""
     app.middlewares.append(make_middleware(ctx))
-    app.middlewares.append(socket_policy(ctx.app.settings.softphone_ws_url))  # H4: the softphone's socket
+    settings = ctx.app.settings
+    socket = default_socket(settings.softphone_ws_url, settings.web_secure_cookies,
+                            ctx.app.config.current.rules.cluster)
+    app.middlewares.append(socket_policy(socket))  # H4: the softphone's socket
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes(ctx))
     app.router.add_static("/desk/static/", STATIC, show_index=False)

@@ -1,22 +1,27 @@
 """The cluster of docs/cluster.md (harness/cluster.py, cluster_edge.py, cluster_drill.py): a pair of
 Kamailios sharing the service address through keepalived, in front of two Asterisk nodes (sandbox
 instances 7 and 8 in network namespaces), two daemons on one PostgreSQL schema and the shared broker.
-All six tests share one cluster (starting it takes 35-45 s here; the module about 4 minutes):
+All seven tests share one cluster (starting it takes 35-45 s here; the module about 5 minutes):
 
 1. Steady SIP traffic, SIPp citizens calling through Kamailio into the main menu and kc-streets; a
    daemon and then an Asterisk node are SIGKILLed and restarted.
 2. An agent's phone registers at Kamailio once; a citizen's call through the edge rings it from the
    node that took the call; that node is SIGKILLed; the next call lands on the other node and rings
    the same registration.
-3. A queued callback booked in the shared store: a daemon places its stand-in in its node's queue, the
+3. The agent's browser softphone (the real desktop page in headless Chromium, JsSIP) registers over
+   Kamailio's WebSocket at the service address; the agent logs in with it; a citizen's call rings it
+   from the node that took the call and it answers (media both ways, straight to the node); that node
+   is SIGKILLed; the next call, on the other node, rings the same registration. Then the edge holding
+   the browser's socket is lost: the browser registers at the other edge, which rings it.
+4. A queued callback booked in the shared store: a daemon places its stand-in in its node's queue, the
    queue rings the agent's phone registered at Kamailio, and once the phone has answered, the node
    calls the citizen through the operator's trunk (a SIPp operator on each node's trunk) showing the
    city's main number.
-4. A stranger's INVITE (not from the operator's addresses, no phone, no node) gets 403; the
+5. A stranger's INVITE (not from the operator's addresses, no phone, no node) gets 403; the
    operator's goes through.
-5. The edge holding the service address is lost as a machine under steady calls; the other edge takes
+6. The edge holding the service address is lost as a machine under steady calls; the other edge takes
    the address, the calls and the phone's registration; the lost edge rejoins without taking it back.
-6. Kamailio alone dies (SIGKILL) on the edge holding the address, under a short burst of calls, its
+7. Kamailio alone dies (SIGKILL) on the edge holding the address, under a short burst of calls, its
    host and keepalived up: keepalived's check gives the address up, the other edge takes it and the
    calls; restarted, the Kamailio gets the phone back (DMQ) and the address stays. Then the new
    holder's Kamailio hangs (SIGSTOP): the address moves back.
@@ -32,19 +37,24 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from harness.cluster import CALLBACK_KEY, CALLER_ADDRESS, HOST_ADDRESS, PREFIX, ClusterRun, Node
+from harness.cluster import BROWSER_ADDRESS, CALLBACK_KEY, CALLER_ADDRESS, HOST_ADDRESS, PREFIX, ClusterRun, Node
 from harness.cluster_calls import CallRecord, Traffic
 from harness.cluster_drill import drill
 from harness.cluster_edge import invite_answer, options_answer
+from harness.desk import Page
 from harness.sandbox import Sandbox
 from harness.sipp import OperatorUas, SipMessage, agent_passwords, agent_phone, operator_uas
 from harness.trunk import operator_trunk
+from harness.webrtc_browser import chromium_in, rtp_counts
 from test_agent_phones_sip import user_of
 from test_cluster_callbacks import book
 
@@ -111,17 +121,18 @@ def pause_stand_ins(nodes: list[Node], paused: bool) -> None:
             node.sandbox("cli", f"queue {action} member {stand_in} queue kc-streets{reason}")
 
 
-def member_line(node: Node) -> str:
+def member_line(node: Node, member: str = MEMBER) -> str:
     """The agent's line in the node's `queue show kc-streets` ("" when not a member)."""
     text = node.sandbox("cli", "queue show kc-streets").stdout
-    return next((line for line in text.splitlines() if MEMBER in line), "")
+    return next((line for line in text.splitlines() if member in line), "")  # PJSIP/1004 is not in PJSIP/web1004
 
 
-async def on_every_node(nodes: list[Node], wanted: Callable[[str], bool], what: str, timeout: float = 15) -> float:
-    """Seconds until every node's member line satisfies `wanted`."""
+async def on_every_node(nodes: list[Node], wanted: Callable[[str], bool], what: str, timeout: float = 15,
+                        member: str = MEMBER) -> float:
+    """Seconds until every node's member line (of `member`) satisfies `wanted`."""
     started = time.monotonic()
     while True:
-        lines = {node.name: await asyncio.to_thread(member_line, node) for node in nodes}
+        lines = {node.name: await asyncio.to_thread(member_line, node, member) for node in nodes}
         if all(wanted(line) for line in lines.values()):
             return time.monotonic() - started
         if time.monotonic() - started > timeout:
@@ -129,11 +140,12 @@ async def on_every_node(nodes: list[Node], wanted: Callable[[str], bool], what: 
         await asyncio.sleep(0.3)
 
 
-def one_call(run: ClusterRun, work: Path, hold: float) -> CallRecord:
-    """A citizen through Kamailio into kc-streets (keys 2, 4); the call's record once it has ended."""
+def one_call(run: ClusterRun, work: Path, hold: float, echo: bool = False) -> CallRecord:
+    """A citizen through Kamailio into kc-streets (keys 2, 4); the call's record once it has ended.
+    `echo`: the citizen sends back the RTP it gets (Traffic.echo)."""
     assert run.network is not None
     edge = f"{run.network.cluster.edge.address}:{run.network.cluster.edge.port}"
-    traffic = Traffic(work, f"{PREFIX}-call", CALLER_ADDRESS, edge, rate=1.0, total=1, hold=hold)
+    traffic = Traffic(work, f"{PREFIX}-call", CALLER_ADDRESS, edge, rate=1.0, total=1, hold=hold, echo=echo)
     traffic.start()
     traffic.wait(timeout=hold + 60)
     calls = traffic.calls()
@@ -218,6 +230,175 @@ async def test_a_phone_registered_at_the_edge_is_rung_from_whichever_node_takes_
         await on_every_node(nodes, lambda line: not line, "the logout on every node")
         figures["daemon_restarted_logout_applied_s"] = round(time.monotonic() - restarted, 2)
     pause_stand_ins(nodes, False)
+    figures["first_node"], figures["second_node"] = taker.name, other.name
+    print("\n" + json.dumps(figures))  # docs/cluster.md's figures, for the record
+
+
+# --- the agent's browser softphone at the edge's WebSocket -------------------------------------------
+
+WEB_ENDPOINT = f"web{EXTENSION}"
+WEB_MEMBER = f"PJSIP/{WEB_ENDPOINT}"
+DESK_PASSWORD = "Kaffe och kanelbulle 42"  # the agent's web desktop password (not a SIP one)
+
+
+def set_desk_password(run: ClusterRun) -> None:
+    """`ivr agents password` on the cluster's shared database (every daemon's desktop knows it)."""
+    assert run.config is not None
+    done = subprocess.run([sys.executable, "-m", "ivr", "agents", "password", AGENT, "--stdin"], cwd=run.config,
+                          input=DESK_PASSWORD + "\n", capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "IVR_DB_URL": run.db_url}, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def softphone(expression: str) -> str:
+    """A page expression on the page's own softphone module (the one agent.js imported), `Softphone`."""
+    return f"import('/desk/static/softphone.js').then(({{Softphone}}) => {expression})"
+
+
+def browser_channel(nodes: list[Node]) -> tuple[Node, str] | None:
+    """The node that has a channel to the browser's endpoint, and the channel's name."""
+    for node in nodes:
+        text = node.sandbox("cli", "core show channels concise").stdout
+        for line in text.splitlines():
+            if line.startswith(f"{WEB_MEMBER}-"):
+                return node, line.split("!", 1)[0]
+    return None
+
+
+async def answered_in_the_browser(run: ClusterRun, page: Page, nodes: list[Node], work: Path,
+                                  figures: dict[str, object], label: str) -> tuple[Node, CallRecord]:
+    """A citizen through the edge into kc-streets; the browser rings, answers, talks 3 s (media counted
+    by the node and by the browser) and hangs up. The node that rang it, and the call's record."""
+    started = time.monotonic()
+    call = asyncio.create_task(asyncio.to_thread(one_call, run, work, 30.0, True))
+    try:
+        await page.until("!document.getElementById('answer').disabled", 40, f"the page rings ({label})")
+        figures[f"{label}_placed_to_ringing_s"] = round(time.monotonic() - started, 2)
+        assert await page.js(softphone("Softphone.status().call")) == "ringing"
+        await page.js("document.getElementById('answer').click()")
+        await page.until(softphone("Softphone.status().call === 'active'"), 10, f"the call is up ({label})")
+        found = await asyncio.to_thread(browser_channel, nodes)
+        assert found is not None, "no node has a channel to the browser"
+        node, channel = found
+        # Media both ways, straight between the browser and the node (ICE): Asterisk's counters of the
+        # browser's channel and the browser's own; the citizen echoes what it hears, so the browser
+        # also receives.
+        before = rtp_counts((await asyncio.to_thread(node.sandbox, "cli", "pjsip show channelstats")).stdout, channel)
+        seen = dict(await page.js(softphone("Softphone.stats()")))
+        await asyncio.sleep(3)
+        after = rtp_counts((await asyncio.to_thread(node.sandbox, "cli", "pjsip show channelstats")).stdout, channel)
+        seen_after = dict(await page.js(softphone("Softphone.stats()")))
+        media = {"node_received": after[0] - before[0], "node_sent": after[1] - before[1],
+                 "browser_received": seen_after["packetsReceived"] - seen["packetsReceived"],
+                 "browser_sent": seen_after["packetsSent"] - seen["packetsSent"]}
+        figures[f"{label}_packets_in_3s"] = media
+        assert all(count >= 75 for count in media.values()), media  # 20 ms packets: about 150 in 3 s
+        await page.js("document.getElementById('hangup').click()")
+        await page.until(softphone("Softphone.status().call !== 'active'"), 10, f"hung up ({label})")
+        record = await call
+    finally:
+        if not call.done():
+            await asyncio.wait([call], timeout=90)
+    assert record.final_status == 200 and not record.failed, record
+    assert record.node == node.address, (record, node.name)  # the node that took the call rang the browser
+    return node, record
+
+
+@pytest.mark.timeout(300)
+async def test_a_browser_registered_at_the_edges_websocket_is_rung_from_whichever_node_takes_the_call(
+        cluster: ClusterRun, tmp_path: Path) -> None:
+    """The agent's browser softphone (the real desktop page in headless Chromium, JsSIP) registers over
+    WebSocket at the service address, where Kamailio challenges it like a desk phone; the agent logs in
+    to the queues with the browser; a citizen's call on one node rings it through Kamailio and the
+    browser answers with media both ways; that node is SIGKILLed and the next citizen, on the other
+    node, rings the same registration: the browser did not register again. Last, the edge holding the
+    address and the browser's socket is lost as a machine: the page's keepalive meets a reset, the
+    browser registers at the other edge, and the next call rings it there."""
+    assert cluster.edge is not None and cluster.network is not None and cluster.passwords is not None
+    edge = cluster.network.cluster.edge
+    nodes = list(cluster.nodes.values())
+    holder = cluster.wait_holder(timeout=10)
+    desk = cluster.daemons["ivr-1"]
+    set_desk_password(cluster)
+    pause_stand_ins(nodes, True)  # only the real agent answers kc-streets here
+    figures: dict[str, object] = {"edge": holder.name or "edge"}
+    try:
+        async with chromium_in(f"{PREFIX}-web", desk.desktop, str(tmp_path / "chromium.log")) as tools:
+            page = Page(tools, desk.desktop)  # type: ignore[arg-type]  # the same calls as ivr.wallboard's DevTools
+            await page.goto("/desk/login")
+            await page.ready("/desk/login")
+            await page.sign_in_with_keyboard(AGENT, DESK_PASSWORD)
+            await page.ready("/desk/")
+            # In a cluster the desktop (plain http here) names the edge's WebSocket, not a node's.
+            config = await page.js("fetch('/api/v1/agent/softphone').then((r) => r.json())")
+            assert config["ws_url"] == f"ws://{edge.address}:{edge.ws_port}", config
+            await page.js("document.querySelector('input[name=\"device\"][value=\"browser\"]').click()")
+            started = time.monotonic()
+            await page.js("document.getElementById('login').click()")
+            await page.until(softphone("Softphone.status().registration === 'registered'"), 20,
+                             "the softphone registered at the edge")
+            figures["login_to_registered_s"] = round(time.monotonic() - started, 2)
+            registration = holder.contact(WEB_ENDPOINT)
+            # Stored with the socket it came in on (the edge's WebSocket) and where it really is.
+            figures["registration"] = {key: registration.get(key) for key in ("Socket", "Received")}
+            assert registration.get("Socket") == f"tcp:{edge.address}:{edge.ws_port}", registration
+            assert registration.get("Received", "").startswith(f"sip:{BROWSER_ADDRESS}:"), registration
+            assert "transport=ws" in registration["Received"], registration
+            figures["login_on_every_node_s"] = round(await on_every_node(
+                nodes, bool, "the browser's login", member=WEB_MEMBER), 2)
+
+            taker, _ = await answered_in_the_browser(cluster, page, nodes, tmp_path / "call-1", figures, "first")
+            other = next(node for node in nodes if node is not taker)
+
+            taker.kill()
+            killed_at = time.time()
+            figures["failover_s"] = round(cluster.wait_states({taker.address: "I"}, timeout=15), 2)
+            second_node, second = await answered_in_the_browser(cluster, page, [other], tmp_path / "call-2",
+                                                                figures, "second")
+            assert second_node is other
+            figures["second_call_invited_after_kill_s"] = round(second.invited_at - killed_at, 2)
+            # The same registration served both calls: no REGISTER since the first (same Call-ID and
+            # CSeq at the edge), and the page never left "registered".
+            again = holder.contact(WEB_ENDPOINT)
+            assert (again.get("Call-ID"), again.get("CSeq")) == (registration.get("Call-ID"),
+                                                                 registration.get("CSeq")), (registration, again)
+            assert await page.js(softphone("Softphone.status().registration")) == "registered"
+
+            # The killed node back (empty): its daemon replays the session, the browser is its member again.
+            restarted = time.monotonic()
+            await asyncio.to_thread(taker.sandbox, "start")
+            cluster.wait_states({taker.address: "A"}, timeout=15)
+            await on_every_node([taker], bool, "the browser on the restarted node", timeout=60, member=WEB_MEMBER)
+            figures["member_back_on_restarted_node_s"] = round(time.monotonic() - restarted, 2)
+            pause_stand_ins([taker], True)  # it came back with the sandbox's stand-ins unpaused
+
+            # The edge holding the browser's socket lost as a machine: the other edge takes the address
+            # and has the registration (DMQ) but no socket to the browser. The page's keepalive
+            # (keepalive_s) meets a TCP reset there; JsSIP connects again and registers at that edge.
+            standby = next(e for e in cluster.edges.values() if e is not holder)
+            assert config["keepalive_s"] > 0, config
+            lost = time.monotonic()
+            await asyncio.to_thread(holder.lose)
+            await asyncio.to_thread(cluster.wait_holder, 15, holder)
+            figures["edge_lost_to_address_moved_s"] = round(time.monotonic() - lost, 2)
+            while int(standby.contact(WEB_ENDPOINT).get("CSeq", "0")) <= int(registration["CSeq"]):
+                assert time.monotonic() - lost < 3 * config["keepalive_s"] + 20, \
+                    f"the browser did not register at {standby.name}: {standby.contact(WEB_ENDPOINT)}"
+                await asyncio.sleep(0.2)
+            figures["edge_lost_to_registered_at_other_edge_s"] = round(time.monotonic() - lost, 2)
+            moved = standby.contact(WEB_ENDPOINT)
+            assert moved.get("Socket") == f"tcp:{edge.address}:{edge.ws_port}", moved
+            await page.until(softphone("Softphone.status().registration === 'registered'"), 10, "registered again")
+            await answered_in_the_browser(cluster, page, nodes, tmp_path / "call-3", figures, "third")
+            # The lost edge back as a rebooted machine: a standby (nopreempt), the browser stays where it is.
+            await asyncio.to_thread(holder.rejoin)
+            cluster.wait_states({n.address: "A" for n in nodes}, timeout=15, edge=holder)
+            assert standby.holds_address() and not holder.holds_address()
+            await page.until("!document.getElementById('logout').disabled", 10, "log-out possible")
+            await page.js("document.getElementById('logout').click()")
+            await on_every_node(nodes, lambda line: not line, "the logout", member=WEB_MEMBER)
+    finally:
+        pause_stand_ins(nodes, False)
     figures["first_node"], figures["second_node"] = taker.name, other.name
     print("\n" + json.dumps(figures))  # docs/cluster.md's figures, for the record
 

@@ -43,7 +43,7 @@ from harness.daemon import REPO, DaemonProcess
 from harness.desk import Page, set_password, until_members
 from harness.ports import INSTANCE
 from harness.sandbox import SCRIPT, Sandbox
-from harness.webrtc_browser import PipeDevTools, chromium_in
+from harness.webrtc_browser import PipeDevTools, chromium_in, rtp_counts
 
 from ivr.asterisk_gen.pjsip import write_passwords
 from ivr.validate import load_config
@@ -163,17 +163,7 @@ async def until(page: Page, expression: str, timeout: float, what: str) -> objec
 
 async def rtp(ami: AmiClient, channel: str) -> tuple[int, int]:
     """(packets received from, packets sent to) the browser, as Asterisk counts them."""
-    text = await ami.command("pjsip show channelstats")
-    name = channel.removeprefix("PJSIP/")
-    for line in text.splitlines():
-        tokens = line.split()
-        # The CLI cuts channel names to 18 characters (sipp-citizen-00000).
-        found = [i for i, token in enumerate(tokens) if len(token) >= 12 and name.startswith(token)]
-        if found:
-            at = found[0]
-            # ChannelId UpTime Codec | Receive: Count Lost Pct Jitter | Transmit: Count Lost Pct Jitter | RTT
-            return int(tokens[at + 3]), int(tokens[at + 7])
-    raise AssertionError(f"{channel} not in pjsip show channelstats:\n{text}")
+    return rtp_counts(await ami.command("pjsip show channelstats"), channel)
 
 
 def connect_bridge(ami: AmiClient, since: int, channel: str) -> str:

@@ -14,13 +14,13 @@ import pytest
 
 from ivr.agents.control import AgentControl
 from ivr.ami.reply import AmiReply
-from ivr.asterisk_gen.pjsip import pjsip_agents
+from ivr.asterisk_gen.pjsip import pjsip_agents, read_credentials
 from ivr.cli import main
 from ivr.cluster.agents import AgentSession, AgentSessions, after, parse_session, session_message
 from ivr.config.loader import ConfigSet
 from ivr.daemon import reconnect_max_s
 from ivr.events.mqtt import MessageBuilder
-from ivr.kamailio_gen import REALM, phone_extensions, phones_cfg
+from ivr.kamailio_gen import REALM, ha1, phone_extensions, phones_cfg
 from ivr.settings import Settings
 from ivr.testing.fake_ami import FakeAmi
 from ivr.validate import load_config
@@ -148,11 +148,18 @@ def test_kamailio_generate_writes_the_phones_secret_file(cluster_config: ConfigS
     secret = out / "phones_auth.cfg"
     assert secret.stat().st_mode & 0o777 == 0o600
     users = re.findall(r"\$sht\(phones=>(\w+)\)", secret.read_text(encoding="utf-8"))
-    assert users == phone_extensions(cluster_config) and "web1001" not in users
+    assert users == phone_extensions(cluster_config)
+    # The browser softphones too, from the same passwords: their hash is of their own password.
+    assert "web1001" in users and "1001" in users and "1901" in users and "web1901" not in users  # no browser: sup.
+    text = secret.read_text(encoding="utf-8")
+    credentials = read_credentials(passwords, "web1001")
+    assert credentials is not None and credentials[1] not in text
+    assert f'$sht(phones=>web1001) = "{ha1("web1001", credentials[1])}";' in text
     assert main(["kamailio", "generate", "--out", str(out), "--edge", "edge-1", "--passwords", str(passwords),
                  "--check"]) == 0
     settings = (out / "cluster.cfg").read_text(encoding="utf-8")
     assert '"!PHONES_PORT!5070!g"' in settings and f'"!AUTH_REALM!{REALM}!g"' in settings
+    assert '"!WS_PORT!5066!g"' in settings  # cluster.edge.ws_port's default
 
 
 def test_desk_phones_behind_the_edge_trust_only_its_address(cluster_config: ConfigSet,
@@ -162,9 +169,37 @@ def test_desk_phones_behind_the_edge_trust_only_its_address(cluster_config: Conf
     assert "auth = agent-1004-auth" not in block  # Kamailio authenticated the phone
     assert "permit = 10.98.7.10/255.255.255.255" in block and "deny = 0.0.0.0/0.0.0.0" in block
     assert "contact = sip:1004@10.98.7.10:5060" in block and "transport = transport-edge" in block
-    assert "auth = agent-web1004-auth" in block  # the browser softphone still registers at a node
     single = pjsip_agents(shipped_config)
     assert "auth = agent-1004-auth" in single and "permit =" not in single
+
+
+def test_browser_softphones_behind_the_edge_keep_webrtc_and_trust_only_its_address(
+        cluster_config: ConfigSet, shipped_config: ConfigSet) -> None:
+    text = pjsip_agents(cluster_config)
+    block = text.split("; david.lind\n", 1)[1].split("\n\n", 1)[0]
+    web = block[block.index("[web1004](agent-webrtc)"):]
+    # WebRTC media (the template's webrtc = yes), signalling over UDP through Kamailio, which
+    # authenticated the browser over its WebSocket.
+    assert web.splitlines() == ["[web1004](agent-webrtc)", "aors = web1004", 'callerid = "David Lind" <1004>',
+                                "transport = transport-edge", "deny = 0.0.0.0/0.0.0.0",
+                                "permit = 10.98.7.10/255.255.255.255", "[web1004](agent-webrtc-aor)",
+                                "contact = sip:web1004@10.98.7.10:5060", "qualify_frequency = 0"]
+    single = pjsip_agents(shipped_config)
+    assert "[web1004](agent-webrtc)\nauth = agent-web1004-auth\naors = web1004\n" in single
+    template = (REPO / "asterisk-config" / "pjsip.conf").read_text(encoding="utf-8").split("[agent-webrtc](!)", 1)[1]
+    assert "webrtc = yes" in template.split("\n\n", 1)[0] and "transport" not in template.split("\n\n", 1)[0]
+
+
+def test_kamailio_takes_the_browsers_sip_over_websocket() -> None:
+    cfg = (REPO / "kamailio" / "kamailio.cfg").read_text(encoding="utf-8")
+    for needed in ('loadmodule "websocket.so"', 'loadmodule "xhttp.so"', 'loadmodule "nathelper.so"',
+                   "listen=tcp:EDGE_ADDR:WS_PORT", "tcp_accept_no_cl=yes", "event_route[xhttp:request]",
+                   "ws_handle_handshake()", 'nat_uac_test("64")', "fix_nated_register()", "add_contact_alias()",
+                   "handle_ruri_alias()", 'modparam("nathelper|registrar", "received_avp", "$avp(RECEIVED)")'):
+        assert needed in cfg, needed
+    # A browser is reached over its WebSocket, never forced onto the UDP socket as a desk phone is.
+    to_phone = cfg.split("route[TO_PHONE] {", 1)[1].split("\n}\n", 1)[0]
+    assert 'if (!($ru =~ ";transport=wss?")) {\n\t\tforce_send_socket(udp:EDGE_ADDR:EDGE_PORT);' in to_phone
 
 
 def test_a_cluster_node_retries_its_asterisk_sooner(cluster_config: ConfigSet, shipped_config: ConfigSet,

@@ -70,6 +70,8 @@ def test_the_example_is_a_valid_cluster(config_tree: Path, capsys: pytest.Captur
     ("vrrp_router_id: 51", "vrrp_router_id: 256", "vrrp_router_id", "less than or equal to 255"),
     ("advert_interval_ms: 1000", "advert_interval_ms: 1005", "advert_interval_ms", "multiple of 10"),
     ("trunk_from: [10.98.7.20]", "trunk_from: [sbc.example]", "trunk_from", "is not an IP address"),
+    # the browsers' WebSocket port must not be one of the edge's SIP (UDP) ports
+    ("ws_port: 5066", "ws_port: 5070", "address: 10.98.7.10", "ws_port 5070 is one of the edge's SIP ports"),
 ])
 def test_cluster_problems_at_their_line(config_tree: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,
                                         needle: str, message: str) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from aiohttp.test_utils import make_mocked_request
 
 from ivr.asterisk_gen.pjsip import read_credentials, write_passwords
-from ivr.desktop.routes_softphone import with_socket, ws_url
+from ivr.config.model import Cluster
+from ivr.desktop.routes_softphone import default_socket, edge_ws_url, with_socket, ws_url
 from ivr.testing.desktop import REPO, desktop
 from ivr.validate import load_config
 
@@ -35,7 +37,7 @@ async def test_an_agent_gets_their_own_browser_phone_and_nothing_else(tmp_path: 
         assert credentials is not None
         assert await answer.json() == {"ws_url": WS, "sip_uri": "sip:web1001@pbx.malmo.example",
                                        "username": "web1001", "password": credentials[1],
-                                       "display_name": "Anna Andersson"}
+                                       "display_name": "Anna Andersson", "keepalive_s": 0}  # no cluster
         # Bilal's (and the desk phones') passwords are nowhere in Anna's answer.
         text = await answer.text()
         for other in ("web1002", "1001", "1002"):
@@ -62,6 +64,22 @@ async def test_without_a_configured_socket_the_browser_uses_its_own_host(tmp_pat
     request = make_mocked_request("GET", "/api/v1/agent/softphone", headers={"Host": "desk.malmo.example"})
     assert ws_url(request, "", secure=True) == "wss://desk.malmo.example/ws"
     assert ws_url(request, WS, secure=True) == WS
+
+
+def test_in_a_cluster_the_browser_registers_at_the_edges_websocket() -> None:
+    example = yaml.safe_load((REPO / "kamailio" / "cluster.example.yaml").read_text(encoding="utf-8"))
+    cluster = Cluster.model_validate(example["cluster"])
+    edge = edge_ws_url(cluster)
+    assert edge == "ws://10.98.7.10:5066"  # the service address and cluster.edge.ws_port, not a node
+    request = make_mocked_request("GET", "/api/v1/agent/softphone", headers={"Host": "desk.malmo.example"})
+    assert ws_url(request, "", secure=False, edge=edge) == edge
+    # Over https only wss: the page's own /ws, which the TLS proxy forwards to the edge.
+    assert ws_url(request, "", secure=True, edge=edge) == "wss://desk.malmo.example/ws"
+    assert ws_url(request, WS, secure=False, edge=edge) == WS  # IVR_SOFTPHONE_WS_URL wins
+    # The pages' policy lets them open the edge's socket (plain http); nothing extra without a cluster.
+    assert default_socket("", False, cluster) == edge and default_socket("", True, cluster) == ""
+    assert default_socket(WS, False, cluster) == WS and default_socket("", False, None) == ""
+    assert edge_ws_url(None) == ""
 
 
 async def test_no_phone_for_supervisors_tokens_or_strangers(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@
 import JsSIP from "./vendor/jssip.js";
 
 const IDLE = { registration: "off", call: null, held: false, muted: false, cause: "" };
-const state = { ua: null, session: null, handlers: {}, audio: null, status: { ...IDLE } };
+const state = { ua: null, session: null, handlers: {}, audio: null, keepalive: null, status: { ...IDLE } };
 
 function snapshot() {
   return { ...state.status };
@@ -129,11 +129,28 @@ function start(config, handlers) {
     emit("onIncoming", snapshot());
   });
   ua.start();
+  // config.keepalive_s (a cluster: the socket is to whichever Kamailio edge held the service address):
+  // an OPTIONS now and then makes a socket to an edge that has gone fail at once (the edge that took
+  // the address over answers with a TCP reset), so JsSIP connects again and registers there, instead of
+  // waiting for its next re-REGISTER (minutes).
+  if (config.keepalive_s > 0) {
+    const target = `sip:${new URL(config.ws_url).hostname}`;
+    state.keepalive = setInterval(() => {
+      if (state.ua !== ua || !ua.isConnected()) return;
+      try {
+        ua.sendOptions(target);
+      } catch (err) {
+        console.warn("softphone: keepalive not sent", err);
+      }
+    }, config.keepalive_s * 1000);
+  }
   return snapshot();
 }
 
 function stop() {
   const { ua, session } = state;
+  if (state.keepalive !== null) clearInterval(state.keepalive);
+  state.keepalive = null;
   state.ua = null;
   state.session = null;
   if (session) {

@@ -5,13 +5,14 @@ each with an address of its own, and SIPp citizens calling the main number throu
 
 Network (all made here, all deleted by `stop()`): a bridge in namespace `ivrc-br`; namespaces for
 the edges (`ivrc-edge-1`, `ivrc-edge-2` with the hosts' own addresses and their interface named as
-the YAML says; a single edge: `ivrc-edge`), the Asterisk nodes (`ivrc-ast-a`, `ivrc-ast-b`) and the
-callers (`ivrc-call`, the operator's address of `edge.trunk_from`), each joined to the bridge by a
-veth pair; and one more veth pair into this machine's
+the YAML says; a single edge: `ivrc-edge`), the Asterisk nodes (`ivrc-ast-a`, `ivrc-ast-b`), the
+callers (`ivrc-call`, the operator's address of `edge.trunk_from`) and an agent's browser (`ivrc-web`:
+headless Chromium, which reaches the desktop on a daemon's address and the edge's WebSocket), each
+joined to the bridge by a veth pair; and one more veth pair into this machine's
 own namespace, where the daemons run (they reach PostgreSQL and Mosquitto on 127.0.0.1 there) with
-their cluster addresses added to it. The addresses are kamailio/cluster.example.yaml's (10.98.7.0/24,
-or IVR_CLUSTER_SUBNET's);
-no route leads anywhere else, so no packet leaves the machine.
+their cluster addresses added to it; each daemon serves the agents' desktop on its address (WEB_PORT).
+The addresses are kamailio/cluster.example.yaml's (10.98.7.0/24, or IVR_CLUSTER_SUBNET's); no route
+leads anywhere else, so no packet leaves the machine.
 
 The nodes are the sandbox's Asterisk (scripts/asterisk-sandbox, instances 7 and 8 in their
 namespaces) with asterisk-config/ as `ivr asterisk generate --node NAME` makes it for the node, plus
@@ -52,6 +53,8 @@ EXAMPLE_SUBNET = "10.98.7"
 SUBNET = os.environ.get("IVR_CLUSTER_SUBNET", EXAMPLE_SUBNET)
 HOST_ADDRESS = f"{SUBNET}.1"  # this machine's own end of the bridge
 CALLER_ADDRESS = f"{SUBNET}.20"
+BROWSER_ADDRESS = f"{SUBNET}.30"  # an agent's computer: the browser softphone (not an operator's address)
+WEB_PORT = 8088  # each daemon's desktop, on its own cluster address
 NETMASK = 24
 SITE = "clusterdemo" if PREFIX == "ivrc" else f"clusterdemo{PREFIX}"  # MQTT topics of this run only
 # Sandbox instances of the two nodes (never 0..6: other runs use them).
@@ -130,6 +133,7 @@ class Network:
         spaces = ({f"{PREFIX}-{host.name}": host.address for host in edge.hosts} if edge.hosts
                   else {f"{PREFIX}-edge": edge.address})
         spaces[f"{PREFIX}-call"] = CALLER_ADDRESS
+        spaces[f"{PREFIX}-web"] = BROWSER_ADDRESS
         spaces.update({f"{PREFIX}-{node.name}": node.address for node in self.cluster.nodes})
         return spaces
 
@@ -245,7 +249,12 @@ class Daemon:
     state_dir: Path
     db_url: str
     peers: str
+    softphone_auth: Path  # pjsip_agents_auth.conf: the browser softphones' passwords the desktop hands out
     proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def desktop(self) -> str:
+        return f"http://{self.address}:{WEB_PORT}"
 
     def start(self, timeout: float = 30) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -254,10 +263,14 @@ class Daemon:
         env = {**os.environ, "IVR_AGI_HOST": self.address, "IVR_AGI_ALLOWED_PEERS": self.peers,
                "IVR_AMI_HOST": self.node.address, "IVR_AMI_PORT": str(self.node.ami_port), "IVR_AMI_USER": "ivr",
                "IVR_AMI_SECRET": AMI_SECRET, "IVR_DB_URL": self.db_url, "IVR_MQTT_HOST": "127.0.0.1",
-               "IVR_WALLBOARD_PORT": "0", "IVR_HASH_KEY": HASH_KEY,
+               # The desktop on the daemon's address; its softphone config names the edge's WebSocket
+               # (the cluster's default on plain http: no IVR_SOFTPHONE_WS_URL).
+               "IVR_WALLBOARD_HOST": self.address, "IVR_WALLBOARD_PORT": str(WEB_PORT),
+               "IVR_SOFTPHONE_AUTH_FILE": str(self.softphone_auth), "IVR_HASH_KEY": HASH_KEY,
                "IVR_CALLBACK_KEY": CALLBACK_KEY, "IVR_CALLBACK_SCAN_S": "1",
-               # One name per daemon: the broker drops a client whose id (ivr-node-<node>) another takes.
-               "IVR_NODE_ID": self.name}
+               # One name per daemon: the broker drops a client whose id (ivr-node-<node>) another takes,
+               # also another run's beside this one on the same broker (hence the prefix).
+               "IVR_NODE_ID": self.name if PREFIX == "ivrc" else f"{PREFIX}-{self.name}"}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ivr", "run", "--config", str(self.config), "--agi-port", str(self.port),
@@ -323,7 +336,7 @@ class ClusterRun:
         nodes = list(self.nodes.values())
         for i, dspec in enumerate(cluster.daemons):
             daemon = Daemon(dspec.name, dspec.address, dspec.port, nodes[i % len(nodes)], self.config,
-                            self.work / f"daemon-{dspec.name}", self.db_url, peers)
+                            self.work / f"daemon-{dspec.name}", self.db_url, peers, self.passwords)
             self.daemons[dspec.name] = daemon
             daemon.start()
             log(f"daemon {dspec.name}: FastAGI on {dspec.address}:{dspec.port}, AMI of {daemon.node.name}")

@@ -56,6 +56,9 @@ class Traffic:
     rate: float = 2.0
     total: int = 100
     hold: float = 15.0
+    # SIPp sends back every RTP packet it gets (-rtp_echo): an agent who answers hears themselves, so
+    # media flows both ways on their leg although the citizen plays nothing after the keys.
+    echo: bool = False
     proc: subprocess.Popen[bytes] | None = None
     message_file: Path = field(init=False)
 
@@ -79,7 +82,7 @@ class Traffic:
                    "-s", MAIN_NUMBER, "-r", str(self.rate), "-m", str(self.total), "-l", str(open_calls),
                    "-timeout", f"{limit}s", "-max_retrans", "6", "-trace_msg", "-message_file",
                    str(self.message_file), "-trace_err", "-error_file", str(self.work / "citizens.errors.log"),
-                   "-nostdin", "-bind_local", self.edge]
+                   "-nostdin", "-bind_local", *(("-rtp_echo",) if self.echo else ()), self.edge]
         with (self.work / "sipp.out").open("wb") as out:
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True)

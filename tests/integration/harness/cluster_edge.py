@@ -136,6 +136,20 @@ class Edge:
         done = _run("kamcmd", "-s", self.socket, "ul.dump", check=False, timeout=10)
         return set(re.findall(r"AoR:\s*(\S+)", done.stdout))
 
+    def contact(self, aor: str) -> dict[str, str]:
+        """The fields of `aor`'s first contact in this Kamailio's location table (`ul.dump`: Address,
+        Call-ID, CSeq, Received, Socket, ...); {} when it has none."""
+        done = _run("kamcmd", "-s", self.socket, "ul.dump", check=False, timeout=10)
+        fields: dict[str, str] = {}
+        current = ""
+        for line in done.stdout.splitlines():
+            key, sep, value = line.strip().partition(": ")
+            if key == "AoR":
+                current = value
+            elif current == aor and sep and key not in fields:
+                fields[key] = value
+        return fields
+
     def holds_address(self) -> bool:
         """Whether the service address is on this host's interface now (always, for a single edge)."""
         if self.name is None:

@@ -161,3 +161,17 @@ async def chromium_in(netns: str, secure_origin: str, log_path: str) -> AsyncIte
             await process.wait()
             transport.close()
             os.close(to_browser_w)
+
+
+def rtp_counts(channelstats: str, channel: str) -> tuple[int, int]:
+    """(packets Asterisk received from, packets it sent to) `channel`, from `pjsip show channelstats`."""
+    name = channel.removeprefix("PJSIP/")
+    for line in channelstats.splitlines():
+        tokens = line.split()
+        # The CLI cuts channel names to 18 characters (sipp-citizen-00000).
+        found = [i for i, token in enumerate(tokens) if len(token) >= 12 and name.startswith(token)]
+        if found:
+            at = found[0]
+            # ChannelId UpTime Codec | Receive: Count Lost Pct Jitter | Transmit: Count Lost Pct Jitter | RTT
+            return int(tokens[at + 3]), int(tokens[at + 7])
+    raise AssertionError(f"{channel} not in pjsip show channelstats:\n{channelstats}")

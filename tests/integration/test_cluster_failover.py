@@ -538,6 +538,9 @@ async def test_the_edge_pair_survives_the_loss_of_the_edge_holding_the_address(c
             await asyncio.sleep(warmup)
             killed_at = time.time()
             await asyncio.to_thread(holder.lose)
+            # The edge is surely gone only now: an INVITE it took meanwhile (100 Trying) is in setup at the
+            # loss, not new (seen once: its caller, no longer retransmitting, got no final answer).
+            lost_at = time.time()
             figures["failover_s"] = round(await asyncio.to_thread(
                 service_answers_from, HOST_ADDRESS, spec.address, spec.port, standby.name, 20.0), 2)
             assert standby.holds_address()
@@ -547,9 +550,9 @@ async def test_the_edge_pair_survives_the_loss_of_the_edge_holding_the_address(c
         calls = traffic.calls()
         in_progress = [c for c in calls if c.answered_at is not None and c.answered_at < killed_at
                        and (c.ended_at is None or c.ended_at > killed_at)]
-        in_setup = [c for c in calls if c.invited_at < killed_at and c not in in_progress
+        in_setup = [c for c in calls if c.invited_at < lost_at and c not in in_progress
                     and (c.ended_at is None or c.ended_at > killed_at)]
-        new = [c for c in calls if c.invited_at >= killed_at]
+        new = [c for c in calls if c.invited_at >= lost_at]
         figures.update({
             "calls": len(calls), "failed": sum(c.failed for c in calls),
             "in_progress_at_kill": len(in_progress),
@@ -641,6 +644,7 @@ async def test_a_dead_or_hung_kamailio_on_a_live_edge_gives_the_address_up(clust
             log_at = holder.keepalived_log_size()
             killed_at = time.time()
             await asyncio.to_thread(holder.kill_kamailio)
+            gone_at = time.time()  # as above: an INVITE taken until now is in setup at the kill, not new
             figures["kill_failover_s"] = round(await asyncio.to_thread(
                 service_answers_from, HOST_ADDRESS, spec.address, spec.port, standby.name, 15.0), 2)
             holder.wait_keepalived("FAULT", log_at, timeout=1)  # the check failed, not the network
@@ -649,9 +653,11 @@ async def test_a_dead_or_hung_kamailio_on_a_live_edge_gives_the_address_up(clust
         finally:
             traffic.stop()
         calls = traffic.calls()
-        new = [c for c in calls if c.invited_at >= killed_at]
+        new = [c for c in calls if c.invited_at >= gone_at]
+        in_setup = [c for c in calls if killed_at - 0.5 <= c.invited_at < gone_at and c.answered_at is None]
         figures.update({
             "calls": len(calls), "failed": sum(c.failed for c in calls),
+            "in_setup_at_kill": len(in_setup), "in_setup_failed": sum(c.failed for c in in_setup),
             "new_calls_after_kill": len(new), "new_calls_after_kill_failed": sum(c.failed for c in new),
             "slowest_new_answer_s": round(max((c.answered_at - c.invited_at for c in new
                                                if c.answered_at is not None), default=0.0), 2),
@@ -659,7 +665,8 @@ async def test_a_dead_or_hung_kamailio_on_a_live_edge_gives_the_address_up(clust
         print("\n" + json.dumps(figures))
         assert len(new) >= 8, figures
         assert figures["new_calls_after_kill_failed"] == 0, figures
-        assert figures["failed"] == 0, figures  # those in progress ended through the other edge
+        # Those in progress ended through the other edge; only a call in its setup at the kill may be lost.
+        assert figures["failed"] == figures["in_setup_failed"], figures
 
         # Started again: it probes the nodes, DMQ gives it the phone, keepalived's check passes again
         # and the instance goes back to BACKUP; the address stays (nopreempt).

@@ -472,6 +472,10 @@ class ClusterEdgeHost(Frozen):
     interface: InterfaceName = "eth0"
 
 
+# The edge's second SIP port, above its own (ClusterEdge.phones_port).
+PHONES_PORT_OFFSET = 10
+
+
 class ClusterEdge(Frozen):
     """Kamailio: where the operator's trunk and the phones send SIP, and where the nodes see it from.
     With `hosts`, `address` is a service (virtual) address that keepalived moves between two
@@ -492,11 +496,16 @@ class ClusterEdge(Frozen):
     # production a TLS proxy (wss) is in front of it (docs/webrtc.md); never the SIP port itself.
     ws_port: int = Field(5066, ge=1, le=65535)
 
+    @property
+    def phones_port(self) -> int:
+        """The port the edge sends the phones' own requests (feature codes, outbound calls) to the nodes
+        from, so that the nodes tell them from the operator's calls (docs/cluster.md)."""
+        return self.port + PHONES_PORT_OFFSET
+
     @model_validator(mode="after")
     def _pair(self) -> ClusterEdge:
-        # The edge's UDP ports: SIP, and the phones' own requests to the nodes (kamailio_gen PHONES_PORT).
-        if self.ws_port in (self.port, self.port + 10):
-            raise ValueError(f"ws_port {self.ws_port} is one of the edge's SIP ports ({self.port}, {self.port + 10})")
+        if self.ws_port in (self.port, self.phones_port):
+            raise ValueError(f"ws_port {self.ws_port} is one of the edge's SIP ports ({self.port}, {self.phones_port})")
         if len(self.hosts) not in (0, 2):
             raise ValueError(f"hosts lists {len(self.hosts)} edge(s): give exactly two (a pair sharing the "
                              f"address {self.address} through keepalived), or leave hosts out for a single edge")
